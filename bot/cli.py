@@ -1,0 +1,117 @@
+"""The `baton` command: run, demo, check-config, db upgrade, kb test."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot import __version__
+from bot.config import ConfigError, Settings, load_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=f"Baton {__version__}: Telegram support "
+                  "with an agent, mirrored into Slack threads where operators take over.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+kb_app = typer.Typer(no_args_is_help=True, help="The FAQ knowledge base.")
+app.add_typer(db_app, name="db")
+app.add_typer(kb_app, name="kb")
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Path to config.toml.")]
+DEFAULT_CONFIG = Path("config.toml")
+
+
+def _load(path: Path) -> Settings:
+    try:
+        return load_settings(path)
+    except ConfigError as exc:
+        typer.secho(f"Configuration problems in {path}:", fg="red", err=True)
+        for problem in exc.problems:
+            typer.echo(f"  - {problem}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def run(config: Annotated[Path | None, typer.Option("--config", "-c", help="Path to config.toml.")] = None,
+        log_level: str = "INFO") -> None:
+    """Run Baton. Without a config file it runs the sandbox demo instead."""
+    from bot import logs
+
+    logs.setup(log_level)
+    path = config or (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
+    if path is None:
+        typer.echo("No config.toml here: starting the local sandbox demo (see README to run for real).\n")
+        from bot.demo import run_demo
+
+        asyncio.run(run_demo())
+        return
+    settings = _load(path)
+    _check_runtime(settings)
+    from bot.app import run_forever
+
+    asyncio.run(run_forever(settings))
+
+
+@app.command()
+def demo(port: Annotated[int, typer.Option(help="Port of the sandbox page (0: any free port).")] = 8090) -> None:
+    """Start the Telegram and Slack sandboxes, play a scripted conversation, keep them running."""
+    from bot import logs
+    from bot.demo import run_demo
+
+    logs.setup("WARNING")
+    asyncio.run(run_demo(port=port))
+
+
+@app.command("check-config")
+def check_config(config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """Validate a config file and say exactly what is wrong."""
+    settings = _load(config)
+    _check_runtime(settings)
+    typer.secho(f"{config} is valid: Telegram {settings.telegram.mode}, Slack {settings.slack.mode} mode, "
+                f"channel {settings.slack.channel}, storage {settings.storage.url.split('://')[0]}.", fg="green")
+
+
+def _check_runtime(settings: Settings) -> None:
+    from bot.agent.registry import AgentConfigError, build_agent
+
+    try:
+        build_agent(settings.agent)
+    except (AgentConfigError, OSError, ValueError) as exc:
+        typer.secho(f"agent: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """Bring the database schema up to date (also done automatically at start)."""
+    from storage.db import Database
+
+    settings = _load(config)
+
+    async def _go() -> None:
+        db = Database(settings.storage.url)
+        await db.upgrade()
+        await db.dispose()
+
+    asyncio.run(_go())
+    typer.echo("Database schema is up to date.")
+
+
+@kb_app.command("test")
+def kb_test(question: str, config: ConfigOption = DEFAULT_CONFIG, limit: int = 3) -> None:
+    """Show the knowledge-base entries that best match a question, with scores."""
+    from bot.agent.faq import FaqAgent
+
+    settings = _load(config)
+    agent = FaqAgent(settings.agent.knowledge_base, threshold=settings.agent.threshold)
+    matches = agent.search(question, limit=limit)
+    if not matches:
+        typer.echo("No entries in the knowledge base.")
+    for match in matches:
+        verdict = "answers" if match.score >= settings.agent.threshold else "below threshold"
+        typer.echo(f"{match.score:.2f}  {match.question}  ({verdict})")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,231 @@
+"""Typed settings from one TOML file, with secrets overridable from the environment."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+# Values people leave in by mistake when copying config.example.toml.
+_PLACEHOLDER = re.compile(r"^(|changeme|change-me|xxx+|<.*>|your[-_ ].*|\.\.\.|TODO)$", re.IGNORECASE)
+_SLACK_CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,}$")
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_SLACK_GROUP = re.compile(r"^S[A-Z0-9]{2,}$")
+_TG_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+# Environment variables that override secrets in the file (the file may then omit them).
+ENV_SECRETS: dict[str, tuple[str, str]] = {
+    "TELEGRAM_BOT_TOKEN": ("telegram", "token"),
+    "TELEGRAM_WEBHOOK_SECRET": ("telegram", "webhook_secret"),
+    "SLACK_BOT_TOKEN": ("slack", "bot_token"),
+    "SLACK_APP_TOKEN": ("slack", "app_token"),
+    "SLACK_SIGNING_SECRET": ("slack", "signing_secret"),
+    "BATON_STORAGE_URL": ("storage", "url"),
+}
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased for the person who wrote the file."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TelegramSettings(_Section):
+    token: str
+    api_url: str = "https://api.telegram.org"
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    poll_timeout: int = Field(default=30, ge=0, le=50)
+
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, v: str) -> str:
+        if _PLACEHOLDER.match(v.strip()):
+            raise ValueError("is missing or a placeholder; set it or TELEGRAM_BOT_TOKEN (from @BotFather)")
+        if not re.match(r"^\d+:[A-Za-z0-9_-]+$", v):
+            raise ValueError("does not look like a bot token from @BotFather (digits:letters)")
+        return v
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, v: str | None) -> str | None:
+        if v is not None and not _TG_SECRET.match(v):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return v
+
+    @model_validator(mode="after")
+    def _webhook_complete(self) -> TelegramSettings:
+        if self.mode == "webhook" and not (self.webhook_url and self.webhook_secret):
+            raise ValueError("mode = \"webhook\" needs both webhook_url and webhook_secret")
+        return self
+
+
+class SlackSettings(_Section):
+    bot_token: str
+    app_token: str | None = None
+    signing_secret: str | None = None
+    api_url: str = "https://slack.com/api/"
+    mode: Literal["socket", "http"] = "socket"
+    channel: str
+    alerts_channel: str | None = None
+    agent_name: str = "Baton agent"
+    agent_icon_emoji: str = ":robot_face:"
+
+    @field_validator("bot_token")
+    @classmethod
+    def _bot_token(cls, v: str) -> str:
+        if _PLACEHOLDER.match(v.strip()) or not v.startswith("xoxb-"):
+            raise ValueError("must be the bot token starting with xoxb- (or set SLACK_BOT_TOKEN)")
+        return v
+
+    @field_validator("app_token")
+    @classmethod
+    def _app_token(cls, v: str | None) -> str | None:
+        if v is not None and (_PLACEHOLDER.match(v.strip()) or not v.startswith("xapp-")):
+            raise ValueError("must be an app-level token starting with xapp- (or set SLACK_APP_TOKEN)")
+        return v
+
+    @field_validator("channel", "alerts_channel")
+    @classmethod
+    def _channel_id(cls, v: str | None) -> str | None:
+        if v is not None and not _SLACK_CHANNEL.match(v):
+            raise ValueError(
+                f"{v!r} is not a channel id; use the id (like C0123ABCD) from the channel's details, not its name"
+            )
+        return v
+
+    @field_validator("api_url")
+    @classmethod
+    def _trailing_slash(cls, v: str) -> str:
+        return v if v.endswith("/") else v + "/"
+
+    @model_validator(mode="after")
+    def _transport_complete(self) -> SlackSettings:
+        if self.mode == "socket" and not self.app_token:
+            raise ValueError("mode = \"socket\" needs app_token (xapp-..., or set SLACK_APP_TOKEN)")
+        if self.mode == "http" and not self.signing_secret:
+            raise ValueError("mode = \"http\" needs signing_secret (or set SLACK_SIGNING_SECRET)")
+        return self
+
+
+class ServerSettings(_Section):
+    host: str = "0.0.0.0"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class StorageSettings(_Section):
+    url: str = "sqlite+aiosqlite:///baton.db"
+
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, v: str) -> str:
+        if not (v.startswith("sqlite+aiosqlite://") or v.startswith("postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return v
+
+
+class AgentSettings(_Section):
+    backend: str = "faq"
+    knowledge_base: Path = Path("knowledge.md")
+    threshold: float = Field(default=0.55, ge=0, le=1)
+    timeout_seconds: float = Field(default=30, gt=0)
+
+
+class AccessSettings(_Section):
+    operators: list[str] = Field(default_factory=list)
+    operator_group: str | None = None
+    admins: list[str] = Field(default_factory=list)
+
+    @field_validator("operators", "admins")
+    @classmethod
+    def _user_ids(cls, v: list[str]) -> list[str]:
+        bad = [u for u in v if not _SLACK_USER.match(u)]
+        if bad:
+            raise ValueError(f"{', '.join(map(repr, bad))}: use Slack member ids (like U0123ABCD)")
+        return v
+
+    @field_validator("operator_group")
+    @classmethod
+    def _group_id(cls, v: str | None) -> str | None:
+        if v is not None and not _SLACK_GROUP.match(v):
+            raise ValueError(f"{v!r} is not a user group id (like S0123ABCD)")
+        return v
+
+
+class TextSettings(_Section):
+    """What customers read. `{operator}` is the operator's display name as set by `show_operator_name`."""
+
+    greeting: str = "Hi {first_name}! Ask me anything, and a person from our team can join at any time."
+    operator_joined: str = "You're now talking with {operator}."
+    operator_joined_anonymous: str = "A member of our team has joined the conversation."
+    back_to_agent: str = "You're back with our automated assistant. Write anytime if you need more help."
+    resolved: str = "This conversation is now closed. Write again anytime to start a new one."
+    show_operator_name: Literal["full", "first", "none"] = "first"
+
+
+class Settings(_Section):
+    telegram: TelegramSettings
+    slack: SlackSettings
+    server: ServerSettings = ServerSettings()
+    storage: StorageSettings = StorageSettings()
+    agent: AgentSettings = AgentSettings()
+    access: AccessSettings = AccessSettings()
+    texts: TextSettings = TextSettings()
+
+
+def _apply_env(data: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    for var, (section, key) in ENV_SECRETS.items():
+        if env.get(var):
+            data.setdefault(section, {})[key] = env[var]
+    return data
+
+
+def _describe(err: ValidationError) -> list[str]:
+    problems = []
+    for e in err.errors():
+        where = ".".join(str(p) for p in e["loc"]) or "config"
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "missing":
+            msg = "is required but missing"
+        elif e["type"] == "extra_forbidden":
+            msg = "is not a known setting (check the spelling against config.example.toml)"
+        problems.append(f"{where}: {msg}")
+    return problems
+
+
+def parse_settings(data: dict[str, Any], env: dict[str, str] | None = None, base_dir: Path | None = None) -> Settings:
+    data = _apply_env({k: dict(v) if isinstance(v, dict) else v for k, v in data.items()},
+                      dict(os.environ) if env is None else env)
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_describe(err)) from None
+    kb = settings.agent.knowledge_base
+    if base_dir is not None and not kb.is_absolute():
+        settings = settings.model_copy(
+            update={"agent": settings.agent.model_copy(update={"knowledge_base": base_dir / kb})}
+        )
+    return settings
+
+
+def load_settings(path: Path, env: dict[str, str] | None = None) -> Settings:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read the file ({exc.strerror or exc})"]) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+    return parse_settings(data, env, base_dir=path.resolve().parent)

@@ -1,0 +1,71 @@
+"""The agent as an outbox destination: ask it outside any transaction, feed its answer back as an event."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from bot.agent.base import Agent, AgentReply, AgentRequest, AgentTurn, CustomerProfile
+from bot.core import effects as fx
+from bot.core.events import AgentReplied
+from bot.core.ports import Delivered, Result
+from bot.core.service import Service
+from storage import conversations, customers, messages
+from storage.models import OutboxItem
+
+log = logging.getLogger(__name__)
+
+HOLDING_ON_FAILURE = "Thanks for your message. A colleague will get back to you here shortly."
+
+
+class AgentWorker:
+    destination = fx.AGENT
+
+    def __init__(self, service: Service, agent: Agent, *, timeout: float = 30.0,
+                 typing: Callable[[int], Awaitable[None]] | None = None, history_limit: int = 20) -> None:
+        self.service = service
+        self.agent = agent
+        self.timeout = timeout
+        # Shows the customer that an answer is coming (Telegram's "typing…"); best effort.
+        self.typing = typing
+        self.history_limit = history_limit
+
+    async def deliver(self, item: OutboxItem) -> Result:
+        assert item.conversation_id is not None and item.message_id is not None
+        async with self.service.db.transaction() as session:
+            conv = await conversations.get(session, item.conversation_id)
+            if conv is None or conv.mode != "agent":
+                return Delivered(skipped="no longer the agent's conversation")
+            latest = await messages.latest_customer_message_id(session, conv.id or 0)
+            if latest is not None and latest > item.message_id:
+                # A newer question is queued behind this one; answering that answers both.
+                return Delivered(skipped="superseded by a newer customer message")
+            customer = await customers.get(session, conv.customer_id)
+            recent = await messages.find_recent(session, conv.id or 0, limit=self.history_limit)
+        assert customer is not None
+        request = AgentRequest(
+            conversation_id=item.conversation_id,
+            customer=CustomerProfile(customer.display_name, customer.username, customer.language),
+            history=[AgentTurn(m.author, m.text, m.created_at) for m in recent  # type: ignore[arg-type]
+                     if not m.is_note],
+        )
+        if self.typing is not None:
+            try:
+                await self.typing(customer.tg_chat_id)
+            except Exception as exc:
+                log.debug("typing indicator failed: %s", exc)
+        reply = await self._ask(request)
+        # Shielded: once the agent has answered, a stop must not cut the recording transaction in half.
+        await asyncio.shield(self.service.handle(AgentReplied(item.conversation_id, item.message_id, reply)))
+        return Delivered()
+
+    async def _ask(self, request: AgentRequest) -> AgentReply:
+        try:
+            return await asyncio.wait_for(self.agent.reply(request), timeout=self.timeout)
+        except TimeoutError:
+            log.warning("conversation %s: agent timed out after %ss", request.conversation_id, self.timeout)
+            return AgentReply(HOLDING_ON_FAILURE, 0.0, f"the agent did not answer within {self.timeout:g}s")
+        except Exception as exc:
+            log.exception("conversation %s: agent failed", request.conversation_id)
+            return AgentReply(HOLDING_ON_FAILURE, 0.0, f"the agent failed ({type(exc).__name__})")

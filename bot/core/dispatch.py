@@ -1,0 +1,118 @@
+"""The dispatcher: drains one destination's outbox, strictly in order per lane, lanes in parallel."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from bot.core.ports import Clock, Deliverer, Result, RetryLater
+from bot.core.settle import settle
+from bot.core.tasks import TaskGroup
+from storage import outbox
+from storage.db import Database
+from storage.models import OutboxItem
+
+log = logging.getLogger(__name__)
+
+
+class Dispatcher:
+    def __init__(self, db: Database, deliverer: Deliverer, *, clock: Clock | None = None,
+                 max_lanes: int = 64, idle_poll_seconds: float = 2.0) -> None:
+        self.db = db
+        self.deliverer = deliverer
+        self.destination = deliverer.destination
+        self.clock = clock or Clock()
+        self.max_lanes = max_lanes
+        # Rows written by another process (or left by a crash) are found by this periodic look.
+        self.idle_poll_seconds = idle_poll_seconds
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._active: set[str] = set()
+        self._tasks = TaskGroup(f"dispatch-{self.destination}")
+        self._loop: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def wake(self) -> None:
+        self._idle.clear()
+        self._wake.set()
+
+    @property
+    def is_idle(self) -> bool:
+        return self._idle.is_set()
+
+    async def wait_idle(self) -> None:
+        """Until nothing is pending or in flight for this destination (tests, benchmarks, shutdown)."""
+        await self._idle.wait()
+
+    def start(self) -> None:
+        self._loop = asyncio.create_task(self._run(), name=f"dispatcher-{self.destination}")
+
+    async def stop(self, grace_seconds: float = 5.0) -> None:
+        """Let each lane finish the item in hand (it is settled, not abandoned), then stop."""
+        self._stopping = True
+        self._wake.set()
+        if self._loop is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop
+        await self._tasks.wait(grace_seconds)
+        # Whatever is still running (a slow agent) is cancelled; its row stays pending for the next start.
+        await self._tasks.cancel_all()
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                timeout = await self._start_due_lanes()
+            except Exception:
+                log.exception("dispatcher %s: cannot read the outbox; retrying", self.destination)
+                timeout = self.idle_poll_seconds
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+
+    async def _start_due_lanes(self) -> float:
+        now = self.clock.now()
+        room = self.max_lanes - len(self._active)
+        async with self.db.transaction() as session:
+            lanes = await outbox.due_lanes(session, self.destination, now, limit=max(room, 0) + len(self._active))
+            earliest = await outbox.earliest_pending(session, self.destination)
+        for lane in lanes:
+            if lane in self._active or len(self._active) >= self.max_lanes:
+                continue
+            self._active.add(lane)
+            self._tasks.spawn(self._drain(lane), name=f"{self.destination}:{lane}")
+        if earliest is None and not self._active:
+            self._idle.set()
+        if earliest is None:
+            return self.idle_poll_seconds
+        wait = (earliest - now).total_seconds()
+        return min(max(wait, 0.01), self.idle_poll_seconds)
+
+    async def _drain(self, lane: str) -> None:
+        try:
+            while not self._stopping:
+                async with self.db.transaction() as session:
+                    item = await outbox.head_of_lane(session, self.destination, lane)
+                now = self.clock.now()
+                if item is None or item.next_attempt_at > now + timedelta(milliseconds=1):
+                    return
+                result = await self._deliver(item)
+                # Shielded: a stop must not cut a transaction in half (SQLite would keep its lock).
+                await asyncio.shield(settle(self.db, item, result, self.clock.now()))
+                if isinstance(result, RetryLater):
+                    return  # the lane waits; the loop restarts it when the row is due
+        except Exception:
+            log.exception("dispatcher %s: lane %s stopped; it will be retried", self.destination, lane)
+        finally:
+            self._active.discard(lane)
+            self._wake.set()
+
+    async def _deliver(self, item: OutboxItem) -> Result:
+        try:
+            return await self.deliverer.deliver(item)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug or an unclassified error: never lose the row, try again later
+            log.exception("outbox %s (%s/%s): unexpected error", item.id, item.destination, item.kind)
+            return RetryLater(f"unexpected error: {type(exc).__name__}")

@@ -1,0 +1,125 @@
+"""Turning a decision's effects into outbox rows, inside the caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.config import TextSettings
+from bot.core.events import Actor
+from bot.core.states import Decision, Effect
+from storage import outbox
+from storage.models import Conversation, Customer, Message
+
+TELEGRAM, SLACK, AGENT = "telegram", "slack", "agent"
+
+# Outbox kinds, per destination.
+OPEN_THREAD, MIRROR, UPDATE_CARD, NOTE, REACT = "open_thread", "mirror", "update_card", "note", "react"
+DELIVER, DELIVER_AGENT, NOTICE = "deliver", "deliver_agent", "notice"
+ASK = "ask"
+
+
+def customer_lane(customer: Customer) -> str:
+    return f"customer:{customer.id}"
+
+
+def thread_lane(conversation_id: int | None) -> str:
+    return f"conversation:{conversation_id}"
+
+
+def render(template: str, **values: Any) -> str:
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        # A typo in a configured text must not silence the customer; send it as written.
+        return template
+
+
+def operator_display(texts: TextSettings, actor: Actor) -> str | None:
+    if texts.show_operator_name == "none":
+        return None
+    return actor.name.split()[0] if texts.show_operator_name == "first" and actor.name.strip() else actor.name
+
+
+def notice_customer(session: AsyncSession, customer: Customer, conversation_id: int | None, text: str,
+                    *, now: datetime) -> None:
+    outbox.enqueue(session, destination=TELEGRAM, lane=customer_lane(customer), kind=NOTICE,
+                   conversation_id=conversation_id, payload={"text": text}, now=now)
+
+
+def slack(session: AsyncSession, conv: Conversation, kind: str, *, now: datetime,
+          message_id: int | None = None, **payload: Any) -> None:
+    outbox.enqueue(session, destination=SLACK, lane=thread_lane(conv.id), kind=kind, conversation_id=conv.id,
+                   message_id=message_id, payload=payload, now=now)
+
+
+def deliver_operator_message(session: AsyncSession, customer: Customer, conv: Conversation, message: Message,
+                             *, now: datetime) -> None:
+    outbox.enqueue(session, destination=TELEGRAM, lane=customer_lane(customer), kind=DELIVER,
+                   conversation_id=conv.id, message_id=message.id, now=now)
+
+
+async def apply(session: AsyncSession, decision: Decision, conv: Conversation, customer: Customer, *,
+          texts: TextSettings, now: datetime, message: Message | None = None, actor: Actor | None = None,
+          reason: str | None = None) -> None:
+    for effect in decision.effects:
+        await _apply_one(session, effect, conv, customer, texts=texts, now=now, message=message, actor=actor,
+                   reason=reason)
+
+
+async def _apply_one(session: AsyncSession, effect: Effect, conv: Conversation, customer: Customer, *,
+               texts: TextSettings, now: datetime, message: Message | None, actor: Actor | None,
+               reason: str | None) -> None:
+    E = Effect
+    msg_id = message.id if message is not None else None
+    who = actor.name if actor else "someone"
+    if effect is E.OPEN_THREAD:
+        slack(session, conv, OPEN_THREAD, now=now)
+    elif effect in (E.MIRROR_CUSTOMER, E.MIRROR_AGENT):
+        if msg_id is not None:
+            slack(session, conv, MIRROR, now=now, message_id=msg_id)
+    elif effect is E.ASK_AGENT:
+        outbox.enqueue(session, destination=AGENT, lane=thread_lane(conv.id), kind=ASK,
+                       conversation_id=conv.id, message_id=msg_id, now=now)
+    elif effect is E.DELIVER_AGENT:
+        if msg_id is not None:
+            outbox.enqueue(session, destination=TELEGRAM, lane=customer_lane(customer), kind=DELIVER_AGENT,
+                           conversation_id=conv.id, message_id=msg_id, now=now)
+    elif effect is E.DELIVER_OPERATOR:
+        if message is not None:
+            deliver_operator_message(session, customer, conv, message, now=now)
+    elif effect is E.NOTIFY_OPERATOR_JOINED:
+        name = operator_display(texts, actor) if actor else None
+        text = (render(texts.operator_joined, operator=name, first_name=customer.first_name) if name
+                else texts.operator_joined_anonymous)
+        notice_customer(session, customer, conv.id, text, now=now)
+    elif effect is E.NOTIFY_BACK_TO_AGENT:
+        notice_customer(session, customer, conv.id, render(texts.back_to_agent, first_name=customer.first_name),
+                        now=now)
+    elif effect is E.NOTIFY_RESOLVED:
+        notice_customer(session, customer, conv.id, render(texts.resolved, first_name=customer.first_name),
+                        now=now)
+    elif effect is E.UPDATE_CARD:
+        slack(session, conv, UPDATE_CARD, now=now)
+    elif effect is E.NOTE_TAKEN_OVER:
+        slack(session, conv, NOTE, now=now, text=f":raising_hand: *{who}* took over. The agent is silent; "
+                                                 "replies in this thread now go to the customer.")
+    elif effect is E.NOTE_HANDED_BACK:
+        slack(session, conv, NOTE, now=now, text=f":robot_face: *{who}* handed the conversation back to the agent.")
+    elif effect is E.NOTE_RESOLVED:
+        slack(session, conv, NOTE, now=now, text=f":white_check_mark: *{who}* resolved the conversation.")
+    elif effect is E.NOTE_NEEDS_HUMAN:
+        slack(session, conv, NOTE, now=now, text=f":rotating_light: *Needs a human*: {reason or 'the agent asked'}.",
+              alert=True)
+    elif effect is E.CANCEL_AGENT:
+        # Rows already being delivered are caught by the deliverer's own mode check right before sending.
+        await outbox.cancel_pending(session, destination=AGENT, conversation_id=_id(conv), kinds=[ASK])
+        await outbox.cancel_pending(session, destination=TELEGRAM, conversation_id=_id(conv),
+                                    kinds=[DELIVER_AGENT])
+
+
+def _id(conv: Conversation) -> int:
+    assert conv.id is not None
+    return conv.id

@@ -1,0 +1,139 @@
+"""What the adapters tell the core, named after the actor. The only way state changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.agent.base import AgentReply
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The platform's own id for this delivery; a second event with the same id is a re-delivery."""
+
+    platform: str
+    delivery_id: str
+
+
+@dataclass(frozen=True)
+class CustomerInfo:
+    tg_user_id: int
+    tg_chat_id: int
+    first_name: str
+    last_name: str | None = None
+    username: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class CustomerStarted:
+    delivery: Delivery
+    customer: CustomerInfo
+
+
+@dataclass(frozen=True)
+class CustomerMessage:
+    delivery: Delivery
+    customer: CustomerInfo
+    tg_message_id: int
+    text: str
+    html: str
+    kind: str = "text"
+
+
+@dataclass(frozen=True)
+class ConversationRef:
+    """How an operator names a conversation: exactly one field is set."""
+
+    conversation_id: int | None = None
+    customer_username: str | None = None
+    tg_user_id: int | None = None
+    slack_thread: tuple[str, str] | None = None  # (channel, thread_ts)
+
+    def describe(self) -> str:
+        if self.conversation_id is not None:
+            return f"#{self.conversation_id}"
+        if self.customer_username is not None:
+            return f"@{self.customer_username}"
+        if self.tg_user_id is not None:
+            return str(self.tg_user_id)
+        return "that thread"
+
+
+@dataclass(frozen=True)
+class Actor:
+    slack_user_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class OperatorMessage:
+    delivery: Delivery
+    actor: Actor
+    slack_channel: str
+    slack_thread_ts: str
+    slack_ts: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
+class TakeoverRequested:
+    ref: ConversationRef
+    actor: Actor
+    source: str  # "button" | "shortcut" | "command" | "reply"
+    send_note_ts: str | None = None  # "Take over and send": the note to deliver once the takeover holds
+
+
+@dataclass(frozen=True)
+class HandbackRequested:
+    ref: ConversationRef
+    actor: Actor
+    source: str
+
+
+@dataclass(frozen=True)
+class ResolveRequested:
+    ref: ConversationRef
+    actor: Actor
+    source: str
+
+
+@dataclass(frozen=True)
+class AgentReplied:
+    conversation_id: int
+    in_reply_to_message_id: int
+    reply: AgentReply
+
+
+@dataclass(frozen=True)
+class Button:
+    action_id: str
+    label: str
+    value: str
+    style: str | None = None
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """Something to tell the acting operator privately (an ephemeral message in Slack)."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass
+class Outcome:
+    conversation_id: int | None = None
+    duplicate: bool = False
+    changed: bool = False
+    unknown_thread: bool = False
+    feedback: list[Feedback] = field(default_factory=list)
+
+    def tell(self, text: str, *buttons: Button) -> Outcome:
+        self.feedback.append(Feedback(text, tuple(buttons)))
+        return self
+
+
+Event = (CustomerStarted | CustomerMessage | OperatorMessage | TakeoverRequested | HandbackRequested
+         | ResolveRequested | AgentReplied)

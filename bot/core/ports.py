@@ -1,0 +1,45 @@
+"""What the core needs from the outside, and the values deliverers return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from storage.models import OutboxItem
+
+
+@dataclass(frozen=True)
+class Delivered:
+    slack_channel: str | None = None
+    slack_ts: str | None = None
+    tg_message_id: int | None = None
+    skipped: str | None = None  # delivered nothing on purpose, e.g. a reply overtaken by a takeover
+
+
+@dataclass(frozen=True)
+class RetryLater:
+    reason: str
+    after: float | None = None  # seconds the platform asked for; None: the dispatcher's backoff
+
+
+@dataclass(frozen=True)
+class Failed:
+    reason: str
+    unreachable: bool = False  # the customer cannot be reached at all (blocked the bot)
+
+
+Result = Delivered | RetryLater | Failed
+
+
+class Deliverer(Protocol):
+    destination: str
+
+    async def deliver(self, item: OutboxItem) -> Result: ...
+
+
+class Clock:
+    """Wall-clock time; tests substitute a controllable one."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)

@@ -1,0 +1,267 @@
+"""The conversation service: one event in, one transaction (receipt, state, message, audit, outbox) out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.config import TextSettings
+from bot.core import effects as fx
+from bot.core.access import Access
+from bot.core.events import (
+    Actor, AgentReplied, Button, ConversationRef, CustomerMessage, CustomerStarted, Delivery, Event,
+    HandbackRequested, OperatorMessage, Outcome, ResolveRequested, TakeoverRequested,
+)
+from bot.core.ports import Clock
+from bot.core.states import Decision, Kind, Mode, Refusal, State, decide
+from bot.core.text import html_to_plain
+from storage import audit, conversations, customers, inbox, messages
+from storage.db import Database
+from storage.models import Conversation, Customer, Message
+
+log = logging.getLogger(__name__)
+
+TAKEOVER_AND_SEND = "takeover_and_send"
+KEEP_AS_NOTE = "keep_as_note"
+
+
+class Service:
+    def __init__(self, db: Database, *, texts: TextSettings, access: Access, clock: Clock | None = None,
+                 wake: Callable[[], None] = lambda: None) -> None:
+        self.db = db
+        self.texts = texts
+        self.access = access
+        self.clock = clock or Clock()
+        # Called after every commit that wrote outbox rows, so dispatchers start at once.
+        self.wake = wake
+
+    async def handle(self, event: Event) -> Outcome:
+        handler = {
+            CustomerStarted: self._customer_started,
+            CustomerMessage: self._customer_message,
+            OperatorMessage: self._operator_message,
+            TakeoverRequested: self._takeover,
+            HandbackRequested: self._handback,
+            ResolveRequested: self._resolve,
+            AgentReplied: self._agent_replied,
+        }[type(event)]
+        try:
+            outcome: Outcome = await handler(event)  # type: ignore[operator]
+        except IntegrityError:
+            # Another instance committed the same delivery first: it is a re-delivery after all.
+            delivery = getattr(event, "delivery", None)
+            if delivery is None:
+                raise
+            log.info("duplicate delivery %s %s (concurrent)", delivery.platform, delivery.delivery_id)
+            return Outcome(duplicate=True)
+        if outcome.changed:
+            self.wake()
+        return outcome
+
+    # --- customers (Telegram) -------------------------------------------------------------------
+
+    async def _claim(self, session: AsyncSession, delivery: Delivery) -> bool:
+        fresh = await inbox.claim(session, delivery.platform, delivery.delivery_id)
+        if not fresh:
+            log.info("ignoring re-delivered %s %s", delivery.platform, delivery.delivery_id)
+        return fresh
+
+    async def _upsert_customer(self, session: AsyncSession, event: CustomerStarted | CustomerMessage) -> Customer:
+        c = event.customer
+        return await customers.upsert_from_telegram(
+            session, tg_user_id=c.tg_user_id, tg_chat_id=c.tg_chat_id, first_name=c.first_name,
+            last_name=c.last_name, username=c.username, language=c.language)
+
+    async def _customer_started(self, event: CustomerStarted) -> Outcome:
+        async with self.db.transaction() as session:
+            if not await self._claim(session, event.delivery):
+                return Outcome(duplicate=True)
+            customer = await self._upsert_customer(session, event)
+            greeting = fx.render(self.texts.greeting, first_name=customer.first_name)
+            fx.notice_customer(session, customer, None, greeting, now=self.clock.now())
+        return Outcome(changed=True)
+
+    async def _customer_message(self, event: CustomerMessage) -> Outcome:
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            if not await self._claim(session, event.delivery):
+                return Outcome(duplicate=True)
+            customer = await self._upsert_customer(session, event)
+            conv = await conversations.get_open_for_customer(session, _id(customer), lock=True)
+            decision = decide(_state(conv), Kind.CUSTOMER_MESSAGE)
+            if conv is None:
+                previous = await conversations.get_latest_for_customer(session, _id(customer))
+                conv = Conversation(customer_id=_id(customer), mode=Mode.AGENT.value, mode_since=now,
+                                    opened_at=now, previous_conversation_id=previous.id if previous else None)
+            conv.last_customer_message_at = now
+            session.add(conv)
+            await session.flush()
+            message = Message(conversation_id=_id(conv), author="customer", kind=event.kind, text=event.text,
+                              html=event.html, tg_message_id=event.tg_message_id, created_at=now)
+            session.add(message)
+            await session.flush()
+            await fx.apply(session, decision, conv, customer, message=message, texts=self.texts, now=now)
+        return Outcome(conversation_id=conv.id, changed=True)
+
+    # --- the agent ------------------------------------------------------------------------------
+
+    async def _agent_replied(self, event: AgentReplied) -> Outcome:
+        reply = event.reply
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            conv = await conversations.get(session, event.conversation_id, lock=True)
+            if conv is None:
+                return Outcome()
+            decision = decide(_state(conv), Kind.AGENT_REPLIED, handoff=reply.handoff_reason is not None)
+            if decision.refusal is not None:
+                log.info("conversation %s: agent reply dropped, mode is %s", conv.id, conv.mode)
+                return Outcome(conversation_id=conv.id)
+            customer = await customers.get(session, conv.customer_id)
+            assert customer is not None
+            message = None
+            if reply.text:
+                message = Message(conversation_id=_id(conv), author="agent", text=html_to_plain(reply.text),
+                                  html=reply.text, created_at=now)
+                session.add(message)
+                await session.flush()
+            if reply.handoff_reason:
+                conv.needs_human = True
+                conv.needs_human_reason = reply.handoff_reason
+                session.add(conv)
+            await fx.apply(session, decision, conv, customer, message=message, texts=self.texts, now=now,
+                     reason=reply.handoff_reason)
+        return Outcome(conversation_id=conv.id, changed=True)
+
+    # --- operators (Slack) ----------------------------------------------------------------------
+
+    async def _operator_message(self, event: OperatorMessage) -> Outcome:
+        now = self.clock.now()
+        actor = event.actor
+        async with self.db.transaction() as session:
+            conv = await conversations.get_by_thread(session, event.slack_channel, event.slack_thread_ts)
+            if conv is None:
+                # Not (yet) a conversation thread: no receipt, so a retry after the thread is recorded counts.
+                return Outcome(unknown_thread=True)
+            if not await self._claim(session, event.delivery):
+                return Outcome(duplicate=True)
+            message = Message(conversation_id=_id(conv), author="operator", is_note=True,
+                              author_slack_user_id=actor.slack_user_id, author_name=actor.name,
+                              text=event.text, html=event.html, slack_ts=event.slack_ts, created_at=now)
+            session.add(message)
+            await session.flush()
+            outcome = Outcome(conversation_id=conv.id, changed=True)
+            if not self.access.is_operator(actor.slack_user_id):
+                return outcome.tell("Only operators can reply to customers, so your message was not sent. "
+                                    "It stays in the thread as an internal note.")
+            decision = decide(_state(conv), Kind.OPERATOR_MESSAGE, actor=actor.slack_user_id)
+            if decision.refusal is None:
+                message.is_note = False
+                session.add(message)
+                customer = await customers.get(session, conv.customer_id)
+                assert customer is not None
+                await fx.apply(session, decision, conv, customer, message=message, texts=self.texts, now=now)
+                return outcome
+            if decision.refusal is Refusal.ALREADY_AGENT:
+                value = f"{conv.id}:{event.slack_ts}"
+                return outcome.tell(
+                    "The agent is answering this conversation, so your reply was *not* sent to the customer. "
+                    "It stays an internal note unless you take over.",
+                    Button(TAKEOVER_AND_SEND, "Take over and send", value, "primary"),
+                    Button(KEEP_AS_NOTE, "Keep as note", value))
+            if decision.refusal is Refusal.OWNED_BY_OTHER:
+                return outcome.tell(f"{conv.owner_name} has taken over this conversation, so your reply was not "
+                                    "sent to the customer. It stays an internal note.")
+            return outcome.tell("This conversation is resolved, so your reply was not sent. "
+                                "It stays an internal note.")
+
+    async def _takeover(self, event: TakeoverRequested) -> Outcome:
+        return await self._mode_change(Kind.TAKEOVER, event.ref, event.actor, event.source, event.send_note_ts)
+
+    async def _handback(self, event: HandbackRequested) -> Outcome:
+        return await self._mode_change(Kind.HANDBACK, event.ref, event.actor, event.source)
+
+    async def _resolve(self, event: ResolveRequested) -> Outcome:
+        return await self._mode_change(Kind.RESOLVE, event.ref, event.actor, event.source)
+
+    async def _mode_change(self, kind: Kind, ref: ConversationRef, actor: Actor, source: str,
+                           send_note_ts: str | None = None) -> Outcome:
+        if not self.access.is_operator(actor.slack_user_id):
+            return Outcome().tell("Only Baton operators can take over, hand back or resolve conversations. "
+                                  "Ask an admin to add you.")
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            conv = await self._resolve_ref(session, ref)
+            if conv is None:
+                return Outcome().tell(f"No conversation matches {ref.describe()}.")
+            decision = decide(_state(conv), kind, actor=actor.slack_user_id)
+            if decision.refusal is not None:
+                return Outcome(conversation_id=conv.id).tell(_refusal_text(decision, conv, kind))
+            self._apply_mode(conv, decision.state, actor, now)
+            customer = await customers.get(session, conv.customer_id)
+            assert customer is not None
+            session.add(conv)
+            audit.record(session, action=kind.value, source=source, conversation_id=conv.id,
+                         actor_slack_user_id=actor.slack_user_id, actor_name=actor.name)
+            await fx.apply(session, decision, conv, customer, texts=self.texts, now=now, actor=actor)
+            if send_note_ts is not None:
+                note = await messages.get_by_slack_ts(session, _id(conv), send_note_ts)
+                if note is not None and note.is_note:
+                    note.is_note = False
+                    session.add(note)
+                    fx.deliver_operator_message(session, customer, conv, note, now=now)
+        return Outcome(conversation_id=conv.id, changed=True)
+
+    @staticmethod
+    def _apply_mode(conv: Conversation, state: State, actor: Actor, now: object) -> None:
+        conv.mode = state.mode.value
+        conv.mode_since = now  # type: ignore[assignment]
+        conv.owner_slack_user_id = state.owner
+        conv.owner_name = actor.name if state.owner else None
+        # Any mode change answers a pending "needs a human": someone has acted on the conversation.
+        conv.needs_human = False
+        conv.needs_human_reason = None
+        if state.mode is Mode.CLOSED:
+            conv.closed_at = now  # type: ignore[assignment]
+
+    async def _resolve_ref(self, session: AsyncSession, ref: ConversationRef) -> Conversation | None:
+        if ref.conversation_id is not None:
+            return await conversations.get(session, ref.conversation_id, lock=True)
+        if ref.slack_thread is not None:
+            return await conversations.get_by_thread(session, *ref.slack_thread)
+        customer = None
+        if ref.customer_username is not None:
+            customer = await customers.get_by_username(session, ref.customer_username)
+        elif ref.tg_user_id is not None:
+            customer = await customers.get_by_tg_user_id(session, ref.tg_user_id)
+        if customer is None:
+            return None
+        return (await conversations.get_open_for_customer(session, _id(customer), lock=True)
+                or await conversations.get_latest_for_customer(session, _id(customer)))
+
+
+def _refusal_text(decision: Decision, conv: Conversation, kind: Kind) -> str:
+    refusal = decision.refusal
+    if refusal is Refusal.OWNED_BY_OTHER:
+        return f"Conversation #{conv.id} is already taken over by {conv.owner_name}."
+    if refusal is Refusal.ALREADY_YOURS:
+        return f"You already have conversation #{conv.id}: reply in its thread to answer the customer."
+    if refusal is Refusal.ALREADY_AGENT:
+        return f"The agent is already answering conversation #{conv.id}."
+    if refusal is Refusal.ALREADY_CLOSED:
+        return (f"Conversation #{conv.id} is resolved. The customer's next message opens a new conversation."
+                if kind is not Kind.RESOLVE else f"Conversation #{conv.id} is already resolved.")
+    return f"Conversation #{conv.id} cannot do that now."
+
+
+def _state(conv: Conversation | None) -> State:
+    if conv is None:
+        return State(Mode.NONE)
+    return State(Mode(conv.mode), conv.owner_slack_user_id, conv.needs_human)
+
+
+def _id(row: Customer | Conversation | Message) -> int:
+    assert row.id is not None
+    return row.id

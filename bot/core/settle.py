@@ -1,0 +1,84 @@
+"""Recording what a delivery did: platform ids onto the rows, and failures made visible in the thread."""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.core import effects as fx
+from bot.core.ports import Delivered, Failed, Result, RetryLater
+from storage import conversations, customers, messages, outbox
+from storage.db import Database
+from storage.models import OutboxItem
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 300.0
+
+
+def backoff(attempts: int, rng: random.Random | None = None) -> float:
+    """Capped exponential backoff with full jitter (half to all of 2^attempts seconds)."""
+    base = min(MAX_BACKOFF_SECONDS, 2.0 ** min(attempts, 16))
+    return base * (0.5 + (rng or random).random() / 2)
+
+
+async def settle(db: Database, item: OutboxItem, result: Result, now: datetime) -> None:
+    assert item.id is not None
+    async with db.transaction() as session:
+        if isinstance(result, RetryLater):
+            delay = result.after if result.after is not None else backoff(item.attempts)
+            log.warning("outbox %s (%s/%s, conversation %s) retry in %.1fs: %s", item.id, item.destination,
+                        item.kind, item.conversation_id, delay, result.reason)
+            await outbox.retry_later(session, item.id, now + timedelta(seconds=delay), result.reason)
+            return
+        if isinstance(result, Failed):
+            log.error("outbox %s (%s/%s, conversation %s) failed: %s", item.id, item.destination, item.kind,
+                      item.conversation_id, result.reason)
+            await outbox.finish(session, item.id, status="failed", error=result.reason)
+            await _made_visible(session, item, result, now)
+            return
+        await outbox.finish(session, item.id, status="done", error=result.skipped)
+        await _record_ids(session, item, result, now)
+
+
+async def _record_ids(session: AsyncSession, item: OutboxItem, result: Delivered, now: datetime) -> None:
+    if result.skipped:
+        return
+    if item.kind == fx.OPEN_THREAD and result.slack_channel and result.slack_ts and item.conversation_id:
+        await conversations.set_thread(session, item.conversation_id, result.slack_channel, result.slack_ts)
+        return
+    if item.message_id is None:
+        return
+    message = await messages.get(session, item.message_id)
+    if message is None:
+        return
+    if item.destination == fx.SLACK and item.kind == fx.MIRROR and result.slack_ts:
+        message.slack_ts = result.slack_ts
+    elif item.destination == fx.TELEGRAM and result.tg_message_id is not None:
+        message.tg_message_id = result.tg_message_id
+        conv = await conversations.get(session, message.conversation_id)
+        if item.kind == fx.DELIVER and message.slack_ts and conv is not None:
+            # The operator sees in the thread that the customer got it.
+            fx.slack(session, conv, fx.REACT, now=now, ts=message.slack_ts, name="white_check_mark")
+    session.add(message)
+
+
+async def _made_visible(session: AsyncSession, item: OutboxItem, result: Failed, now: datetime) -> None:
+    if item.destination != fx.TELEGRAM or item.conversation_id is None:
+        return  # a Slack failure cannot be reported in Slack; it is logged above
+    conv = await conversations.get(session, item.conversation_id)
+    if conv is None:
+        return
+    if result.unreachable:
+        customer = await customers.get(session, conv.customer_id)
+        if customer is not None:
+            customer.unreachable = True
+            session.add(customer)
+    message = await messages.get(session, item.message_id) if item.message_id else None
+    if message is not None and message.slack_ts:
+        fx.slack(session, conv, fx.REACT, now=now, ts=message.slack_ts, name="warning")
+    fx.slack(session, conv, fx.NOTE, now=now,
+             text=f":warning: Not delivered to the customer: {result.reason}.")

@@ -1,0 +1,1 @@
+"""Telegram side of Baton: receiving customer updates and sending replies."""

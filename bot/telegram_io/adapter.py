@@ -1,0 +1,58 @@
+"""The Telegram side assembled: PTB Application (custom Bot API root), inbound, outbound, transport."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram.constants import ChatAction
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationBuilder
+
+from bot.config import TelegramSettings
+from bot.core.service import Service
+from bot.telegram_io.inbound import TelegramInbound
+from bot.telegram_io.outbound import TelegramDeliverer
+from bot.telegram_io.polling import ALLOWED_UPDATES, TelegramPoller
+from bot.telegram_io.webhook import webhook_handler
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class TelegramAdapter:
+    def __init__(self, settings: TelegramSettings, service: Service, db: Database) -> None:
+        self.settings = settings
+        root = settings.api_url.rstrip("/")
+        # Baton reads updates itself (see polling.py) so it can confirm them only after commit: no Updater.
+        self.application: Application = (  # type: ignore[type-arg]
+            ApplicationBuilder().token(settings.token).base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
+            .updater(None).connection_pool_size(64).build())
+        self.bot = self.application.bot
+        self.inbound = TelegramInbound(service)
+        self.deliverer = TelegramDeliverer(self.bot, db)
+        self.poller = TelegramPoller(self.bot, self.inbound, timeout=settings.poll_timeout)
+
+    def webhook_route(self):  # type: ignore[no-untyped-def]
+        assert self.settings.webhook_secret
+        return webhook_handler(self.bot, self.inbound, self.settings.webhook_secret)
+
+    async def typing(self, chat_id: int) -> None:
+        await self.bot.send_chat_action(chat_id, ChatAction.TYPING)
+
+    async def start(self) -> None:
+        await self.application.initialize()  # getMe: fails loudly on a bad token
+        log.info("Telegram: running as @%s", self.bot.username)
+        if self.settings.mode == "webhook":
+            assert self.settings.webhook_url and self.settings.webhook_secret
+            await self.bot.set_webhook(self.settings.webhook_url, secret_token=self.settings.webhook_secret,
+                                       allowed_updates=ALLOWED_UPDATES)
+        else:
+            self.poller.start()
+
+    async def stop(self) -> None:
+        if self.settings.mode == "polling":
+            await self.poller.stop()
+        try:
+            await self.application.shutdown()
+        except TelegramError as exc:
+            log.debug("Telegram shutdown: %s", exc)

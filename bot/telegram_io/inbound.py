@@ -1,0 +1,68 @@
+"""Telegram → core: each Update becomes at most one core event."""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from telegram import Message, Update
+from telegram.constants import ChatType
+
+from bot.core.events import CustomerInfo, CustomerMessage, CustomerStarted, Delivery
+from bot.core.service import Service
+
+log = logging.getLogger(__name__)
+
+# What a customer can send besides text, and how it reads in a thread until media are relayed.
+_KIND_LABELS = {
+    "photo": "📷 Photo", "document": "📄 Document", "voice": "🎤 Voice message", "video": "🎬 Video",
+    "video_note": "📹 Video message", "audio": "🎵 Audio", "sticker": "Sticker", "animation": "GIF",
+    "location": "📍 Location", "venue": "📍 Venue", "contact": "👤 Contact", "poll": "📊 Poll", "dice": "🎲 Dice",
+}
+
+
+def message_kind(message: Message) -> str:
+    for kind in ("animation", "photo", "document", "voice", "video", "video_note", "audio", "sticker",
+                 "venue", "location", "contact", "poll", "dice"):
+        if getattr(message, kind, None):
+            return kind
+    return "text" if message.text is not None else "other"
+
+
+def _content(message: Message, kind: str) -> tuple[str, str]:
+    """(plain text, neutral HTML) of a message; other kinds get a readable placeholder."""
+    if kind == "text":
+        return message.text or "", message.text_html or ""
+    label = _KIND_LABELS.get(kind, "Unsupported message")
+    if kind == "sticker" and message.sticker and message.sticker.emoji:
+        label = f"{label} {message.sticker.emoji}"
+    placeholder = f"[{label}]"
+    if message.caption:
+        return f"{placeholder} {message.caption}", f"<i>{html.escape(placeholder)}</i> {message.caption_html}"
+    return placeholder, f"<i>{html.escape(placeholder)}</i>"
+
+
+class TelegramInbound:
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    async def handle_update(self, update: Update) -> None:
+        message = update.message
+        if message is None:
+            log.debug("update %s: nothing for Baton (%s)", update.update_id,
+                      next(iter(update.to_dict().keys() - {"update_id"}), "empty"))
+            return
+        if message.chat.type != ChatType.PRIVATE or message.from_user is None or message.from_user.is_bot:
+            log.info("update %s: ignoring a message from a %s chat", update.update_id, message.chat.type)
+            return
+        user = message.from_user
+        customer = CustomerInfo(tg_user_id=user.id, tg_chat_id=message.chat.id, first_name=user.first_name,
+                                last_name=user.last_name, username=user.username, language=user.language_code)
+        # The same message can come back in another update (webhook/polling switch): key on the message.
+        delivery = Delivery("telegram", f"{message.chat.id}:{message.message_id}")
+        if message.text is not None and message.text.split("@")[0].split(" ")[0] == "/start":
+            await self.service.handle(CustomerStarted(delivery, customer))
+            return
+        kind = message_kind(message)
+        text, markup = _content(message, kind)
+        await self.service.handle(CustomerMessage(delivery, customer, message.message_id, text, markup, kind))

@@ -1,0 +1,102 @@
+"""Long polling that confirms an update to Telegram only after Baton has committed it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from telegram import Bot, Update
+from telegram.error import Conflict, InvalidToken, TelegramError
+
+from bot.telegram_io.inbound import TelegramInbound
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "edited_message", "my_chat_member", "callback_query"]
+
+
+class TelegramPoller:
+    def __init__(self, bot: Bot, inbound: TelegramInbound, *, timeout: int = 30) -> None:
+        self.bot = bot
+        self.inbound = inbound
+        self.timeout = timeout
+        self.offset: int | None = None
+        self.healthy = True
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._fetching = False
+        self._failures = 0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="telegram-polling")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._task is not None:
+            # Interrupt a long poll at once, but let a batch being handled finish: cancelling a commit
+            # half-way would leave SQLite locked.
+            if self._fetching:
+                self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self.offset is not None:
+            # Confirm what was handled so a restart does not fetch it again (it would be ignored anyway).
+            try:
+                await self.bot.get_updates(offset=self.offset, timeout=0, limit=1)
+            except TelegramError as exc:
+                log.debug("could not confirm the last updates: %s", exc)
+
+    async def _run(self) -> None:
+        # Webhook and polling exclude each other; a leftover webhook would make getUpdates fail.
+        self._fetching = True
+        await self._retrying(lambda: self.bot.delete_webhook(drop_pending_updates=False))
+        while not self._stopping:
+            self._fetching = True  # waiting on Telegram: safe to interrupt
+            updates = await self._fetch()
+            self._fetching = False
+            for update in updates:
+                if self._stopping or not await self._handle(update):
+                    break  # unconfirmed updates stay with Telegram and come back on the next poll
+                self.offset = update.update_id + 1
+
+    async def _fetch(self) -> tuple[Update, ...]:
+        try:
+            updates = await self.bot.get_updates(offset=self.offset, timeout=self.timeout,
+                                                 allowed_updates=ALLOWED_UPDATES)
+            self._failures = 0
+            self.healthy = True
+            return updates
+        except InvalidToken:
+            self.healthy = False
+            log.critical("Telegram rejected the bot token; polling paused (fix [telegram] token)")
+            await asyncio.sleep(30)
+        except Conflict:
+            log.error("another process is polling this bot token; only one may (use webhook mode to scale)")
+            await asyncio.sleep(5)
+        except TelegramError as exc:  # NetworkError, TimedOut, 5xx
+            self._failures += 1
+            log.warning("getUpdates failed (%s); retrying", exc)
+            await asyncio.sleep(min(30.0, 0.5 * 2 ** min(self._failures, 6)))
+        return ()
+
+    async def _handle(self, update: Update) -> bool:
+        try:
+            await self.inbound.handle_update(update)
+        except (OperationalError, DBAPIError, OSError):
+            log.exception("update %s: storage unavailable; will fetch it again", update.update_id)
+            await asyncio.sleep(1)
+            return False
+        except Exception:
+            # A bug must not wedge the queue behind one update: log it with its id and move on.
+            log.exception("update %s: failed to handle; skipping it", update.update_id)
+        return True
+
+    async def _retrying(self, call: Callable[[], Awaitable[object]]) -> None:
+        for attempt in range(5):
+            try:
+                await call()
+                return
+            except TelegramError as exc:
+                log.warning("Telegram call failed (%s), attempt %s", exc, attempt + 1)
+                await asyncio.sleep(0.5 * 2 ** attempt)

@@ -1,0 +1,1 @@
+"""Slack side of Baton: operators work conversations in Slack threads."""

@@ -1,0 +1,54 @@
+"""The Slack side assembled: Web API client, Bolt app, listeners, and the chosen transport."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import SlackSettings
+from bot.core.service import Service
+from operator_bridge.commands import SlashCommands
+from operator_bridge.directory import Directory
+from operator_bridge.inbound import SlackInbound
+from operator_bridge.outbound import SlackDeliverer
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class SlackAdapter:
+    def __init__(self, settings: SlackSettings, service: Service, db: Database) -> None:
+        self.settings = settings
+        # The dispatcher owns retries (it knows the outbox); the client itself never retries.
+        self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url, retry_handlers=[])
+        self.app = AsyncApp(client=self.client, signing_secret=settings.signing_secret or "unused-in-socket-mode",
+                            request_verification_enabled=settings.mode == "http", process_before_response=False)
+        self.directory = Directory(self.client, service.access)
+        SlackInbound(self.app, service, self.directory, {settings.channel}).register()
+        SlashCommands(self.app, service, self.directory, db).register()
+        self.deliverer = SlackDeliverer(self.client, db, channel=settings.channel, agent_name=settings.agent_name,
+                                        agent_icon_emoji=settings.agent_icon_emoji)
+        self._socket: AsyncSocketModeHandler | None = None
+
+    async def start(self) -> None:
+        auth = await self.client.auth_test()
+        log.info("Slack: connected as %s in %s", auth.get("user"), auth.get("team"))
+        await self.directory.refresh_group()
+        self.directory.start()
+        if self.settings.mode == "socket":
+            self._socket = AsyncSocketModeHandler(self.app, self.settings.app_token)
+            await self._socket.connect_async()
+
+    async def stop(self) -> None:
+        await self.directory.stop()
+        if self._socket is not None:
+            await self._socket.close_async()
+
+    async def handle_http(self, request: web.Request) -> web.Response:
+        """POST /slack/events: Bolt verifies the signature and the 5-minute window before anything else."""
+        return await to_aiohttp_response(await self.app.async_dispatch(await to_bolt_request(request)))

@@ -1,0 +1,131 @@
+"""Pure Block Kit builders: data in, (fallback text, blocks) out. No I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.core.events import Feedback
+
+Blocks = list[dict[str, Any]]
+
+TAKEOVER, HANDBACK, RESOLVE = "takeover", "handback", "resolve"
+
+
+@dataclass(frozen=True)
+class CardView:
+    conversation_id: int
+    mode: str
+    customer_name: str
+    tg_user_id: int
+    username: str | None = None
+    language: str | None = None
+    owner_name: str | None = None
+    mode_since: datetime | None = None
+    needs_human_reason: str | None = None
+    needs_human: bool = False
+    previous_link: str | None = None
+    previous_id: int | None = None
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_time(when: datetime | None) -> str:
+    """A time every reader sees in their own time zone."""
+    if when is None:
+        return ""
+    ts = int(when.timestamp())
+    return f"<!date^{ts}^{{time}}|{when:%H:%M} UTC>"
+
+
+def status_line(view: CardView) -> str:
+    if view.mode == "human":
+        return f":bust_in_silhouette: *{_esc(view.owner_name or 'An operator')}* has taken over since {slack_time(view.mode_since)}"
+    if view.mode == "closed":
+        return f":white_check_mark: Resolved at {slack_time(view.mode_since)}"
+    if view.needs_human:
+        return f":rotating_light: *Waiting for a human*: {_esc(view.needs_human_reason or 'the agent asked for help')}"
+    return ":robot_face: Agent is answering"
+
+
+def button(label: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "button", "text": {"type": "plain_text", "text": label, "emoji": True},
+                               "action_id": action_id, "value": value}
+    if style:
+        element["style"] = style
+    return element
+
+
+def card(view: CardView) -> tuple[str, Blocks]:
+    who = _esc(view.customer_name)
+    fields = [f"*Customer*\n{who}",
+              f"*Username*\n{'@' + _esc(view.username) if view.username else '—'}",
+              f"*Telegram id*\n`{view.tg_user_id}`",
+              f"*Language*\n{_esc(view.language) if view.language else '—'}"]
+    blocks: Blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": f"Conversation #{view.conversation_id} · "
+                                    f"{view.customer_name}"[:150], "emoji": True}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
+        {"type": "section", "block_id": "status", "text": {"type": "mrkdwn", "text": status_line(view)}},
+    ]
+    value = str(view.conversation_id)
+    actions = []
+    if view.mode == "agent":
+        actions.append(button("Take over", TAKEOVER, value, "primary"))
+    if view.mode == "human":
+        actions.append(button("Hand back to agent", HANDBACK, value))
+    if view.mode in ("agent", "human"):
+        actions.append(button("Resolve", RESOLVE, value))
+    if actions:
+        blocks.append({"type": "actions", "block_id": "conversation_actions", "elements": actions})
+    if view.previous_link:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
+                       f"Previous conversation: <{view.previous_link}|#{view.previous_id}>"}]})
+    text = f"Conversation #{view.conversation_id} with {view.customer_name}: {status_line(view)}"
+    return text, blocks
+
+
+def note(text: str) -> tuple[str, Blocks]:
+    return text, [{"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}]
+
+
+def feedback(fb: Feedback) -> tuple[str, Blocks]:
+    blocks: Blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": fb.text}}]
+    if fb.buttons:
+        blocks.append({"type": "actions", "elements": [button(b.label, b.action_id, b.value, b.style)
+                                                        for b in fb.buttons]})
+    return fb.text, blocks
+
+
+@dataclass(frozen=True)
+class WaitingRow:
+    conversation_id: int
+    customer_name: str
+    mode: str
+    needs_human: bool
+    reason: str | None
+    since: datetime | None
+    link: str | None
+
+
+def waiting_list(rows: list[WaitingRow]) -> tuple[str, Blocks]:
+    if not rows:
+        text = "No open conversations right now. Use `/takeover #12`, `/takeover @username` or a thread link."
+        return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    waiting = [r for r in rows if r.needs_human]
+    head = (f"*{len(waiting)} waiting for a human*" if waiting else "*Nobody is waiting for a human.*") + \
+        " Open conversations:"
+    blocks: Blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": head}}]
+    for row in rows[:20]:
+        name = f"<{row.link}|#{row.conversation_id}>" if row.link else f"#{row.conversation_id}"
+        state = (f":rotating_light: waiting since {slack_time(row.since)}: {_esc(row.reason or '')}"
+                 if row.needs_human else (":robot_face: agent" if row.mode == "agent" else ":bust_in_silhouette: taken over"))
+        section: dict[str, Any] = {"type": "section",
+                                   "text": {"type": "mrkdwn", "text": f"{name} · {_esc(row.customer_name)} · {state}"}}
+        if row.mode == "agent":
+            section["accessory"] = button("Take over", TAKEOVER, str(row.conversation_id), "primary")
+        blocks.append(section)
+    return head, blocks

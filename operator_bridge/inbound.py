@@ -1,0 +1,123 @@
+"""Slack → core: thread replies, buttons and the message shortcut become core events."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+
+from bot.core.events import (
+    ConversationRef, Delivery, HandbackRequested, OperatorMessage, Outcome, ResolveRequested, TakeoverRequested,
+)
+from bot.core.service import KEEP_AS_NOTE, TAKEOVER_AND_SEND, Service
+from operator_bridge import blocks
+from operator_bridge.directory import Directory
+from operator_bridge.formatting import mrkdwn_to_html, plain_text
+
+log = logging.getLogger(__name__)
+
+TAKEOVER_SHORTCUT = "takeover_message"
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)")
+# Message subtypes that are a person writing; edits, joins and the like are not replies.
+_REPLY_SUBTYPES = {None, "file_share", "thread_broadcast"}
+
+
+class SlackInbound:
+    def __init__(self, app: AsyncApp, service: Service, directory: Directory,
+                 conversation_channels: set[str]) -> None:
+        self.app = app
+        self.conversation_channels = conversation_channels
+        self.service = service
+        self.directory = directory
+
+    def register(self) -> None:
+        app = self.app
+        app.event("message")(self.on_message)
+        app.action(blocks.TAKEOVER)(self.on_mode_button)
+        app.action(blocks.HANDBACK)(self.on_mode_button)
+        app.action(blocks.RESOLVE)(self.on_mode_button)
+        app.action(TAKEOVER_AND_SEND)(self.on_takeover_and_send)
+        app.action(KEEP_AS_NOTE)(self.on_keep_as_note)
+        app.shortcut(TAKEOVER_SHORTCUT)(self.on_takeover_shortcut)
+
+    async def on_message(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        if event.get("subtype") not in _REPLY_SUBTYPES or event.get("bot_id") or not event.get("user"):
+            return
+        thread_ts, ts, channel = event.get("thread_ts"), event["ts"], event["channel"]
+        if not thread_ts or thread_ts == ts:
+            return  # top-level channel chatter, not a reply in a conversation thread
+        text = event.get("text") or ""
+        for user_id in set(_MENTION.findall(text)):
+            await self.directory.name(user_id)
+        markup = mrkdwn_to_html(text, user_name=self.directory.cached_name)
+        actor = await self.directory.actor(event["user"])
+        reply = OperatorMessage(Delivery("slack", f"message:{channel}:{ts}"), actor, channel, thread_ts, ts,
+                                plain_text(markup), markup)
+        outcome = await self.service.handle(reply)
+        if outcome.unknown_thread and channel in self.conversation_channels:
+            # A reply can overtake the recording of its thread's root (posted, not yet committed); the event
+            # is already acknowledged, so waiting here costs Slack nothing.
+            for delay in (0.05, 0.2, 0.5, 1.0, 2.0):
+                await asyncio.sleep(delay)
+                outcome = await self.service.handle(reply)
+                if not outcome.unknown_thread:
+                    break
+        await self.tell(outcome, channel, event["user"], thread_ts)
+
+    async def on_mode_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        actor = await self.directory.actor(body["user"]["id"])
+        ref = ConversationRef(conversation_id=int(action["value"]))
+        event_type = {blocks.TAKEOVER: TakeoverRequested, blocks.HANDBACK: HandbackRequested,
+                      blocks.RESOLVE: ResolveRequested}[action["action_id"]]
+        outcome = await self.service.handle(event_type(ref, actor, "button"))
+        channel, thread_ts = _where(body)
+        await self.tell(outcome, channel, actor.slack_user_id, thread_ts)
+
+    async def on_takeover_and_send(self, ack: Any, body: dict[str, Any], action: dict[str, Any],
+                                   respond: Any) -> None:
+        await ack()
+        conversation_id, _, note_ts = action["value"].partition(":")
+        actor = await self.directory.actor(body["user"]["id"])
+        outcome = await self.service.handle(TakeoverRequested(
+            ConversationRef(conversation_id=int(conversation_id)), actor, "reply", send_note_ts=note_ts))
+        if outcome.feedback:
+            await respond(replace_original=True, text=outcome.feedback[0].text)
+        else:
+            await respond(replace_original=True, text="You took over; your reply is on its way to the customer.")
+
+    async def on_keep_as_note(self, ack: Any, respond: Any) -> None:
+        await ack()
+        await respond(replace_original=True, text="Kept as an internal note. The customer did not see it.")
+
+    async def on_takeover_shortcut(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        channel = body["channel"]["id"]
+        message = body.get("message") or {}
+        thread_ts = message.get("thread_ts") or message.get("ts")
+        actor = await self.directory.actor(body["user"]["id"])
+        outcome = await self.service.handle(TakeoverRequested(
+            ConversationRef(slack_thread=(channel, thread_ts)), actor, "shortcut"))
+        if outcome.changed and not outcome.feedback:
+            outcome.tell(f"You took over conversation #{outcome.conversation_id}. Replies in its thread now "
+                         "go to the customer.")
+        await self.tell(outcome, channel, actor.slack_user_id, thread_ts)
+
+    async def tell(self, outcome: Outcome, channel: str, user_id: str, thread_ts: str | None) -> None:
+        for fb in outcome.feedback:
+            text, fb_blocks = blocks.feedback(fb)
+            try:
+                await self.app.client.chat_postEphemeral(channel=channel, user=user_id, text=text,
+                                                         blocks=fb_blocks, thread_ts=thread_ts)
+            except SlackApiError as exc:
+                log.warning("could not tell %s in %s: %s", user_id, channel, exc.response.get("error"))
+
+
+def _where(body: dict[str, Any]) -> tuple[str, str | None]:
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+    message = body.get("message") or {}
+    return channel, message.get("thread_ts") or message.get("ts")

@@ -1,0 +1,1 @@
+"""Local fakes of external platforms (Telegram) for tests, benchmarks and the demo."""

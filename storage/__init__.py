@@ -1,0 +1,1 @@
+"""Persistence: SQLModel tables, named queries, the outbox and the inbound dedup receipts."""

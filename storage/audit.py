@@ -1,0 +1,21 @@
+"""The audit trail: every mode change and admin action, who, when and from where."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import AuditEntry
+
+
+def record(session: AsyncSession, *, action: str, source: str, conversation_id: int | None,
+           actor_slack_user_id: str | None, actor_name: str | None, detail: str | None = None) -> None:
+    session.add(AuditEntry(action=action, source=source, conversation_id=conversation_id,
+                           actor_slack_user_id=actor_slack_user_id, actor_name=actor_name, detail=detail))
+
+
+async def find_for_conversation(session: AsyncSession, conversation_id: int) -> Sequence[AuditEntry]:
+    stmt = select(AuditEntry).where(AuditEntry.conversation_id == conversation_id).order_by(col(AuditEntry.id))
+    return (await session.exec(stmt)).all()

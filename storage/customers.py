@@ -1,0 +1,40 @@
+"""Named queries on customers."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Customer
+
+
+async def get_by_tg_user_id(session: AsyncSession, tg_user_id: int) -> Customer | None:
+    return (await session.exec(select(Customer).where(Customer.tg_user_id == tg_user_id))).first()
+
+
+async def get_by_username(session: AsyncSession, username: str) -> Customer | None:
+    stmt = select(Customer).where(Customer.username == username.lstrip("@"))
+    return (await session.exec(stmt)).first()
+
+
+async def get(session: AsyncSession, customer_id: int) -> Customer | None:
+    return await session.get(Customer, customer_id)
+
+
+async def upsert_from_telegram(
+    session: AsyncSession, *, tg_user_id: int, tg_chat_id: int, first_name: str,
+    last_name: str | None, username: str | None, language: str | None,
+) -> Customer:
+    """The customer as Telegram describes them now; a message from them also means they can be reached."""
+    customer = await get_by_tg_user_id(session, tg_user_id)
+    if customer is None:
+        customer = Customer(tg_user_id=tg_user_id, tg_chat_id=tg_chat_id)
+    customer.tg_chat_id = tg_chat_id
+    customer.first_name = first_name
+    customer.last_name = last_name
+    customer.username = username
+    customer.language = language or customer.language
+    customer.unreachable = False
+    session.add(customer)
+    await session.flush()
+    return customer

@@ -1,0 +1,32 @@
+"""Named queries on messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Message
+
+
+async def get(session: AsyncSession, message_id: int) -> Message | None:
+    return await session.get(Message, message_id)
+
+
+async def get_by_slack_ts(session: AsyncSession, conversation_id: int, slack_ts: str) -> Message | None:
+    stmt = select(Message).where(Message.conversation_id == conversation_id, Message.slack_ts == slack_ts)
+    return (await session.exec(stmt)).first()
+
+
+async def find_recent(session: AsyncSession, conversation_id: int, *, limit: int = 20) -> Sequence[Message]:
+    """The last `limit` messages, oldest first."""
+    stmt = (select(Message).where(Message.conversation_id == conversation_id)
+            .order_by(col(Message.id).desc()).limit(limit))
+    return list(reversed((await session.exec(stmt)).all()))
+
+
+async def latest_customer_message_id(session: AsyncSession, conversation_id: int) -> int | None:
+    stmt = (select(Message.id).where(Message.conversation_id == conversation_id, Message.author == "customer")
+            .order_by(col(Message.id).desc()).limit(1))
+    return (await session.exec(stmt)).first()

@@ -1,0 +1,20 @@
+"""Alembic environment: Baton always hands in an open connection (see storage/migrate.py)."""
+
+from __future__ import annotations
+
+from alembic import context
+
+import storage.models  # noqa: F401  (registers the tables on the metadata)
+from sqlmodel import SQLModel
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations with `baton db upgrade`, which provides the connection")
+
+context.configure(
+    connection=connection,
+    target_metadata=SQLModel.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,120 @@
+"""The tables. Direction and platform are in every column name that holds a platform id."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Customer(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    tg_user_id: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    tg_chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    first_name: str = ""
+    last_name: str | None = None
+    username: str | None = Field(default=None, index=True)
+    language: str | None = None
+    # The customer blocked the bot: nothing more can reach them until they write again.
+    unreachable: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p) or f"User {self.tg_user_id}"
+
+
+class Conversation(SQLModel, table=True):
+    __table_args__ = (Index("ix_conversation_customer_open", "customer_id", "mode"),
+                      Index("ix_conversation_thread", "slack_channel", "slack_thread_ts"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id")
+    # "agent" | "human" | "closed"
+    mode: str = "agent"
+    owner_slack_user_id: str | None = None
+    owner_name: str | None = None
+    mode_since: datetime = Field(default_factory=utcnow)
+    needs_human: bool = False
+    needs_human_reason: str | None = None
+    slack_channel: str | None = None
+    slack_thread_ts: str | None = None
+    previous_conversation_id: int | None = None
+    opened_at: datetime = Field(default_factory=utcnow)
+    closed_at: datetime | None = None
+    last_customer_message_at: datetime | None = None
+
+
+class Message(SQLModel, table=True):
+    __table_args__ = (Index("ix_message_slack", "slack_ts"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    # "customer" | "agent" | "operator" | "system"
+    author: str
+    # An internal note is never sent to the customer.
+    is_note: bool = False
+    author_slack_user_id: str | None = None
+    author_name: str | None = None
+    kind: str = "text"
+    text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    html: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    tg_message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    slack_ts: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class OutboxItem(SQLModel, table=True):
+    """One effect waiting to leave: written in the same transaction as the change that caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "destination", "status", "next_attempt_at"),
+                      Index("ix_outbox_lane", "destination", "lane", "status"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    # "telegram" | "slack" | "agent"
+    destination: str
+    # Items of one lane leave strictly in id order: a Telegram chat ("customer:7") or a Slack thread
+    # ("conversation:12"); different lanes proceed independently.
+    lane: str
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id")
+    kind: str
+    message_id: int | None = None
+    payload: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    # "pending" | "done" | "failed" | "cancelled"
+    status: str = "pending"
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    last_error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    done_at: datetime | None = None
+
+
+class InboxReceipt(SQLModel, table=True):
+    """A platform delivery already handled; its unique key is what makes re-deliveries harmless."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (UniqueConstraint("platform", "delivery_id", name="uq_inbox_delivery"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str
+    delivery_id: str
+    received_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditEntry(SQLModel, table=True):
+    __tablename__ = "audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    conversation_id: int | None = Field(default=None, index=True)
+    actor_slack_user_id: str | None = None
+    actor_name: str | None = None
+    action: str
+    source: str
+    detail: str | None = None

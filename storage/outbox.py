@@ -1,0 +1,94 @@
+"""The outbox: effects waiting to leave, drained in order per lane by the dispatcher."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import OutboxItem, utcnow
+
+
+def enqueue(session: AsyncSession, *, destination: str, lane: str, kind: str,
+            conversation_id: int | None = None, message_id: int | None = None,
+            payload: dict[str, Any] | None = None, now: datetime | None = None) -> OutboxItem:
+    item = OutboxItem(destination=destination, lane=lane, kind=kind, conversation_id=conversation_id,
+                      message_id=message_id, payload=json.dumps(payload or {}),
+                      next_attempt_at=now or utcnow())
+    session.add(item)
+    return item
+
+
+def payload_of(item: OutboxItem) -> dict[str, Any]:
+    data = json.loads(item.payload or "{}")
+    return data if isinstance(data, dict) else {}
+
+
+async def due_lanes(session: AsyncSession, destination: str, now: datetime, *, limit: int = 200) -> list[str]:
+    """Lanes whose first pending item is due now, oldest first."""
+    stmt = (select(OutboxItem.lane, OutboxItem.next_attempt_at)
+            .where(OutboxItem.destination == destination, OutboxItem.status == "pending")
+            .order_by(col(OutboxItem.id)).limit(limit * 5))
+    lanes: dict[str, bool] = {}
+    for lane, next_at in (await session.exec(stmt)).all():
+        if lane not in lanes:
+            lanes[lane] = _as_aware(next_at) <= now
+    return [lane for lane, due in lanes.items() if due][:limit]
+
+
+async def head_of_lane(session: AsyncSession, destination: str, lane: str) -> OutboxItem | None:
+    stmt = (select(OutboxItem)
+            .where(OutboxItem.destination == destination, OutboxItem.lane == lane, OutboxItem.status == "pending")
+            .order_by(col(OutboxItem.id)).limit(1))
+    return (await session.exec(stmt)).first()
+
+
+async def earliest_pending(session: AsyncSession, destination: str) -> datetime | None:
+    stmt = (select(OutboxItem.next_attempt_at)
+            .where(OutboxItem.destination == destination, OutboxItem.status == "pending")
+            .order_by(col(OutboxItem.next_attempt_at)).limit(1))
+    found = (await session.exec(stmt)).first()
+    return _as_aware(found) if found else None
+
+
+async def finish(session: AsyncSession, item_id: int, *, status: str, error: str | None = None) -> None:
+    await session.exec(update(OutboxItem).where(col(OutboxItem.id) == item_id)  # type: ignore[call-overload]
+                       .values(status=status, last_error=error, done_at=utcnow()))
+
+
+async def retry_later(session: AsyncSession, item_id: int, at: datetime, error: str) -> None:
+    await session.exec(update(OutboxItem).where(col(OutboxItem.id) == item_id)  # type: ignore[call-overload]
+                       .values(attempts=OutboxItem.attempts + 1, next_attempt_at=at, last_error=error))
+
+
+async def cancel_pending(session: AsyncSession, *, destination: str, conversation_id: int,
+                         kinds: Iterable[str]) -> int:
+    result = await session.exec(  # type: ignore[call-overload]
+        update(OutboxItem)
+        .where(col(OutboxItem.destination) == destination, col(OutboxItem.conversation_id) == conversation_id,
+               col(OutboxItem.status) == "pending", col(OutboxItem.kind).in_(list(kinds)))
+        .values(status="cancelled", done_at=utcnow()))
+    return int(result.rowcount or 0)
+
+
+async def count_pending(session: AsyncSession) -> int:
+    from sqlalchemy import func
+
+    stmt = select(func.count()).select_from(OutboxItem).where(OutboxItem.status == "pending")
+    return int((await session.exec(stmt)).one())
+
+
+async def find_by_status(session: AsyncSession, status: str) -> Sequence[OutboxItem]:
+    return (await session.exec(select(OutboxItem).where(OutboxItem.status == status)
+                               .order_by(col(OutboxItem.id)))).all()
+
+
+def _as_aware(value: datetime) -> datetime:
+    # SQLite hands back what was stored; the UTCDateTime column makes it aware, but be defensive.
+    from datetime import UTC
+
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
