@@ -7,6 +7,7 @@ import logging
 import math
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 DEFAULT_HOLDING_MESSAGE = "Let me check that with a colleague, they will reply here shortly."
 HANDOFF_REASON = "no confident answer in the knowledge base"
 
-_QUESTION = re.compile(r"^##(?!#)\s+(.*?)\s*#*\s*$")
+_QUESTION = re.compile(r"^##(?!#)\s+(.*?)(?:\s+#+)?\s*$")
 _TOP_HEADING = re.compile(r"^#(?!#)\s")
 _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 _LINK_SCHEMES = ("http", "https", "tg")
@@ -31,8 +32,11 @@ _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("strikethrough")
 _STOPWORDS_TEXT = """
 a about am an and any are as at be been but by can could did do does doing for from get got had has have
 how i if in into is it its just me my of on or our please should so that the their them then there these
-this to too us was we were what when where which who why will with would you your hi hello hey hiya yo
-thanks thank thx ty cheers ok okay good morning afternoon evening bye goodbye dear team sir madam there
+this to too us was we were what when where which who why will with would you your want need like know
+tell let also still yet already really very much many some im ive id youre dont cant wont isnt doesnt
+didnt hasnt havent wasnt arent couldnt shouldnt wouldnt don won isn doesn didn hasn haven wasn aren
+couldn shouldn wouldn hi hello hey hiya yo thanks thank thx ty cheers ok okay good morning afternoon
+evening bye goodbye dear team sir madam there
 el la los las un una unos unas de del que y o en es por para con mi mis tu como cual donde cuando hola
 gracias buenos buenas dias tardes noches hay se me lo le
 der die das den dem des ein eine einen und oder ist sind ich mein meine meinen wie was wo wann mit zu
@@ -55,7 +59,8 @@ _STOPWORDS = frozenset(_normalize(_STOPWORDS_TEXT).split())
 
 
 def _content_words(normalized: str) -> list[str]:
-    return [word for word in normalized.split() if word not in _STOPWORDS]
+    # Single letters are mostly the remains of contractions ("can't" -> "can t").
+    return [word for word in normalized.split() if word not in _STOPWORDS and len(word) > 1]
 
 
 def _same_word(a: str, b: str) -> bool:
@@ -112,7 +117,7 @@ def parse_knowledge_base(text: str) -> list[Entry]:
         heading = None if fenced else _QUESTION.match(line)
         if heading:
             finish()
-            questions = [q.strip() for q in heading[1].split(" | ") if q.strip()]
+            questions = [q for part in heading[1].split(" | ") if (q := part.strip(" \t|"))]
             body = []
         elif questions is not None and (fenced or not _TOP_HEADING.match(line)):
             body.append(line)
@@ -169,7 +174,9 @@ class _Renderer:
             kind = child.type
             if kind == "text":
                 parts.append(html.escape(child.content, quote=False))
-            elif kind in ("softbreak", "hardbreak"):
+            elif kind == "softbreak":
+                parts.append(" ")  # as in any Markdown: wrapped source lines flow together
+            elif kind == "hardbreak":
                 parts.append("\n")
             elif kind in ("strong", "em", "s"):
                 tag = {"strong": "b", "em": "i", "s": "s"}[kind]
@@ -206,33 +213,34 @@ class _Index:
         self.phrasings = [[_Phrasing(n, tuple(_content_words(n))) for n in map(_normalize, e.questions)]
                           for e in entries]
         vocabulary = [{w for p in phrasings for w in p.words} for phrasings in self.phrasings]
-        total = max(len(entries), 1)
-        self.weights = {w: 1.0 + math.log(total / sum(w in v for v in vocabulary)) for v in vocabulary for w in v}
+        used_by = Counter(w for words in vocabulary for w in words)
+        self.weights = {w: 1.0 + math.log(len(entries) / count) for w, count in used_by.items()}
 
     def weight(self, word: str) -> float:
         return self.weights.get(word, 1.0)
 
-    def score(self, query: str, phrasing: _Phrasing) -> float:
-        normalized = _normalize(query)
-        words = _content_words(normalized)
-        if not words or not phrasing.words:
+    def score(self, query: _Phrasing, phrasing: _Phrasing) -> float:
+        if not query.words or not phrasing.words:
+            return 0.0  # nothing but greetings, thanks or filler words: never a confident match
+        # Keyword overlap, words that few entries use weighing more. Covering the question's words is
+        # what counts (one shared word with a two-word question is not enough); extra words in the
+        # message cost little, as customers write long. Character similarity then refines the score.
+        covered = sum(self.weight(q) for q in phrasing.words if any(_same_word(q, w) for w in query.words))
+        if not covered:
             return 0.0
-        # Keyword overlap both ways (so one shared word with a long question is not enough), rare
-        # words counting more than words every entry uses; then character-level similarity on top.
-        found = sum(self.weight(w) for w in words if any(_same_word(w, q) for q in phrasing.words))
-        covered = sum(self.weight(q) for q in phrasing.words if any(_same_word(q, w) for w in words))
-        precision = found / sum(self.weight(w) for w in words)
+        found = sum(self.weight(w) for w in query.words if any(_same_word(w, q) for q in phrasing.words))
         recall = covered / sum(self.weight(q) for q in phrasing.words)
-        overlap = 0.0 if not found else 2 * precision * recall / (precision + recall)
-        token_set = fuzz.token_set_ratio(" ".join(words), " ".join(phrasing.words)) / 100
-        whole = fuzz.WRatio(normalized, phrasing.normalized) / 100
-        return round(0.5 * overlap + 0.3 * token_set * min(1.0, 2 * overlap) + 0.2 * whole * min(1.0, 2 * overlap), 4)
+        precision = found / sum(self.weight(w) for w in query.words)
+        token_set = fuzz.token_set_ratio(" ".join(query.words), " ".join(phrasing.words)) / 100
+        whole = fuzz.WRatio(query.normalized, phrasing.normalized) / 100
+        return round(recall * precision**0.3 * (0.7 + 0.18 * token_set + 0.12 * whole), 4)
 
-    def search(self, query: str, limit: int) -> list[Match]:
-        matches = []
-        for entry, phrasings in zip(self.entries, self.phrasings, strict=True):
-            best = max((self.score(query, p) for p in phrasings), default=0.0)
-            matches.append(Match(entry.questions[0], entry.answer, best, entry.answer_html))
+    def search(self, question: str, limit: int) -> list[Match]:
+        normalized = _normalize(question)
+        query = _Phrasing(normalized, tuple(_content_words(normalized)))
+        matches = [Match(entry.questions[0], entry.answer, max(self.score(query, p) for p in phrasings),
+                         entry.answer_html)
+                   for entry, phrasings in zip(self.entries, self.phrasings, strict=True)]
         matches.sort(key=lambda m: -m.score)
         return matches[:limit]
 
@@ -273,7 +281,8 @@ class FaqAgent:
         except IsADirectoryError:
             raise KnowledgeBaseError(self.path, "is a directory, not a Markdown file") from None
         except UnicodeDecodeError as exc:
-            raise KnowledgeBaseError(self.path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+            reason = f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+            raise KnowledgeBaseError(self.path, reason) from None
         except OSError as exc:
             raise KnowledgeBaseError(self.path, exc.strerror or str(exc)) from None
         self._index = _Index(parse_knowledge_base(text))
@@ -287,7 +296,8 @@ class FaqAgent:
         try:
             stat = self.path.stat()
         except OSError as exc:
-            log.warning("knowledge base %s: cannot check for changes (%s); keeping what was loaded", self.path, exc)
+            log.warning("knowledge base %s: cannot check for changes (%s); keeping what was loaded",
+                        self.path, exc)
             return False
         if (stat.st_mtime_ns, stat.st_size) == self._stamp:
             return False

@@ -15,9 +15,12 @@ class AgentConfigError(ValueError):
 
 def build_agent(settings: AgentSettings) -> Agent:
     if settings.backend == "faq":
-        from bot.agent.faq import FaqAgent
+        from bot.agent.faq import FaqAgent, KnowledgeBaseError
 
-        return FaqAgent(settings.knowledge_base, threshold=settings.threshold)
+        try:
+            return FaqAgent(settings.knowledge_base, threshold=settings.threshold)
+        except KnowledgeBaseError as exc:
+            raise AgentConfigError(f"agent.knowledge_base: {exc}") from None
     module_name, _, attr = settings.backend.partition(":")
     if not attr:
         raise AgentConfigError(f"agent.backend {settings.backend!r}: use \"faq\" or \"package.module:ClassName\"")

@@ -1,0 +1,129 @@
+"""The local demo: both platform sandboxes, Baton between them, and a scripted conversation printed live."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bot.app import Baton
+from bot.config import parse_settings
+from sandbox.slack_server import FakeSlack
+from sandbox.telegram_server import FakeTelegram
+
+CHANNEL, OLIVIA, ALICE = "C0SUPPORT", "U0OLIVIA", 4242
+KNOWLEDGE = Path(__file__).parent / "agent" / "knowledge.example.md"
+
+
+def _say(side: str, who: str, text: str) -> None:
+    colour = {"telegram": "\033[36m", "slack": "\033[35m"}[side]
+    label = "Telegram" if side == "telegram" else "Slack   "
+    text = re.sub(r"<!date\^\d+\^[^|]*\|([^>]*)>", r"\1", text or "")  # as a reader's Slack would show it
+    lines = [line for line in text.strip().splitlines() if line.strip()] or [""]
+    print(f"{colour}[{label}]\033[0m {who}: {lines[0]}")
+    for line in lines[1:]:
+        print(f"{' ' * (len(label) + 4 + len(who))}{line}")
+
+
+class Demo:
+    def __init__(self, tg: FakeTelegram, slack: FakeSlack) -> None:
+        self.tg, self.slack = tg, slack
+
+    async def customer(self, text: str, *, replies: int = 1) -> None:
+        before = len(self.tg.messages_to(ALICE))
+        _say("telegram", "Alice → bot", text)
+        await self.tg.customer_sends(ALICE, text)
+        await self.bot_replies(before, replies)
+
+    async def bot_replies(self, before: int, count: int) -> None:
+        if count:
+            sent = await self.tg.wait_for_messages(ALICE, before + count, timeout=15)
+            for message in sent[before:]:
+                _say("telegram", "bot → Alice", message.plain_text or message.text or "")
+
+    async def thread(self, root_ts: str, needle: str) -> dict[str, Any]:
+        def found() -> dict[str, Any] | None:
+            return next((m for m in self.slack.thread(CHANNEL, root_ts) if needle in (m.get("text") or "")), None)
+
+        message = await self.slack.wait_for(found, timeout=15, what=needle)
+        who = message.get("username") if message.get("bot_id") else "Olivia Operator"
+        _say("slack", f"#support thread, {'Baton' if who == 'baton' else who}", message["text"])
+        return message
+
+    async def card(self, root_ts: str, needle: str) -> None:
+        def status() -> str | None:
+            for block in self.slack.message(CHANNEL, root_ts).get("blocks", []):
+                if block.get("block_id") == "status" and needle in block["text"]["text"]:
+                    return str(block["text"]["text"])
+            return None
+
+        _say("slack", "#support thread card", await self.slack.wait_for(status, timeout=15, what=needle))
+
+
+async def play(demo: Demo) -> None:
+    tg, slack = demo.tg, demo.slack
+    await demo.customer("/start")
+    await demo.customer("How long does shipping take?", replies=0)
+    root = await slack.wait_for(lambda: slack.messages(CHANNEL) and slack.messages(CHANNEL)[0], timeout=15,
+                                what="the thread")
+    _say("slack", "#support", f"new thread: {root['text']}")
+    await demo.thread(root["ts"], "How long does shipping take?")
+    await demo.bot_replies(1, 1)
+    await demo.thread(root["ts"], "Orders leave our warehouse")
+
+    await demo.customer("Do you offer gift wrapping for a wedding present?")
+    await demo.thread(root["ts"], "Needs a human")
+
+    _say("slack", "Olivia", "presses [Take over]")
+    await slack.click_button(OLIVIA, CHANNEL, root["ts"], "takeover")
+    await demo.card(root["ts"], "has taken over")
+    await demo.bot_replies(3, 1)
+
+    reply = "Hi Alice, Olivia here! Yes: I've added gift wrapping to your order, *free of charge*."
+    _say("slack", "Olivia (in the thread)", reply)
+    await slack.user_posts(OLIVIA, CHANNEL, reply, thread_ts=root["ts"])
+    await demo.bot_replies(4, 1)
+
+    await demo.customer("Thank you so much!", replies=0)
+    await demo.thread(root["ts"], "Thank you so much!")
+
+    _say("slack", "Olivia", "presses [Hand back to agent]")
+    await slack.click_button(OLIVIA, CHANNEL, root["ts"], "handback")
+    await demo.card(root["ts"], "Agent is answering")
+    await demo.bot_replies(5, 1)
+
+
+async def run_demo(port: int = 8090, *, keep_running: bool = True) -> None:
+    tg, slack = FakeTelegram(), FakeSlack()
+    await tg.start(port=port + 1 if port else 0)
+    await slack.start(port=port)
+    slack.add_channel(CHANNEL, "support")
+    slack.add_user(OLIVIA, "olivia", real_name="Olivia Operator")
+    tg.add_customer(ALICE, "Alice", last_name="Martin", username="alice_m", language_code="en")
+    workdir = Path(tempfile.mkdtemp(prefix="baton-demo-"))
+    settings = parse_settings({
+        "telegram": {"token": tg.token, "api_url": tg.url, "poll_timeout": 10},
+        "slack": {"bot_token": slack.bot_token, "app_token": slack.app_token, "api_url": slack.api_url,
+                  "channel": CHANNEL},
+        "server": {"host": "127.0.0.1", "port": 0},
+        "storage": {"url": f"sqlite+aiosqlite:///{workdir / 'baton.db'}"},
+        "agent": {"knowledge_base": str(KNOWLEDGE)},
+        "access": {"operators": [OLIVIA], "admins": [OLIVIA]},
+    }, env={})
+    baton = Baton(settings)
+    await baton.start()
+    print(f"Baton is running against the local sandboxes (database in {workdir}).\n")
+    try:
+        await play(Demo(tg, slack))
+        slack_page, tg_page = slack.url.rstrip("/") + "/", tg.url.rstrip("/") + "/"
+        print(f"\nThe sandboxes keep running. Open {slack_page} to see the Slack side: post in the thread as "
+              f"Olivia, press the card's buttons, try /takeover. Open {tg_page} to write to the bot as a "
+              "customer. Press Ctrl-C to stop.")
+        if keep_running:
+            await asyncio.Event().wait()
+    finally:
+        await baton.stop()
+        await slack.stop()
+        await tg.stop()

@@ -1,0 +1,72 @@
+"""`baton check-config` and friends: clear answers, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from bot.cli import app
+
+GOOD = """
+[telegram]
+token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+[slack]
+bot_token = "xoxb-1-2-abc"
+app_token = "xapp-1-A1-abc"
+channel = "C0123ABCD"
+[agent]
+knowledge_base = "kb.md"
+[access]
+operators = ["U0123ABCD"]
+"""
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_a_valid_config_is_confirmed(tmp_path: Path) -> None:
+    (tmp_path / "kb.md").write_text("## Hours?\nNine to five.\n")
+    (tmp_path / "config.toml").write_text(GOOD)
+    code, out = run("check-config", "--config", str(tmp_path / "config.toml"))
+    assert code == 0, out
+    assert "is valid" in out and "socket mode" in out
+
+
+def test_each_problem_is_named_with_its_key(tmp_path: Path) -> None:
+    bad = GOOD.replace('"C0123ABCD"', '"#support"').replace('"xoxb-1-2-abc"', '"xoxb-replace-me"')
+    bad = bad.replace('token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"', 'token = "changeme"')
+    bad = bad.replace('[agent]', '[agent]\nbakend = "faq"')
+    (tmp_path / "config.toml").write_text(bad)
+    code, out = run("check-config", "--config", str(tmp_path / "config.toml"))
+    assert code == 2
+    assert "telegram.token: is missing or a placeholder" in out
+    assert "slack.channel: '#support' is not a channel id" in out
+    assert "agent.bakend: is not a known setting" in out
+    assert "Traceback" not in out
+
+
+def test_broken_toml_and_missing_file(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text("[telegram\ntoken = 1")
+    code, out = run("check-config", "--config", str(tmp_path / "config.toml"))
+    assert code == 2 and "not valid TOML" in out and "Traceback" not in out
+    code, out = run("check-config", "--config", str(tmp_path / "nope.toml"))
+    assert code == 2 and "cannot read the file" in out
+
+
+def test_an_unreadable_knowledge_base_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text(GOOD)
+    code, out = run("check-config", "--config", str(tmp_path / "config.toml"))
+    assert code == 2
+    assert "kb.md" in out and "Traceback" not in out
+
+
+def test_secrets_come_from_the_environment(tmp_path: Path, monkeypatch: object) -> None:
+    from bot.config import load_settings
+
+    (tmp_path / "config.toml").write_text(GOOD.replace('bot_token = "xoxb-1-2-abc"\n', ""))
+    settings = load_settings(tmp_path / "config.toml", env={"SLACK_BOT_TOKEN": "xoxb-from-env"})
+    assert settings.slack.bot_token == "xoxb-from-env"
+    assert settings.agent.knowledge_base == tmp_path / "kb.md"

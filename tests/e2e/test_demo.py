@@ -1,0 +1,22 @@
+"""The README's first command without a config: the scripted sandbox conversation plays to the end."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.demo import run_demo
+
+
+async def test_the_demo_plays_the_whole_story(capsys: pytest.CaptureFixture[str]) -> None:
+    await run_demo(0, keep_running=False)
+    out = capsys.readouterr().out
+    for line in ("Alice → bot: How long does shipping take?",
+                 "bot → Alice: Orders leave our warehouse",
+                 "Needs a human",
+                 "Olivia: presses [Take over]",
+                 "bot → Alice: You're now talking with Olivia.",
+                 "bot → Alice: Hi Alice, Olivia here!",
+                 "Alice Martin (customer): Thank you so much!",
+                 "bot → Alice: You're back with our automated assistant.",
+                 "The sandboxes keep running"):
+        assert line in out, f"missing from the demo output: {line!r}"
