@@ -233,7 +233,7 @@ class _Index:
         precision = found / sum(self.weight(w) for w in query.words)
         token_set = fuzz.token_set_ratio(" ".join(query.words), " ".join(phrasing.words)) / 100
         whole = fuzz.WRatio(query.normalized, phrasing.normalized) / 100
-        return round(recall * precision**0.3 * (0.7 + 0.18 * token_set + 0.12 * whole), 4)
+        return round(recall * math.pow(precision, 0.3) * (0.7 + 0.18 * token_set + 0.12 * whole), 4)
 
     def search(self, question: str, limit: int) -> list[Match]:
         normalized = _normalize(question)
