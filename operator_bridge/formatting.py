@@ -154,7 +154,7 @@ class _MrkdwnParser:
         scheme = target.partition(":")[0].lower()
         if scheme in _LINK_SCHEMES:
             return _Atom("link", label or target, target)
-        shown = target.partition(":")[2] if scheme == "mailto" else target
+        shown = target.partition(":")[2] if scheme in ("mailto", "tel") else target
         return _Atom("text", shown if not label or label == shown else f"{label} ({shown})")
 
     def _collapse(self, work: str, atoms: list[_Atom],
@@ -413,10 +413,10 @@ def _pre(text: str) -> str:
     return f"```\n{body}{ZWSP if body.endswith('`') else ''}\n```"
 
 
-Token = tuple[str, str]  # (kind, value): t text, o/c marker, code, link, pre, quote
+_Token = tuple[str, str]  # (kind, value): t text, o/c marker, code, link (any inline raw), pre, quote
 
 
-def _tokens(node: _Element, out: list[Token]) -> list[Token]:
+def _tokens(node: _Element, out: list[_Token]) -> list[_Token]:
     for child in node.children:
         if isinstance(child, str):
             out += [("t", _escape_text(run)) for run in re.findall(r"\n|[^\S\n]+|\S+", child)]
@@ -442,7 +442,7 @@ def _tokens(node: _Element, out: list[Token]) -> list[Token]:
     return out
 
 
-def _link(href: str, label: str) -> Token:
+def _link(href: str, label: str) -> _Token:
     scheme = href.partition(":")[0].lower() if _SCHEME.match(href) else ""
     if scheme not in ("http", "https", "mailto"):
         return ("t", _escape_text(label))
@@ -453,7 +453,7 @@ def _link(href: str, label: str) -> Token:
     return ("link", f"<{target}|{_slack_escape(label)}>")
 
 
-def _edge_char(tokens: list[Token], start: int, step: int) -> str:
+def _edge_char(tokens: list[_Token], start: int, step: int) -> str:
     """The first visible character from `start` going in `step` direction, skipping markers."""
     index = start
     while 0 <= index < len(tokens):
@@ -468,9 +468,9 @@ def _edge_char(tokens: list[Token], start: int, step: int) -> str:
     return " "
 
 
-def _render(tokens: list[Token]) -> str:
+def _render(tokens: list[_Token]) -> str:
     # Slack emphasis cannot cross a line or a block, so close and reopen pairs around them.
-    flat: list[Token] = []
+    flat: list[_Token] = []
     opened: list[str] = []
     for kind, value in tokens:
         if kind == "o":
@@ -524,7 +524,7 @@ def _render(tokens: list[Token]) -> str:
             value = ZWSP + value  # a literal ">" opening a line would quote it
         if (kind == "quote" and tail != "\n") or (after_quote and not value.startswith("\n")):
             value = "\n" + value  # a quote must start a line, and what follows it must not join it
-        after_quote = kind == "quote"
+        after_quote = kind == "quote" or (after_quote and not value)
         if value:
             out.append(value)
             tail = value[-1]
