@@ -63,7 +63,7 @@ class Demo:
 
 
 async def play(demo: Demo) -> None:
-    tg, slack = demo.tg, demo.slack
+    slack = demo.slack
     await demo.customer("/start")
     await demo.customer("How long does shipping take?", replies=0)
     root = await slack.wait_for(lambda: slack.messages(CHANNEL) and slack.messages(CHANNEL)[0], timeout=15,

@@ -43,7 +43,8 @@ def slack_time(when: datetime | None) -> str:
 
 def status_line(view: CardView) -> str:
     if view.mode == "human":
-        return f":bust_in_silhouette: *{_esc(view.owner_name or 'An operator')}* has taken over since {slack_time(view.mode_since)}"
+        owner = _esc(view.owner_name or "An operator")
+        return f":bust_in_silhouette: *{owner}* has taken over since {slack_time(view.mode_since)}"
     if view.mode == "closed":
         return f":white_check_mark: Resolved at {slack_time(view.mode_since)}"
     if view.needs_human:
@@ -121,8 +122,10 @@ def waiting_list(rows: list[WaitingRow]) -> tuple[str, Blocks]:
     blocks: Blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": head}}]
     for row in rows[:20]:
         name = f"<{row.link}|#{row.conversation_id}>" if row.link else f"#{row.conversation_id}"
-        state = (f":rotating_light: waiting since {slack_time(row.since)}: {_esc(row.reason or '')}"
-                 if row.needs_human else (":robot_face: agent" if row.mode == "agent" else ":bust_in_silhouette: taken over"))
+        if row.needs_human:
+            state = f":rotating_light: waiting since {slack_time(row.since)}: {_esc(row.reason or '')}"
+        else:
+            state = ":robot_face: agent" if row.mode == "agent" else ":bust_in_silhouette: taken over"
         section: dict[str, Any] = {"type": "section",
                                    "text": {"type": "mrkdwn", "text": f"{name} · {_esc(row.customer_name)} · {state}"}}
         if row.mode == "agent":

@@ -11,7 +11,13 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot.core.events import (
-    ConversationRef, Delivery, HandbackRequested, OperatorMessage, Outcome, ResolveRequested, TakeoverRequested,
+    ConversationRef,
+    Delivery,
+    HandbackRequested,
+    OperatorMessage,
+    Outcome,
+    ResolveRequested,
+    TakeoverRequested,
 )
 from bot.core.service import KEEP_AS_NOTE, TAKEOVER_AND_SEND, Service
 from operator_bridge import blocks

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -39,7 +38,7 @@ class SlackDeliverer:
             return await self._deliver(item)
         except SlackApiError as exc:
             return classify(exc)
-        except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as exc:
+        except (TimeoutError, aiohttp.ClientError, ConnectionError) as exc:
             return RetryLater(f"network error talking to Slack: {type(exc).__name__}")
 
     async def _deliver(self, item: OutboxItem) -> Result:

@@ -226,7 +226,7 @@ class DeliveryMixin(SlackWorkspace):
                 return None
             await self._wait_change(min(remaining, 0.25))
 
-    async def _wait_change(self, timeout: float) -> None:  # noqa: ASYNC109
+    async def _wait_change(self, timeout: float) -> None:
         raise NotImplementedError
 
     async def _deliver_socket(self, kind: str, payload: dict, retry_attempt: int,

@@ -112,11 +112,11 @@ class FakeSlack(WebApiMixin, FilesApiMixin, SandboxUiMixin):
         event, self._change = self._change, asyncio.Event()
         event.set()
 
-    async def _wait_change(self, timeout: float) -> None:  # noqa: ASYNC109
+    async def _wait_change(self, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._change.wait(), timeout)
 
-    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0, *,  # noqa: ASYNC109
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0, *,
                        what: str = "condition") -> Any:
         """Return predicate()'s first truthy value; LookupError in the predicate counts as not yet."""
         loop = asyncio.get_running_loop()

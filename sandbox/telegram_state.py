@@ -265,7 +265,7 @@ class TelegramState:
         self,
         chat_id: int,
         count: int,
-        timeout: float = 5.0,  # noqa: ASYNC109 - the public API takes a plain timeout on purpose
+        timeout: float = 5.0,
     ) -> list[SentMessage]:
         """The first `count` messages sent to chat_id, waiting (event-driven) up to `timeout` seconds."""
         async with self._sent_changed:

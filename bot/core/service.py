@@ -12,8 +12,19 @@ from bot.config import TextSettings
 from bot.core import effects as fx
 from bot.core.access import Access
 from bot.core.events import (
-    Actor, AgentReplied, Button, ConversationRef, CustomerMessage, CustomerStarted, Delivery, Event,
-    HandbackRequested, OperatorMessage, Outcome, ResolveRequested, TakeoverRequested,
+    Actor,
+    AgentReplied,
+    Button,
+    ConversationRef,
+    CustomerMessage,
+    CustomerStarted,
+    Delivery,
+    Event,
+    HandbackRequested,
+    OperatorMessage,
+    Outcome,
+    ResolveRequested,
+    TakeoverRequested,
 )
 from bot.core.ports import Clock
 from bot.core.states import Decision, Kind, Mode, Refusal, State, decide
