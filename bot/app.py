@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 
 class Baton:
-    def __init__(self, settings: Settings, *, clock: Clock | None = None, agent: Agent | None = None) -> None:
+    def __init__(self, settings: Settings, *, clock: Clock | None = None, agent: Agent | None = None,
+                 retry_base_seconds: float = 1.0) -> None:
         self.settings = settings
         self.clock = clock or Clock()
         self.db = Database(settings.storage.url)
@@ -41,7 +42,8 @@ class Baton:
         worker = AgentWorker(self.service, self.agent, timeout=settings.agent.timeout_seconds,
                              typing=self.telegram.typing)
         for deliverer in (self.telegram.deliverer, self.slack.deliverer, worker):
-            self.dispatchers.append(Dispatcher(self.db, deliverer, clock=self.clock))  # type: ignore[arg-type]
+            self.dispatchers.append(Dispatcher(self.db, deliverer, clock=self.clock,  # type: ignore[arg-type]
+                                               retry_base_seconds=retry_base_seconds))
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
         self.started_at = time.monotonic()

@@ -39,6 +39,7 @@ class SlackInbound:
         self.conversation_channels = conversation_channels
         self.service = service
         self.directory = directory
+        self._thread_locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     def register(self) -> None:
         app = self.app
@@ -56,6 +57,14 @@ class SlackInbound:
         thread_ts, ts, channel = event.get("thread_ts"), event["ts"], event["channel"]
         if not thread_ts or thread_ts == ts:
             return  # top-level channel chatter, not a reply in a conversation thread
+        # Bolt runs listeners concurrently; replies in one thread must reach the core in the order they came.
+        if len(self._thread_locks) > 10_000:
+            self._thread_locks = {k: v for k, v in self._thread_locks.items() if v.locked()}
+        lock = self._thread_locks.setdefault((channel, thread_ts), asyncio.Lock())
+        async with lock:
+            await self._reply(event, channel, thread_ts, ts)
+
+    async def _reply(self, event: dict[str, Any], channel: str, thread_ts: str, ts: str) -> None:
         text = event.get("text") or ""
         for user_id in set(_MENTION.findall(text)):
             await self.directory.name(user_id)

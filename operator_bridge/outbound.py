@@ -54,22 +54,26 @@ class SlackDeliverer:
         if item.kind == fx.OPEN_THREAD:
             if conv.slack_thread_ts:
                 return Delivered(skipped="thread already open")
+            if item.last_error == outbox.IN_FLIGHT and (found := await self._find_posted(item, self.channel)):
+                return Delivered(slack_channel=self.channel, slack_ts=found)
             text, card = blocks.card(await self._card_view(conv, customer, previous))
-            resp = await self.client.chat_postMessage(
-                channel=self.channel, text=text, blocks=card, unfurl_links=False,
-                metadata={"event_type": "baton_conversation",
-                          "event_payload": {"conversation_id": conv.id, "outbox_id": item.id}})
+            resp = await self.client.chat_postMessage(channel=self.channel, text=text, blocks=card,
+                                                      unfurl_links=False, metadata=_metadata(item))
             return Delivered(slack_channel=resp["channel"], slack_ts=resp["ts"])
         if not conv.slack_channel or not conv.slack_thread_ts:
             return RetryLater("the conversation's thread is not open yet")
         channel, thread_ts = conv.slack_channel, conv.slack_thread_ts
+        if (item.kind in (fx.NOTE, fx.MIRROR) and item.last_error == outbox.IN_FLIGHT
+                and (found := await self._find_posted(item, channel, thread_ts))):
+            return Delivered(slack_channel=channel, slack_ts=found)
         if item.kind == fx.UPDATE_CARD:
             text, card = blocks.card(await self._card_view(conv, customer, previous))
             await self.client.chat_update(channel=channel, ts=thread_ts, text=text, blocks=card)
             return Delivered()
         if item.kind == fx.NOTE:
             text, note = blocks.note(str(outbox.payload_of(item).get("text", "")))
-            resp = await self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=note)
+            resp = await self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=note,
+                                                      metadata=_metadata(item))
             return Delivered(slack_channel=channel, slack_ts=resp["ts"])
         if item.kind == fx.REACT:
             payload = outbox.payload_of(item)
@@ -81,9 +85,25 @@ class SlackDeliverer:
             return Delivered()
         if item.kind == fx.MIRROR and message is not None:
             resp = await self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False,
-                                                      unfurl_media=False, **self._mirror_args(message, customer))
+                                                      unfurl_media=False, metadata=_metadata(item),
+                                                      **self._mirror_args(message, customer))
             return Delivered(slack_channel=channel, slack_ts=resp["ts"])
         return Failed(f"nothing to do for outbox kind {item.kind!r}")
+
+    async def _find_posted(self, item: OutboxItem, channel: str, thread_ts: str | None = None) -> str | None:
+        """The ts of this row's post if an attempt cut short by a crash did reach Slack (found by metadata)."""
+        if thread_ts is None:
+            resp = await self.client.conversations_history(channel=channel, include_all_metadata=True, limit=100,
+                                                           oldest=str(item.created_at.timestamp() - 60))
+        else:
+            resp = await self.client.conversations_replies(channel=channel, ts=thread_ts, include_all_metadata=True,
+                                                           limit=1000)
+        for message in resp.get("messages") or []:
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("outbox_id") == item.id:
+                log.info("outbox %s: already in Slack as %s (recovered after a crash)", item.id, message["ts"])
+                return str(message["ts"])
+        return None
 
     def _mirror_args(self, message: Any, customer: Customer) -> dict[str, Any]:
         text = html_to_mrkdwn(message.html) if message.html else blocks._esc(message.text)
@@ -109,6 +129,12 @@ class SlackDeliverer:
             owner_name=conv.owner_name, mode_since=conv.mode_since, needs_human=conv.needs_human,
             needs_human_reason=conv.needs_human_reason, previous_link=link,
             previous_id=previous.id if previous else None)
+
+
+def _metadata(item: OutboxItem) -> dict[str, Any]:
+    # Lets a restarted Baton recognise its own post instead of posting it twice.
+    return {"event_type": "baton_outbox", "event_payload": {"outbox_id": item.id,
+                                                            "conversation_id": item.conversation_id}}
 
 
 def classify(exc: SlackApiError) -> Result:

@@ -60,9 +60,19 @@ async def finish(session: AsyncSession, item_id: int, *, status: str, error: str
                        .values(status=status, last_error=error, done_at=utcnow()))
 
 
+# Written before each attempt and overwritten when it is settled: finding it on a row later means the
+# process died during that attempt, so the platform may or may not have the message.
+IN_FLIGHT = "delivery in progress"
+
+
+async def mark_attempt(session: AsyncSession, item_id: int) -> None:
+    await session.exec(update(OutboxItem).where(col(OutboxItem.id) == item_id)  # type: ignore[call-overload]
+                       .values(attempts=OutboxItem.attempts + 1, last_error=IN_FLIGHT))
+
+
 async def retry_later(session: AsyncSession, item_id: int, at: datetime, error: str) -> None:
     await session.exec(update(OutboxItem).where(col(OutboxItem.id) == item_id)  # type: ignore[call-overload]
-                       .values(attempts=OutboxItem.attempts + 1, next_attempt_at=at, last_error=error))
+                       .values(next_attempt_at=at, last_error=error))
 
 
 async def cancel_pending(session: AsyncSession, *, destination: str, conversation_id: int,

@@ -92,6 +92,8 @@ class Entry:
 
 @dataclass(frozen=True)
 class Match:
+    """How well a message fits one entry: its main question, its answer, and a score from 0 to 1."""
+
     question: str
     answer: str
     score: float

@@ -19,12 +19,13 @@ log = logging.getLogger(__name__)
 
 class Dispatcher:
     def __init__(self, db: Database, deliverer: Deliverer, *, clock: Clock | None = None,
-                 max_lanes: int = 64, idle_poll_seconds: float = 2.0) -> None:
+                 max_lanes: int = 64, idle_poll_seconds: float = 2.0, retry_base_seconds: float = 1.0) -> None:
         self.db = db
         self.deliverer = deliverer
         self.destination = deliverer.destination
         self.clock = clock or Clock()
         self.max_lanes = max_lanes
+        self.retry_base_seconds = retry_base_seconds
         # Rows written by another process (or left by a crash) are found by this periodic look.
         self.idle_poll_seconds = idle_poll_seconds
         self._wake = asyncio.Event()
@@ -97,9 +98,11 @@ class Dispatcher:
                 now = self.clock.now()
                 if item is None or item.next_attempt_at > now + timedelta(milliseconds=1):
                     return
+                assert item.id is not None
+                await asyncio.shield(self._mark_attempt(item.id))
                 result = await self._deliver(item)
                 # Shielded: a stop must not cut a transaction in half (SQLite would keep its lock).
-                await asyncio.shield(settle(self.db, item, result, self.clock.now()))
+                await asyncio.shield(settle(self.db, item, result, self.clock.now(), retry_base=self.retry_base_seconds))
                 if isinstance(result, RetryLater):
                     return  # the lane waits; the loop restarts it when the row is due
         except Exception:
@@ -107,6 +110,10 @@ class Dispatcher:
         finally:
             self._active.discard(lane)
             self._wake.set()
+
+    async def _mark_attempt(self, item_id: int) -> None:
+        async with self.db.transaction() as session:
+            await outbox.mark_attempt(session, item_id)
 
     async def _deliver(self, item: OutboxItem) -> Result:
         try:

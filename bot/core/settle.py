@@ -19,17 +19,17 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 300.0
 
 
-def backoff(attempts: int, rng: random.Random | None = None) -> float:
-    """Capped exponential backoff with full jitter (half to all of 2^attempts seconds)."""
-    base = min(MAX_BACKOFF_SECONDS, 2.0 ** min(attempts, 16))
-    return base * (0.5 + (rng or random).random() / 2)
+def backoff(attempts: int, base: float = 1.0, rng: random.Random | None = None) -> float:
+    """Capped exponential backoff with jitter: half to all of base * 2^attempts seconds."""
+    delay = min(MAX_BACKOFF_SECONDS, base * 2.0 ** min(attempts, 16))
+    return delay * (0.5 + (rng or random).random() / 2)
 
 
-async def settle(db: Database, item: OutboxItem, result: Result, now: datetime) -> None:
+async def settle(db: Database, item: OutboxItem, result: Result, now: datetime, *, retry_base: float = 1.0) -> None:
     assert item.id is not None
     async with db.transaction() as session:
         if isinstance(result, RetryLater):
-            delay = result.after if result.after is not None else backoff(item.attempts)
+            delay = result.after if result.after is not None else backoff(item.attempts + 1, retry_base)
             log.warning("outbox %s (%s/%s, conversation %s) retry in %.1fs: %s", item.id, item.destination,
                         item.kind, item.conversation_id, delay, result.reason)
             await outbox.retry_later(session, item.id, now + timedelta(seconds=delay), result.reason)

@@ -48,12 +48,12 @@ class World:
         settings = self.settings(**overrides)
         if settings.slack.mode == "http":
             # Bolt needs the URL before Slack can call it; the port is known only after start.
-            baton = Baton(settings, agent=self.agent)
+            baton = Baton(settings, agent=self.agent, retry_base_seconds=0.01)
             await baton.start()
             self.slack.events_url = f"http://127.0.0.1:{baton.port}/slack/events"
         else:
             self.slack.events_url = None
-            baton = Baton(settings, agent=self.agent)
+            baton = Baton(settings, agent=self.agent, retry_base_seconds=0.01)
             await baton.start()
         self.baton = baton
         return baton
