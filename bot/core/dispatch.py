@@ -102,7 +102,8 @@ class Dispatcher:
                 await asyncio.shield(self._mark_attempt(item.id))
                 result = await self._deliver(item)
                 # Shielded: a stop must not cut a transaction in half (SQLite would keep its lock).
-                await asyncio.shield(settle(self.db, item, result, self.clock.now(), retry_base=self.retry_base_seconds))
+                await asyncio.shield(settle(self.db, item, result, self.clock.now(),
+                                            retry_base=self.retry_base_seconds))
                 if isinstance(result, RetryLater):
                     return  # the lane waits; the loop restarts it when the row is due
         except Exception:

@@ -38,3 +38,13 @@ class GatedAgent(ScriptedAgent):
         self.called.set()
         await self._gate.wait()
         return await super().reply(request)
+
+
+class EchoAgent:
+    """Answers every question with its own text; built from settings like a third-party backend."""
+
+    def __init__(self, settings: object = None) -> None:
+        self.settings = settings
+
+    async def reply(self, request: AgentRequest) -> AgentReply:
+        return AgentReply(f"echo: {request.last_customer_text}", 1.0)
