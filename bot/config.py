@@ -47,6 +47,10 @@ class TelegramSettings(_Section):
     webhook_url: str | None = None
     webhook_secret: str | None = None
     poll_timeout: int = Field(default=30, ge=0, le=50)
+    # Telegram: about 1 message per second per chat (short bursts tolerated) and 30 per second overall.
+    per_chat_per_second: float = Field(default=1.0, gt=0)
+    per_chat_burst: int = Field(default=3, ge=1)
+    overall_per_second: float = Field(default=25.0, gt=0)
 
     @field_validator("token")
     @classmethod
@@ -77,10 +81,16 @@ class SlackSettings(_Section):
     signing_secret: str | None = None
     api_url: str = "https://slack.com/api/"
     mode: Literal["socket", "http"] = "socket"
-    channel: str
+    channel: str | None = None
     alerts_channel: str | None = None
+    channels: list[str] = Field(default_factory=list)
     agent_name: str = "Baton agent"
     agent_icon_emoji: str = ":robot_face:"
+    # Slack: chat.postMessage about 1 per second per channel with short bursts; chat.update and
+    # reactions.add are Tier 3 (50+ per minute per workspace).
+    per_channel_per_second: float = Field(default=1.0, gt=0)
+    per_channel_burst: int = Field(default=3, ge=1)
+    tier3_per_minute: float = Field(default=50.0, gt=0)
 
     @field_validator("bot_token")
     @classmethod
@@ -99,11 +109,21 @@ class SlackSettings(_Section):
     @field_validator("channel", "alerts_channel")
     @classmethod
     def _channel_id(cls, v: str | None) -> str | None:
-        if v is not None and not _SLACK_CHANNEL.match(v):
-            raise ValueError(
-                f"{v!r} is not a channel id; use the id (like C0123ABCD) from the channel's details, not its name"
-            )
+        if v is not None:
+            _check_channel(v)
         return v
+
+    @field_validator("channels")
+    @classmethod
+    def _channel_ids(cls, v: list[str]) -> list[str]:
+        for channel in v:
+            _check_channel(channel)
+        return v
+
+    @property
+    def conversation_channels(self) -> list[str]:
+        """Where conversation threads go: `channels` when set (new conversations spread over them)."""
+        return self.channels or [self.channel or ""]
 
     @field_validator("api_url")
     @classmethod
@@ -114,9 +134,17 @@ class SlackSettings(_Section):
     def _transport_complete(self) -> SlackSettings:
         if self.mode == "socket" and not self.app_token:
             raise ValueError("mode = \"socket\" needs app_token (xapp-..., or set SLACK_APP_TOKEN)")
+        if not self.channel and not self.channels:
+            raise ValueError("set channel (the channel id for conversation threads, like C0123ABCD)")
         if self.mode == "http" and not self.signing_secret:
             raise ValueError("mode = \"http\" needs signing_secret (or set SLACK_SIGNING_SECRET)")
         return self
+
+
+def _check_channel(v: str) -> None:
+    if not _SLACK_CHANNEL.match(v):
+        raise ValueError(f"{v!r} is not a channel id; use the id (like C0123ABCD) from the channel's details, "
+                         "not its name")
 
 
 class ServerSettings(_Section):

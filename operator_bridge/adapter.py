@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import SlackSettings
+from bot.core.pacing import Pacer
 from bot.core.service import Service
 from operator_bridge.commands import SlashCommands
 from operator_bridge.directory import Directory
@@ -29,10 +30,13 @@ class SlackAdapter:
         self.app = AsyncApp(client=self.client, signing_secret=settings.signing_secret or "unused-in-socket-mode",
                             request_verification_enabled=settings.mode == "http", process_before_response=False)
         self.directory = Directory(self.client, service.access)
-        SlackInbound(self.app, service, self.directory, {settings.channel}).register()
+        SlackInbound(self.app, service, self.directory, set(settings.conversation_channels)).register()
         SlashCommands(self.app, service, self.directory, db).register()
-        self.deliverer = SlackDeliverer(self.client, db, channel=settings.channel, agent_name=settings.agent_name,
-                                        agent_icon_emoji=settings.agent_icon_emoji)
+        self.deliverer = SlackDeliverer(
+            self.client, db, channels=settings.conversation_channels, agent_name=settings.agent_name,
+            agent_icon_emoji=settings.agent_icon_emoji,
+            post_pacer=Pacer(settings.per_channel_per_second, settings.per_channel_burst),
+            tier3_pacer=Pacer(settings.tier3_per_minute / 60, 20))
         self._socket: AsyncSocketModeHandler | None = None
 
     async def start(self) -> None:

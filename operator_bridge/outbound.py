@@ -10,12 +10,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import effects as fx
+from bot.core.pacing import Pacer
 from bot.core.ports import Delivered, Failed, Result, RetryLater
-from operator_bridge import blocks
+from operator_bridge import blocks, coalesce
 from operator_bridge.formatting import html_to_mrkdwn
 from storage import conversations, customers, messages, outbox
 from storage.db import Database
-from storage.models import Conversation, Customer, OutboxItem
+from storage.models import Conversation, Customer, Message, OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +26,14 @@ _TRANSIENT = {"internal_error", "fatal_error", "service_unavailable", "request_t
 class SlackDeliverer:
     destination = fx.SLACK
 
-    def __init__(self, client: AsyncWebClient, db: Database, *, channel: str, agent_name: str,
-                 agent_icon_emoji: str) -> None:
+    def __init__(self, client: AsyncWebClient, db: Database, *, channels: list[str], agent_name: str,
+                 agent_icon_emoji: str, post_pacer: Pacer | None = None, tier3_pacer: Pacer | None = None) -> None:
         self.client = client
         self.db = db
-        self.channel = channel
+        self.channels = channels
+        # chat.postMessage is limited per channel; chat.update and reactions.add per workspace (Tier 3).
+        self.post_pacer = post_pacer or Pacer(1.0, 3)
+        self.tier3_pacer = tier3_pacer or Pacer(50 / 60, 20)
         self.agent_name = agent_name
         self.agent_icon_emoji = agent_icon_emoji
 
@@ -54,10 +58,13 @@ class SlackDeliverer:
         if item.kind == fx.OPEN_THREAD:
             if conv.slack_thread_ts:
                 return Delivered(skipped="thread already open")
-            if item.last_error == outbox.IN_FLIGHT and (found := await self._find_posted(item, self.channel)):
-                return Delivered(slack_channel=self.channel, slack_ts=found)
+            # Several channels share the load of Slack's per-channel posting limit.
+            target = self.channels[(conv.id or 0) % len(self.channels)]
+            if item.last_error == outbox.IN_FLIGHT and (found := await self._find_posted(item, target)):
+                return Delivered(slack_channel=target, slack_ts=found)
             text, card = blocks.card(await self._card_view(conv, customer, previous))
-            resp = await self.client.chat_postMessage(channel=self.channel, text=text, blocks=card,
+            await self.post_pacer.wait(target)
+            resp = await self.client.chat_postMessage(channel=target, text=text, blocks=card,
                                                       unfurl_links=False, metadata=_metadata(item))
             return Delivered(slack_channel=resp["channel"], slack_ts=resp["ts"])
         if not conv.slack_channel or not conv.slack_thread_ts:
@@ -68,15 +75,18 @@ class SlackDeliverer:
             return Delivered(slack_channel=channel, slack_ts=found)
         if item.kind == fx.UPDATE_CARD:
             text, card = blocks.card(await self._card_view(conv, customer, previous))
+            await self.tier3_pacer.wait("chat.update")
             await self.client.chat_update(channel=channel, ts=thread_ts, text=text, blocks=card)
             return Delivered()
         if item.kind == fx.NOTE:
             text, note = blocks.note(str(outbox.payload_of(item).get("text", "")))
+            await self.post_pacer.wait(channel)
             resp = await self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=note,
                                                       metadata=_metadata(item))
             return Delivered(slack_channel=channel, slack_ts=resp["ts"])
         if item.kind == fx.REACT:
             payload = outbox.payload_of(item)
+            await self.tier3_pacer.wait("reactions.add")
             try:
                 await self.client.reactions_add(channel=channel, timestamp=payload["ts"], name=payload["name"])
             except SlackApiError as exc:
@@ -84,6 +94,20 @@ class SlackDeliverer:
                     raise
             return Delivered()
         if item.kind == fx.MIRROR and message is not None:
+            if not self.post_pacer.has_capacity(channel):
+                # The channel is at its limit: fold this thread's waiting mirror messages into one post so the
+                # thread's lag stays bounded instead of growing by a second per message.
+                batch = await coalesce.waiting_mirrors(self.db, item)
+                if batch:
+                    await self.post_pacer.wait(channel)
+                    text, body = coalesce.combined_post(
+                        [(message, item), *batch], self._author, html_to_mrkdwn, customer)
+                    resp = await self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text,
+                                                              blocks=body, metadata=_metadata(item),
+                                                              unfurl_links=False, unfurl_media=False)
+                    return Delivered(slack_channel=channel, slack_ts=resp["ts"],
+                                     covered=tuple(row.id for _, row in batch if row.id is not None))
+            await self.post_pacer.wait(channel)
             resp = await self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False,
                                                       unfurl_media=False, metadata=_metadata(item),
                                                       **self._mirror_args(message, customer))
@@ -105,12 +129,16 @@ class SlackDeliverer:
                 return str(message["ts"])
         return None
 
-    def _mirror_args(self, message: Any, customer: Customer) -> dict[str, Any]:
-        text = html_to_mrkdwn(message.html) if message.html else blocks._esc(message.text)
+    def _author(self, message: Message, customer: Customer) -> tuple[str, str]:
+        """(username, icon) a mirrored message is posted under."""
         if message.author == "customer":
-            return {"text": text or " ", "username": f"{customer.display_name} (customer)",
-                    "icon_emoji": ":bust_in_silhouette:"}
-        return {"text": text or " ", "username": self.agent_name, "icon_emoji": self.agent_icon_emoji}
+            return f"{customer.display_name} (customer)", ":bust_in_silhouette:"
+        return self.agent_name, self.agent_icon_emoji
+
+    def _mirror_args(self, message: Message, customer: Customer) -> dict[str, Any]:
+        text = html_to_mrkdwn(message.html) if message.html else blocks._esc(message.text)
+        username, icon = self._author(message, customer)
+        return {"text": text or " ", "username": username, "icon_emoji": icon}
 
     async def _card_view(self, conv: Conversation, customer: Customer, previous: Conversation | None
                          ) -> blocks.CardView:

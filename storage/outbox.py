@@ -47,6 +47,15 @@ async def head_of_lane(session: AsyncSession, destination: str, lane: str) -> Ou
     return (await session.exec(stmt)).first()
 
 
+async def find_pending_after(session: AsyncSession, destination: str, lane: str, after_id: int, *,
+                             limit: int) -> Sequence[OutboxItem]:
+    stmt = (select(OutboxItem)
+            .where(OutboxItem.destination == destination, OutboxItem.lane == lane, OutboxItem.status == "pending",
+                   col(OutboxItem.id) > after_id)
+            .order_by(col(OutboxItem.id)).limit(limit))
+    return (await session.exec(stmt)).all()
+
+
 async def earliest_pending(session: AsyncSession, destination: str) -> datetime | None:
     stmt = (select(OutboxItem.next_attempt_at)
             .where(OutboxItem.destination == destination, OutboxItem.status == "pending")

@@ -15,6 +15,7 @@ class Delivered:
     slack_ts: str | None = None
     tg_message_id: int | None = None
     skipped: str | None = None  # delivered nothing on purpose, e.g. a reply overtaken by a takeover
+    covered: tuple[int, ...] = ()  # later rows of the same lane that this one delivery also took care of
 
 
 @dataclass(frozen=True)

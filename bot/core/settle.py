@@ -42,6 +42,11 @@ async def settle(db: Database, item: OutboxItem, result: Result, now: datetime, 
             return
         await outbox.finish(session, item.id, status="done", error=result.skipped)
         await _record_ids(session, item, result, now)
+        for covered_id in result.covered:
+            covered = await session.get(OutboxItem, covered_id)
+            if covered is not None and covered.status == "pending":
+                await outbox.finish(session, covered_id, status="done", error=f"posted with outbox {item.id}")
+                await _record_ids(session, covered, result, now)
 
 
 async def _record_ids(session: AsyncSession, item: OutboxItem, result: Delivered, now: datetime) -> None:

@@ -9,6 +9,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
 from bot.config import TelegramSettings
+from bot.core.pacing import Pacer
 from bot.core.service import Service
 from bot.telegram_io.inbound import TelegramInbound
 from bot.telegram_io.outbound import TelegramDeliverer
@@ -29,7 +30,9 @@ class TelegramAdapter:
             .updater(None).connection_pool_size(64).build())
         self.bot = self.application.bot
         self.inbound = TelegramInbound(service)
-        self.deliverer = TelegramDeliverer(self.bot, db)
+        pacer = Pacer(settings.per_chat_per_second, settings.per_chat_burst,
+                      overall_rate=settings.overall_per_second)
+        self.deliverer = TelegramDeliverer(self.bot, db, pacer)
         self.poller = TelegramPoller(self.bot, self.inbound, timeout=settings.poll_timeout)
 
     def webhook_route(self):  # type: ignore[no-untyped-def]

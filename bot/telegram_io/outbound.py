@@ -19,6 +19,7 @@ from telegram.error import (
 )
 
 from bot.core import effects as fx
+from bot.core.pacing import Pacer
 from bot.core.ports import Delivered, Failed, Result, RetryLater
 from bot.telegram_io.convert import split_html
 from storage import conversations, customers, messages, outbox
@@ -31,9 +32,10 @@ log = logging.getLogger(__name__)
 class TelegramDeliverer:
     destination = fx.TELEGRAM
 
-    def __init__(self, bot: Bot, db: Database) -> None:
+    def __init__(self, bot: Bot, db: Database, pacer: Pacer | None = None) -> None:
         self.bot = bot
         self.db = db
+        self.pacer = pacer
 
     async def deliver(self, item: OutboxItem) -> Result:
         customer_id = int(item.lane.split(":", 1)[1])
@@ -58,6 +60,8 @@ class TelegramDeliverer:
         sent_id: int | None = None
         try:
             for chunk in split_html(markup):
+                if self.pacer is not None:
+                    await self.pacer.wait(chat_id)
                 sent = await self.bot.send_message(chat_id, chunk, parse_mode=ParseMode.HTML,
                                                    disable_web_page_preview=True)
                 sent_id = sent.message_id

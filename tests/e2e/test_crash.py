@@ -24,11 +24,17 @@ def _config(tg: FakeTelegram, slack: FakeSlack, tmp_path: Path) -> Path:
 token = "{tg.token}"
 api_url = "{tg.url}"
 poll_timeout = 1
+per_chat_per_second = 100
+per_chat_burst = 100
+overall_per_second = 1000
 [slack]
 bot_token = "{slack.bot_token}"
 app_token = "{slack.app_token}"
 api_url = "{slack.api_url}"
 channel = "{CHANNEL}"
+per_channel_per_second = 100
+per_channel_burst = 100
+tier3_per_minute = 60000
 [server]
 host = "127.0.0.1"
 port = 0

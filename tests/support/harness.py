@@ -20,9 +20,12 @@ WEBHOOK_SECRET = "test-webhook-secret"
 def build_settings(tg: FakeTelegram, fake_slack: FakeSlack, tmp_path: Path, **overrides: Any) -> Settings:
     slack = fake_slack
     data: dict[str, Any] = {
-        "telegram": {"token": tg.token, "api_url": tg.url, "poll_timeout": 1},
+        # Generous budgets: pacing has its own tests; the rest should not wait on it.
+        "telegram": {"token": tg.token, "api_url": tg.url, "poll_timeout": 1, "per_chat_per_second": 100,
+                     "per_chat_burst": 100, "overall_per_second": 1000},
         "slack": {"bot_token": slack.bot_token, "app_token": slack.app_token, "signing_secret": slack.signing_secret,
-                  "api_url": slack.api_url, "channel": CHANNEL},
+                  "api_url": slack.api_url, "channel": CHANNEL, "per_channel_per_second": 100,
+                  "per_channel_burst": 100, "tier3_per_minute": 60000},
         "server": {"host": "127.0.0.1", "port": 0},
         "storage": {"url": f"sqlite+aiosqlite:///{tmp_path / 'baton.db'}"},
         "agent": {"backend": "faq", "knowledge_base": str(tmp_path / "knowledge.md")},
