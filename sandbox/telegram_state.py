@@ -99,6 +99,7 @@ class Fault:
     description: str = ""
     retry_after: int | None = None
     drop: bool = False
+    skip: int = 0  # let this many matching calls through first
 
     def matches(self, method: str) -> bool:
         return method in SEND_METHODS if self.method == "*" else self.method.lower() == method.lower()
@@ -293,15 +294,20 @@ class TelegramState:
         description: str,
         retry_after: int | None = None,
         times: int = 1,
+        after: int = 0,
     ) -> None:
-        self._faults.append(Fault(method, times, status, description, retry_after))
+        """The next `times` calls of `method` fail, after letting `after` matching calls succeed."""
+        self._faults.append(Fault(method, times, status, description, retry_after, skip=after))
 
-    def drop_next(self, method: str, times: int = 1) -> None:
-        self._faults.append(Fault(method, times, drop=True))
+    def drop_next(self, method: str, times: int = 1, *, after: int = 0) -> None:
+        self._faults.append(Fault(method, times, drop=True, skip=after))
 
     def take_fault(self, method: str) -> Fault | None:
         for fault in self._faults:
             if fault.matches(method):
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    return None
                 fault.remaining -= 1
                 if fault.remaining <= 0:
                     self._faults.remove(fault)

@@ -79,9 +79,14 @@ async def mark_attempt(session: AsyncSession, item_id: int) -> None:
                        .values(attempts=OutboxItem.attempts + 1, last_error=IN_FLIGHT))
 
 
-async def retry_later(session: AsyncSession, item_id: int, at: datetime, error: str) -> None:
+async def retry_later(session: AsyncSession, item_id: int, at: datetime, error: str,
+                      progress: dict[str, Any] | None = None) -> None:
+    values: dict[str, Any] = {"next_attempt_at": at, "last_error": error}
+    if progress:
+        item = await session.get(OutboxItem, item_id)
+        values["payload"] = json.dumps({**(payload_of(item) if item else {}), **progress})
     await session.exec(update(OutboxItem).where(col(OutboxItem.id) == item_id)  # type: ignore[call-overload]
-                       .values(next_attempt_at=at, last_error=error))
+                       .values(**values))
 
 
 async def cancel_pending(session: AsyncSession, *, destination: str, conversation_id: int,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from storage.models import OutboxItem
 
@@ -22,6 +22,7 @@ class Delivered:
 class RetryLater:
     reason: str
     after: float | None = None  # seconds the platform asked for; None: the dispatcher's backoff
+    progress: dict[str, Any] | None = None  # merged into the row's payload, so the retry resumes there
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,8 @@ async def settle(db: Database, item: OutboxItem, result: Result, now: datetime, 
             delay = result.after if result.after is not None else backoff(item.attempts + 1, retry_base)
             log.warning("outbox %s (%s/%s, conversation %s) retry in %.1fs: %s", item.id, item.destination,
                         item.kind, item.conversation_id, delay, result.reason)
-            await outbox.retry_later(session, item.id, now + timedelta(seconds=delay), result.reason)
+            await outbox.retry_later(session, item.id, now + timedelta(seconds=delay), result.reason,
+                                     progress=result.progress)
             return
         if isinstance(result, Failed):
             log.error("outbox %s (%s/%s, conversation %s) failed: %s", item.id, item.destination, item.kind,

@@ -54,21 +54,25 @@ class TelegramDeliverer:
             markup = message.html
         else:
             return Failed("the message to deliver no longer exists")
-        return await self._send(customer.tg_chat_id, markup)
+        return await self._send(customer.tg_chat_id, markup, int(outbox.payload_of(item).get("chunks_sent", 0)))
 
-    async def _send(self, chat_id: int, markup: str) -> Result:
+    async def _send(self, chat_id: int, markup: str, already_sent: int = 0) -> Result:
+        """Send in chunks of Telegram's size; a retry resumes after the chunks that already went out."""
         sent_id: int | None = None
+        chunks = split_html(markup)
+        done = already_sent
         try:
-            for chunk in split_html(markup):
+            for chunk in chunks[already_sent:]:
                 if self.pacer is not None:
                     await self.pacer.wait(chat_id)
                 sent = await self.bot.send_message(chat_id, chunk, parse_mode=ParseMode.HTML,
                                                    disable_web_page_preview=True)
                 sent_id = sent.message_id
+                done += 1
         except RetryAfter as exc:
             after = exc.retry_after
             seconds = after.total_seconds() if isinstance(after, timedelta) else float(after)
-            return RetryLater("Telegram flood control", after=seconds)
+            return RetryLater("Telegram flood control", after=seconds, progress=_progress(done))
         except Forbidden as exc:
             return Failed(f"the customer has blocked the bot ({exc.message})", unreachable=True)
         except InvalidToken:
@@ -79,7 +83,11 @@ class TelegramDeliverer:
         except BadRequest as exc:
             return Failed(f"Telegram refused the message: {exc.message}")
         except NetworkError as exc:  # includes TimedOut
-            return RetryLater(f"network error talking to Telegram: {exc.message}")
+            return RetryLater(f"network error talking to Telegram: {exc.message}", progress=_progress(done))
         except TelegramError as exc:
-            return RetryLater(f"Telegram error: {exc.message}")
+            return RetryLater(f"Telegram error: {exc.message}", progress=_progress(done))
         return Delivered(tg_message_id=sent_id)
+
+
+def _progress(chunks_sent: int) -> dict[str, int] | None:
+    return {"chunks_sent": chunks_sent} if chunks_sent else None

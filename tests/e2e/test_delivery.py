@@ -102,3 +102,18 @@ async def test_a_long_reply_is_split_at_telegrams_limit(world: World) -> None:
     chunks = [m.text or "" for m in sent[2:]]
     assert all(len(c) <= 4096 for c in chunks)
     assert "\n\n".join(chunks) == text
+
+
+async def test_a_long_reply_interrupted_half_way_resumes_without_repeating_a_chunk(world: World) -> None:
+    root = await _taken_over(world)
+    paragraph = "Still here. " * 60
+    text = "\n\n".join([paragraph.strip()] * 12)  # about 8,700 characters: three chunks
+    # The second chunk is refused twice (flood control, then a dropped connection); the first must not repeat.
+    world.tg.fail_next("sendMessage", status=429, description="Too Many Requests: retry after 0", retry_after=0,
+                       after=1)
+    await world.slack.user_posts(ALICE, CHANNEL, text, thread_ts=root)
+    await world.tg.wait_for_messages(CAROL, 5)
+    assert world.baton is not None
+    await world.baton.settled()
+    chunks = [m.text or "" for m in world.tg.messages_to(CAROL)[2:]]
+    assert len(chunks) == 3 and "\n\n".join(chunks) == text, [len(c) for c in chunks]
