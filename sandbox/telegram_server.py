@@ -207,12 +207,13 @@ class FakeTelegram(TelegramState):
         return copy.deepcopy(message)
 
     def _member_change(self, chat: Chat, old: str, new: str) -> dict[str, Any]:
-        new_member: dict[str, Any] = {"user": dict(self.bot_user), "status": new}
-        if new == "kicked":
-            new_member["until_date"] = 0
+        def member(status: str) -> dict[str, Any]:
+            # A "kicked" ChatMember always carries until_date (0: forever), in old and new alike.
+            return {"user": dict(self.bot_user), "status": status, **({"until_date": 0} if status == "kicked" else {})}
+
         return {
             "chat": self.chat_object(chat), "from": dict(chat.user), "date": int(time.time()),
-            "old_chat_member": {"user": dict(self.bot_user), "status": old}, "new_chat_member": new_member,
+            "old_chat_member": member(old), "new_chat_member": member(new),
         }
 
     # --- update delivery -----------------------------------------------------------------------

@@ -42,6 +42,15 @@ class CustomerMessage:
 
 
 @dataclass(frozen=True)
+class CustomerBlockedBot:
+    """The customer blocked (or, with blocked=False, unblocked) the bot in Telegram."""
+
+    delivery: Delivery
+    tg_user_id: int
+    blocked: bool
+
+
+@dataclass(frozen=True)
 class ConversationRef:
     """How an operator names a conversation: exactly one field is set."""
 
@@ -135,5 +144,5 @@ class Outcome:
         return self
 
 
-Event = (CustomerStarted | CustomerMessage | OperatorMessage | TakeoverRequested | HandbackRequested
-         | ResolveRequested | AgentReplied)
+Event = (CustomerStarted | CustomerMessage | CustomerBlockedBot | OperatorMessage | TakeoverRequested
+         | HandbackRequested | ResolveRequested | AgentReplied)

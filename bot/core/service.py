@@ -16,6 +16,7 @@ from bot.core.events import (
     AgentReplied,
     Button,
     ConversationRef,
+    CustomerBlockedBot,
     CustomerMessage,
     CustomerStarted,
     Delivery,
@@ -53,6 +54,7 @@ class Service:
         handler = {
             CustomerStarted: self._customer_started,
             CustomerMessage: self._customer_message,
+            CustomerBlockedBot: self._customer_blocked_bot,
             OperatorMessage: self._operator_message,
             TakeoverRequested: self._takeover,
             HandbackRequested: self._handback,
@@ -116,6 +118,23 @@ class Service:
             await session.flush()
             await fx.apply(session, decision, conv, customer, message=message, texts=self.texts, now=now)
         return Outcome(conversation_id=conv.id, changed=True)
+
+    async def _customer_blocked_bot(self, event: CustomerBlockedBot) -> Outcome:
+        async with self.db.transaction() as session:
+            if not await self._claim(session, event.delivery):
+                return Outcome(duplicate=True)
+            customer = await customers.get_by_tg_user_id(session, event.tg_user_id)
+            if customer is None or customer.unreachable == event.blocked:
+                return Outcome()
+            customer.unreachable = event.blocked
+            session.add(customer)
+            conv = await conversations.get_open_for_customer(session, _id(customer))
+            if conv is not None:
+                text = (f":no_entry: {customer.display_name} blocked the bot: nothing can reach them until they "
+                        "unblock it." if event.blocked else f":arrows_counterclockwise: {customer.display_name} "
+                        "unblocked the bot.")
+                fx.slack(session, conv, fx.NOTE, now=self.clock.now(), text=text)
+        return Outcome(conversation_id=conv.id if conv else None, changed=True)
 
     # --- the agent ------------------------------------------------------------------------------
 

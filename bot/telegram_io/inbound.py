@@ -6,9 +6,9 @@ import html
 import logging
 
 from telegram import Message, Update
-from telegram.constants import ChatType
+from telegram.constants import ChatMemberStatus, ChatType
 
-from bot.core.events import CustomerInfo, CustomerMessage, CustomerStarted, Delivery
+from bot.core.events import CustomerBlockedBot, CustomerInfo, CustomerMessage, CustomerStarted, Delivery
 from bot.core.service import Service
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,13 @@ class TelegramInbound:
         self.service = service
 
     async def handle_update(self, update: Update) -> None:
+        member = update.my_chat_member
+        if member is not None and member.chat.type == ChatType.PRIVATE:
+            status = member.new_chat_member.status
+            blocked = status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
+            await self.service.handle(CustomerBlockedBot(
+                Delivery("telegram", f"update:{update.update_id}"), member.from_user.id, blocked))
+            return
         message = update.message
         if message is None:
             log.debug("update %s: nothing for Baton (%s)", update.update_id,

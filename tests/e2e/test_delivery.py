@@ -117,3 +117,16 @@ async def test_a_long_reply_interrupted_half_way_resumes_without_repeating_a_chu
     await world.baton.settled()
     chunks = [m.text or "" for m in world.tg.messages_to(CAROL)[2:]]
     assert len(chunks) == 3 and "\n\n".join(chunks) == text, [len(c) for c in chunks]
+
+
+async def test_blocking_and_unblocking_the_bot_is_noted_in_the_thread(world: World) -> None:
+    root = await _taken_over(world)
+    await world.tg.customer_blocks_bot(CAROL)
+    await world.thread_has(root, "Carol Customer blocked the bot")
+    await world.tg.customer_sends(CAROL, "Sorry, that was a mistake")
+    await world.thread_has(root, "Carol Customer unblocked the bot")
+    await world.thread_has(root, "Sorry, that was a mistake")
+    assert world.baton is not None
+    async with world.baton.db.transaction() as session:
+        customer = await customers.get_by_tg_user_id(session, CAROL)
+    assert customer is not None and not customer.unreachable
