@@ -11,7 +11,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 # Values people leave in by mistake when copying config.example.toml.
-_PLACEHOLDER = re.compile(r"^(|changeme|change-me|xxx+|<.*>|your[-_ ].*|\.\.\.|TODO)$", re.IGNORECASE)
+_PLACEHOLDER = re.compile(r"^(|changeme|change-me|xxx+|<.*>|your[-_ ].*|\.\.\.|TODO)$|replace[-_ ]?(me|with)",
+                          re.IGNORECASE)
 _SLACK_CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,}$")
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _SLACK_GROUP = re.compile(r"^S[A-Z0-9]{2,}$")
@@ -55,7 +56,7 @@ class TelegramSettings(_Section):
     @field_validator("token")
     @classmethod
     def _token_shape(cls, v: str) -> str:
-        if _PLACEHOLDER.match(v.strip()):
+        if _PLACEHOLDER.search(v.strip()):
             raise ValueError("is missing or a placeholder; set it or TELEGRAM_BOT_TOKEN (from @BotFather)")
         if not re.match(r"^\d+:[A-Za-z0-9_-]+$", v):
             raise ValueError("does not look like a bot token from @BotFather (digits:letters)")
@@ -95,14 +96,14 @@ class SlackSettings(_Section):
     @field_validator("bot_token")
     @classmethod
     def _bot_token(cls, v: str) -> str:
-        if _PLACEHOLDER.match(v.strip()) or not v.startswith("xoxb-"):
+        if _PLACEHOLDER.search(v.strip()) or not v.startswith("xoxb-"):
             raise ValueError("must be the bot token starting with xoxb- (or set SLACK_BOT_TOKEN)")
         return v
 
     @field_validator("app_token")
     @classmethod
     def _app_token(cls, v: str | None) -> str | None:
-        if v is not None and (_PLACEHOLDER.match(v.strip()) or not v.startswith("xapp-")):
+        if v is not None and (_PLACEHOLDER.search(v.strip()) or not v.startswith("xapp-")):
             raise ValueError("must be an app-level token starting with xapp- (or set SLACK_APP_TOKEN)")
         return v
 

@@ -70,3 +70,19 @@ def test_secrets_come_from_the_environment(tmp_path: Path, monkeypatch: object) 
     settings = load_settings(tmp_path / "config.toml", env={"SLACK_BOT_TOKEN": "xoxb-from-env"})
     assert settings.slack.bot_token == "xoxb-from-env"
     assert settings.agent.knowledge_base == tmp_path / "kb.md"
+
+
+def test_the_example_config_is_refused_until_filled_in(tmp_path: Path) -> None:
+    example = (Path(__file__).parents[2] / "config.example.toml").read_text()
+    (tmp_path / "config.toml").write_text(example)
+    code, out = run("check-config", "--config", str(tmp_path / "config.toml"))
+    assert code == 2
+    assert "telegram.token: is missing or a placeholder" in out
+    assert "slack.bot_token: must be the bot token" in out
+    assert "slack.app_token: must be an app-level token" in out
+    filled = (example.replace("123456789:replace-with-the-token-from-BotFather", "123456789:AAHdqTcvCH1vGWJxfSeofSA")
+              .replace("xoxb-replace-me", "xoxb-1-2-real").replace("xapp-replace-me", "xapp-1-A1-real"))
+    (tmp_path / "config.toml").write_text(filled)
+    (tmp_path / "knowledge.md").write_text("## Hours?\nNine to five.\n")
+    code, out = run("check-config", "--config", str(tmp_path / "config.toml"))
+    assert code == 0, out
