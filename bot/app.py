@@ -35,7 +35,7 @@ class Baton:
         self.access = Access(settings.access.operators, settings.access.admins, settings.access.operator_group)
         self.dispatchers: list[Dispatcher] = []
         self.service = Service(self.db, texts=settings.texts, access=self.access, clock=self.clock,
-                               wake=self._wake_all)
+                               wake=self._wake_all, escalation=settings.escalation)
         self.telegram = TelegramAdapter(settings.telegram, self.service, self.db)
         self.slack = SlackAdapter(settings.slack, self.service, self.db)
         self.agent = agent or build_agent(settings.agent)
@@ -43,7 +43,7 @@ class Baton:
                              typing=self.telegram.typing)
         for deliverer in (self.telegram.deliverer, self.slack.deliverer, worker):
             self.dispatchers.append(Dispatcher(self.db, deliverer, clock=self.clock,  # type: ignore[arg-type]
-                                               retry_base_seconds=retry_base_seconds))
+                                               retry_base_seconds=retry_base_seconds, on_settled=self._wake_all))
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
         self.started_at = time.monotonic()

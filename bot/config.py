@@ -192,6 +192,49 @@ class AccessSettings(_Section):
         return v
 
 
+# Ways of asking for a person in the languages customers most often write in; matched case-insensitively
+# as whole phrases anywhere in the message.
+DEFAULT_HUMAN_PHRASES = [
+    "human", "real person", "a person", "talk to someone", "speak to someone", "operator", "agent please",
+    "mensch", "mitarbeiter", "echte person", "persona real", "hablar con alguien", "humano", "agente",
+    "une personne", "humain", "conseiller", "persona vera", "operatore", "pessoa real", "atendente",
+    "человек", "оператор", "живой", "людина", "оператора",
+]
+
+
+class EscalationSettings(_Section):
+    """When a conversation is handed to the humans and an alert is raised."""
+
+    human_command: str = "/human"
+    human_phrases: list[str] = Field(default_factory=lambda: list(DEFAULT_HUMAN_PHRASES))
+    # Regular expressions (case-insensitive) that call a human at once, e.g. money or legal trouble.
+    keywords: list[str] = Field(default_factory=lambda: [r"\brefund", r"\bcancel", r"\blawyer", r"\bchargeback"])
+    # The same question this many times in a row means the agent is not helping.
+    repeated_question: int = Field(default=2, ge=2)
+    # Alert when a customer waits this long for a human (taken over, or waiting for one); 0 turns it off.
+    waiting_minutes: float = Field(default=10, ge=0)
+
+    @field_validator("keywords")
+    @classmethod
+    def _regexes(cls, v: list[str]) -> list[str]:
+        for pattern in v:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from None
+        return v
+
+
+class TimerSettings(_Section):
+    # An operator who owns a conversation and stays silent this long gets a warning, then it goes back to
+    # the agent. 0 turns it off.
+    takeover_idle_minutes: float = Field(default=30, ge=0)
+    takeover_idle_warning_minutes: float = Field(default=5, ge=0)
+    # Conversations with no activity this long are resolved. 0 turns it off.
+    close_after_hours: float = Field(default=24, ge=0)
+    sweep_seconds: float = Field(default=30, gt=0)
+
+
 class TextSettings(_Section):
     """What customers read. `{operator}` is the operator's display name as set by `show_operator_name`."""
 
@@ -200,6 +243,7 @@ class TextSettings(_Section):
     operator_joined_anonymous: str = "A member of our team has joined the conversation."
     back_to_agent: str = "You're back with our automated assistant. Write anytime if you need more help."
     resolved: str = "This conversation is now closed. Write again anytime to start a new one."
+    waiting_for_human: str = "I've asked a colleague to join. They will reply here shortly."
     show_operator_name: Literal["full", "first", "none"] = "first"
 
 
@@ -211,6 +255,8 @@ class Settings(_Section):
     agent: AgentSettings = AgentSettings()
     access: AccessSettings = AccessSettings()
     texts: TextSettings = TextSettings()
+    escalation: EscalationSettings = EscalationSettings()
+    timers: TimerSettings = TimerSettings()
 
 
 def _apply_env(data: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:

@@ -36,7 +36,7 @@ class SlackAdapter:
             self.client, db, channels=settings.conversation_channels, agent_name=settings.agent_name,
             agent_icon_emoji=settings.agent_icon_emoji,
             post_pacer=Pacer(settings.per_channel_per_second, settings.per_channel_burst),
-            tier3_pacer=Pacer(settings.tier3_per_minute / 60, 20))
+            tier3_pacer=Pacer(settings.tier3_per_minute / 60, 20), alerts_channel=settings.alerts_channel)
         self._socket: AsyncSocketModeHandler | None = None
 
     async def start(self) -> None:

@@ -132,3 +132,39 @@ def waiting_list(rows: list[WaitingRow]) -> tuple[str, Blocks]:
             section["accessory"] = button("Take over", TAKEOVER, str(row.conversation_id), "primary")
         blocks.append(section)
     return head, blocks
+
+
+@dataclass(frozen=True)
+class AlertView:
+    conversation_id: int
+    customer_name: str
+    username: str | None
+    reason: str
+    raised_at: datetime
+    last_messages: list[tuple[str, str]]  # (who, text), oldest first
+    thread_link: str | None
+    outcome: str | None = None  # set once someone acted: "Alice took over"
+    closed_at: datetime | None = None
+
+
+def alert(view: AlertView) -> tuple[str, Blocks]:
+    who = _esc(view.customer_name) + (f" (@{_esc(view.username)})" if view.username else "")
+    number = f"<{view.thread_link}|#{view.conversation_id}>" if view.thread_link else f"#{view.conversation_id}"
+    if view.outcome:
+        head = f":white_check_mark: *{_esc(view.outcome)}* at {slack_time(view.closed_at)} · was: {_esc(view.reason)}"
+    else:
+        head = f":rotating_light: *Needs a human*: {_esc(view.reason)}"
+    blocks_: Blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": head}},
+        {"type": "section", "text": {"type": "mrkdwn",
+                                     "text": f"Conversation {number} · {who} · since {slack_time(view.raised_at)}"}},
+    ]
+    if view.last_messages:
+        lines = "\n".join(f"*{_esc(name)}*: {_esc(text[:300])}" for name, text in view.last_messages[-5:])
+        blocks_.append({"type": "context", "elements": [{"type": "mrkdwn", "text": lines[:2900]}]})
+    if not view.outcome:
+        blocks_.append({"type": "actions", "block_id": "alert_actions",
+                        "elements": [button("Take over", TAKEOVER, str(view.conversation_id), "primary")]})
+    text = (f"{view.outcome}: conversation #{view.conversation_id}" if view.outcome
+            else f"Needs a human: conversation #{view.conversation_id} with {view.customer_name}: {view.reason}")
+    return text, blocks_

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -14,7 +15,7 @@ from bot.core.pacing import Pacer
 from bot.core.ports import Delivered, Failed, Result, RetryLater
 from operator_bridge import blocks, coalesce
 from operator_bridge.formatting import html_to_mrkdwn
-from storage import conversations, customers, messages, outbox
+from storage import alerts, conversations, customers, messages, outbox
 from storage.db import Database
 from storage.models import Conversation, Customer, Message, OutboxItem
 
@@ -27,10 +28,12 @@ class SlackDeliverer:
     destination = fx.SLACK
 
     def __init__(self, client: AsyncWebClient, db: Database, *, channels: list[str], agent_name: str,
-                 agent_icon_emoji: str, post_pacer: Pacer | None = None, tier3_pacer: Pacer | None = None) -> None:
+                 agent_icon_emoji: str, post_pacer: Pacer | None = None, tier3_pacer: Pacer | None = None,
+                 alerts_channel: str | None = None) -> None:
         self.client = client
         self.db = db
         self.channels = channels
+        self.alerts_channel = alerts_channel
         # chat.postMessage is limited per channel; chat.update and reactions.add per workspace (Tier 3).
         self.post_pacer = post_pacer or Pacer(1.0, 3)
         self.tier3_pacer = tier3_pacer or Pacer(50 / 60, 20)
@@ -69,6 +72,8 @@ class SlackDeliverer:
             return Delivered(slack_channel=resp["channel"], slack_ts=resp["ts"])
         if not conv.slack_channel or not conv.slack_thread_ts:
             return RetryLater("the conversation's thread is not open yet")
+        if item.kind in (fx.ALERT, fx.UPDATE_ALERT):
+            return await self._alert(item, conv, customer)
         channel, thread_ts = conv.slack_channel, conv.slack_thread_ts
         if (item.kind in (fx.NOTE, fx.MIRROR) and item.last_error == outbox.IN_FLIGHT
                 and (found := await self._find_posted(item, channel, thread_ts))):
@@ -113,6 +118,38 @@ class SlackDeliverer:
                                                       **self._mirror_args(message, customer))
             return Delivered(slack_channel=channel, slack_ts=resp["ts"])
         return Failed(f"nothing to do for outbox kind {item.kind!r}")
+
+    async def _alert(self, item: OutboxItem, conv: Conversation, customer: Customer) -> Result:
+        alert_id = int(outbox.payload_of(item).get("alert_id", 0))
+        async with self.db.transaction() as session:
+            alert = await alerts.get(session, alert_id)
+            recent = await messages.find_recent(session, alert.conversation_id if alert else 0, limit=5)
+        if alert is None:
+            return Failed("alert not found")
+        if not self.alerts_channel:
+            return Delivered(skipped="no alerts_channel configured")
+        link = None
+        if conv.slack_channel and conv.slack_thread_ts:
+            with contextlib.suppress(SlackApiError):
+                link = (await self.client.chat_getPermalink(channel=conv.slack_channel,
+                                                            message_ts=conv.slack_thread_ts)).get("permalink")
+        names = {"customer": customer.display_name, "agent": self.agent_name}
+        view = blocks.AlertView(
+            conversation_id=alert.conversation_id, customer_name=customer.display_name, username=customer.username,
+            reason=alert.reason, raised_at=alert.created_at, thread_link=link, outcome=alert.outcome,
+            closed_at=alert.closed_at,
+            last_messages=[(m.author_name or names.get(m.author, m.author), m.text) for m in recent if not m.is_note])
+        text, body = blocks.alert(view)
+        if item.kind == fx.ALERT:
+            await self.post_pacer.wait(self.alerts_channel)
+            resp = await self.client.chat_postMessage(channel=self.alerts_channel, text=text, blocks=body,
+                                                      unfurl_links=False, metadata=_metadata(item))
+            return Delivered(slack_channel=resp["channel"], slack_ts=resp["ts"])
+        if not alert.slack_ts or not alert.slack_channel:
+            return Delivered(skipped="the alert was never posted")
+        await self.tier3_pacer.wait("chat.update")
+        await self.client.chat_update(channel=alert.slack_channel, ts=alert.slack_ts, text=text, blocks=body)
+        return Delivered()
 
     async def _find_posted(self, item: OutboxItem, channel: str, thread_ts: str | None = None) -> str | None:
         """The ts of this row's post if an attempt cut short by a crash did reach Slack (found by metadata)."""

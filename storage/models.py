@@ -48,6 +48,12 @@ class Conversation(SQLModel, table=True):
     opened_at: datetime = Field(default_factory=utcnow)
     closed_at: datetime | None = None
     last_customer_message_at: datetime | None = None
+    # Timers are derived from these (see bot/core/timers.py), so they survive restarts and never double.
+    needs_human_since: datetime | None = None
+    last_reply_at: datetime | None = None  # the agent's or an operator's last message to the customer
+    owner_active_at: datetime | None = None
+    idle_warned_at: datetime | None = None
+    wait_alerted_at: datetime | None = None
 
 
 class Message(SQLModel, table=True):
@@ -105,6 +111,20 @@ class InboxReceipt(SQLModel, table=True):
     platform: str
     delivery_id: str
     received_at: datetime = Field(default_factory=utcnow)
+
+
+class Alert(SQLModel, table=True):
+    """A call for a human, posted in the alerts channel and updated in place once someone acts."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    reason: str
+    created_at: datetime = Field(default_factory=utcnow)
+    slack_channel: str | None = None
+    slack_ts: str | None = None
+    closed_at: datetime | None = None
+    # e.g. "Alice took over", "resolved by Alice", "handed back to the agent by Alice"
+    outcome: str | None = None
 
 
 class AuditEntry(SQLModel, table=True):

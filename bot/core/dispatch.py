@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from bot.core.ports import Clock, Deliverer, Result, RetryLater
@@ -19,13 +20,16 @@ log = logging.getLogger(__name__)
 
 class Dispatcher:
     def __init__(self, db: Database, deliverer: Deliverer, *, clock: Clock | None = None,
-                 max_lanes: int = 64, idle_poll_seconds: float = 2.0, retry_base_seconds: float = 1.0) -> None:
+                 max_lanes: int = 64, idle_poll_seconds: float = 2.0, retry_base_seconds: float = 1.0,
+                 on_settled: Callable[[], None] | None = None) -> None:
         self.db = db
         self.deliverer = deliverer
         self.destination = deliverer.destination
         self.clock = clock or Clock()
         self.max_lanes = max_lanes
         self.retry_base_seconds = retry_base_seconds
+        # Settling can enqueue work for other destinations (a ✅ after a Telegram send): wake them at once.
+        self.on_settled = on_settled or self.wake
         # Rows written by another process (or left by a crash) are found by this periodic look.
         self.idle_poll_seconds = idle_poll_seconds
         self._wake = asyncio.Event()
@@ -104,6 +108,7 @@ class Dispatcher:
                 # Shielded: a stop must not cut a transaction in half (SQLite would keep its lock).
                 await asyncio.shield(settle(self.db, item, result, self.clock.now(),
                                             retry_base=self.retry_base_seconds))
+                self.on_settled()
                 if isinstance(result, RetryLater):
                     return  # the lane waits; the loop restarts it when the row is due
         except Exception:

@@ -10,13 +10,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.config import TextSettings
 from bot.core.events import Actor
 from bot.core.states import Decision, Effect
-from storage import outbox
+from storage import alerts, outbox
 from storage.models import Conversation, Customer, Message
 
 TELEGRAM, SLACK, AGENT = "telegram", "slack", "agent"
 
 # Outbox kinds, per destination.
 OPEN_THREAD, MIRROR, UPDATE_CARD, NOTE, REACT = "open_thread", "mirror", "update_card", "note", "react"
+ALERT, UPDATE_ALERT = "alert", "update_alert"
 DELIVER, DELIVER_AGENT, NOTICE = "deliver", "deliver_agent", "notice"
 ASK = "ask"
 
@@ -113,11 +114,40 @@ async def _apply_one(session: AsyncSession, effect: Effect, conv: Conversation, 
     elif effect is E.NOTE_NEEDS_HUMAN:
         slack(session, conv, NOTE, now=now, text=f":rotating_light: *Needs a human*: {reason or 'the agent asked'}.",
               alert=True)
+    elif effect is E.NOTIFY_WAITING:
+        notice_customer(session, customer, conv.id, render(texts.waiting_for_human, first_name=customer.first_name),
+                        now=now)
+    elif effect is E.RAISE_ALERT:
+        await raise_alert(session, conv, reason or "the agent asked for a human", now=now)
+    elif effect is E.CLOSE_ALERTS:
+        # The conversation already carries the mode the decision reached.
+        await close_alerts(session, conv, _alert_outcome(conv, who), now=now)
     elif effect is E.CANCEL_AGENT:
         # Rows already being delivered are caught by the deliverer's own mode check right before sending.
         await outbox.cancel_pending(session, destination=AGENT, conversation_id=_id(conv), kinds=[ASK])
         await outbox.cancel_pending(session, destination=TELEGRAM, conversation_id=_id(conv),
                                     kinds=[DELIVER_AGENT])
+
+
+async def raise_alert(session: AsyncSession, conv: Conversation, reason: str, *, now: datetime) -> None:
+    alert = await alerts.create(session, _id(conv), reason, now)
+    slack(session, conv, ALERT, now=now, alert_id=alert.id)
+
+
+async def close_alerts(session: AsyncSession, conv: Conversation, outcome: str, *, now: datetime) -> None:
+    for alert in await alerts.find_open(session, _id(conv)):
+        alert.closed_at = now
+        alert.outcome = outcome
+        session.add(alert)
+        slack(session, conv, UPDATE_ALERT, now=now, alert_id=alert.id)
+
+
+def _alert_outcome(conv: Conversation, who: str) -> str:
+    if conv.mode == "human":
+        return f"{who} took over"
+    if conv.mode == "closed":
+        return f"resolved by {who}"
+    return f"handed back to the agent by {who}"
 
 
 def _id(conv: Conversation) -> int:

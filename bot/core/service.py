@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.config import TextSettings
+from bot.config import EscalationSettings, TextSettings
 from bot.core import effects as fx
 from bot.core.access import Access
 from bot.core.events import (
@@ -28,6 +29,7 @@ from bot.core.events import (
     TakeoverRequested,
 )
 from bot.core.ports import Clock
+from bot.core.rules import escalation_reason
 from bot.core.states import Decision, Kind, Mode, Refusal, State, decide
 from bot.core.text import html_to_plain
 from storage import audit, conversations, customers, inbox, messages
@@ -42,9 +44,10 @@ KEEP_AS_NOTE = "keep_as_note"
 
 class Service:
     def __init__(self, db: Database, *, texts: TextSettings, access: Access, clock: Clock | None = None,
-                 wake: Callable[[], None] = lambda: None) -> None:
+                 wake: Callable[[], None] = lambda: None, escalation: EscalationSettings | None = None) -> None:
         self.db = db
         self.texts = texts
+        self.escalation = escalation or EscalationSettings()
         self.access = access
         self.clock = clock or Clock()
         # Called after every commit that wrote outbox rows, so dispatchers start at once.
@@ -104,19 +107,28 @@ class Service:
                 return Outcome(duplicate=True)
             customer = await self._upsert_customer(session, event)
             conv = await conversations.get_open_for_customer(session, _id(customer), lock=True)
-            decision = decide(_state(conv), Kind.CUSTOMER_MESSAGE)
+            state = _state(conv)
+            reason = None
+            if state.mode is not Mode.HUMAN and not state.needs_human:
+                earlier = [m.text for m in await messages.find_recent(session, _id(conv), limit=10)
+                           if m.author == "customer"] if conv is not None else []
+                reason = escalation_reason(event.text, earlier, self.escalation)
+            decision = decide(state, Kind.CUSTOMER_MESSAGE, escalate=reason is not None)
             if conv is None:
                 previous = await conversations.get_latest_for_customer(session, _id(customer))
                 conv = Conversation(customer_id=_id(customer), mode=Mode.AGENT.value, mode_since=now,
                                     opened_at=now, previous_conversation_id=previous.id if previous else None)
             conv.last_customer_message_at = now
+            if reason is not None:
+                _needs_human(conv, reason, now)
             session.add(conv)
             await session.flush()
             message = Message(conversation_id=_id(conv), author="customer", kind=event.kind, text=event.text,
                               html=event.html, tg_message_id=event.tg_message_id, created_at=now)
             session.add(message)
             await session.flush()
-            await fx.apply(session, decision, conv, customer, message=message, texts=self.texts, now=now)
+            await fx.apply(session, decision, conv, customer, message=message, texts=self.texts, now=now,
+                           reason=reason)
         return Outcome(conversation_id=conv.id, changed=True)
 
     async def _customer_blocked_bot(self, event: CustomerBlockedBot) -> Outcome:
@@ -158,9 +170,10 @@ class Service:
                 session.add(message)
                 await session.flush()
             if reply.handoff_reason:
-                conv.needs_human = True
-                conv.needs_human_reason = reply.handoff_reason
-                session.add(conv)
+                _needs_human(conv, reply.handoff_reason, now)
+            if message is not None:
+                conv.last_reply_at = now
+            session.add(conv)
             await fx.apply(session, decision, conv, customer, message=message, texts=self.texts, now=now,
                      reason=reply.handoff_reason)
         return Outcome(conversation_id=conv.id, changed=True)
@@ -190,6 +203,8 @@ class Service:
             if decision.refusal is None:
                 message.is_note = False
                 session.add(message)
+                conv.last_reply_at = conv.owner_active_at = now
+                session.add(conv)
                 customer = await customers.get(session, conv.customer_id)
                 assert customer is not None
                 await fx.apply(session, decision, conv, customer, message=message, texts=self.texts, now=now)
@@ -253,6 +268,9 @@ class Service:
         # Any mode change answers a pending "needs a human": someone has acted on the conversation.
         conv.needs_human = False
         conv.needs_human_reason = None
+        conv.needs_human_since = None
+        conv.owner_active_at = now if state.owner else None  # type: ignore[assignment]
+        conv.idle_warned_at = None
         if state.mode is Mode.CLOSED:
             conv.closed_at = now  # type: ignore[assignment]
 
@@ -284,6 +302,12 @@ def _refusal_text(decision: Decision, conv: Conversation, kind: Kind) -> str:
         return (f"Conversation #{conv.id} is resolved. The customer's next message opens a new conversation."
                 if kind is not Kind.RESOLVE else f"Conversation #{conv.id} is already resolved.")
     return f"Conversation #{conv.id} cannot do that now."
+
+
+def _needs_human(conv: Conversation, reason: str, now: datetime) -> None:
+    conv.needs_human = True
+    conv.needs_human_reason = reason
+    conv.needs_human_since = now
 
 
 def _state(conv: Conversation | None) -> State:

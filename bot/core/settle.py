@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import effects as fx
 from bot.core.ports import Delivered, Failed, Result, RetryLater
-from storage import conversations, customers, messages, outbox
+from storage import alerts, conversations, customers, messages, outbox
 from storage.db import Database
 from storage.models import OutboxItem
 
@@ -55,6 +55,12 @@ async def _record_ids(session: AsyncSession, item: OutboxItem, result: Delivered
         return
     if item.kind == fx.OPEN_THREAD and result.slack_channel and result.slack_ts and item.conversation_id:
         await conversations.set_thread(session, item.conversation_id, result.slack_channel, result.slack_ts)
+        return
+    if item.kind == fx.ALERT and result.slack_channel and result.slack_ts:
+        alert = await alerts.get(session, int(outbox.payload_of(item).get("alert_id", 0)))
+        if alert is not None:
+            alert.slack_channel, alert.slack_ts = result.slack_channel, result.slack_ts
+            session.add(alert)
         return
     if item.message_id is None:
         return

@@ -39,6 +39,9 @@ class Effect(StrEnum):
     NOTE_NEEDS_HUMAN = "note_needs_human"
     CANCEL_AGENT = "cancel_agent"
     KEEP_AS_NOTE = "keep_as_note"
+    NOTIFY_WAITING = "notify_waiting"
+    RAISE_ALERT = "raise_alert"
+    CLOSE_ALERTS = "close_alerts"
 
 
 class Refusal(StrEnum):
@@ -67,18 +70,29 @@ class Decision:
         return self.refusal is None
 
 
-def decide(state: State, kind: Kind, actor: str | None = None, handoff: bool = False) -> Decision:
-    """Apply one event. `actor` is the operator acting; `handoff` marks an agent reply asking for a human."""
+# A customer who needs a human: the agent steps back, the customer is told once, the humans are called.
+_ESCALATE = (Effect.NOTIFY_WAITING, Effect.NOTE_NEEDS_HUMAN, Effect.UPDATE_CARD, Effect.RAISE_ALERT)
+
+
+def decide(state: State, kind: Kind, actor: str | None = None, handoff: bool = False,
+           escalate: bool = False) -> Decision:
+    """Apply one event. `actor` is the operator acting; `handoff` marks an agent reply asking for a human;
+    `escalate` marks a customer message that an escalation rule says needs a human."""
     mode, owner = state.mode, state.owner
     E = Effect
 
     if kind is Kind.CUSTOMER_MESSAGE:
         if mode in (Mode.NONE, Mode.CLOSED):
+            if escalate:
+                return Decision(State(Mode.AGENT, needs_human=True), (E.OPEN_THREAD, E.MIRROR_CUSTOMER, *_ESCALATE))
             return Decision(State(Mode.AGENT), (E.OPEN_THREAD, E.MIRROR_CUSTOMER, E.ASK_AGENT))
         if mode is Mode.AGENT:
             # While waiting for a human the agent has said its holding line; it does not talk over them.
-            ask = () if state.needs_human else (E.ASK_AGENT,)
-            return Decision(state, (E.MIRROR_CUSTOMER, *ask))
+            if state.needs_human:
+                return Decision(state, (E.MIRROR_CUSTOMER,))
+            if escalate:
+                return Decision(State(Mode.AGENT, needs_human=True), (E.MIRROR_CUSTOMER, *_ESCALATE))
+            return Decision(state, (E.MIRROR_CUSTOMER, E.ASK_AGENT))
         return Decision(state, (E.MIRROR_CUSTOMER,))
 
     if kind is Kind.AGENT_REPLIED:
@@ -86,13 +100,14 @@ def decide(state: State, kind: Kind, actor: str | None = None, handoff: bool = F
             return Decision(state, (), Refusal.NOT_OPEN)  # a late reply after a takeover: dropped
         if handoff:
             return Decision(State(Mode.AGENT, needs_human=True),
-                            (E.DELIVER_AGENT, E.MIRROR_AGENT, E.NOTE_NEEDS_HUMAN, E.UPDATE_CARD))
+                            (E.DELIVER_AGENT, E.MIRROR_AGENT, E.NOTE_NEEDS_HUMAN, E.UPDATE_CARD, E.RAISE_ALERT))
         return Decision(state, (E.DELIVER_AGENT, E.MIRROR_AGENT))
 
     if kind is Kind.TAKEOVER:
         if mode is Mode.AGENT:
             return Decision(State(Mode.HUMAN, owner=actor),
-                            (E.CANCEL_AGENT, E.UPDATE_CARD, E.NOTE_TAKEN_OVER, E.NOTIFY_OPERATOR_JOINED))
+                            (E.CANCEL_AGENT, E.UPDATE_CARD, E.NOTE_TAKEN_OVER, E.NOTIFY_OPERATOR_JOINED,
+                             E.CLOSE_ALERTS))
         if mode is Mode.HUMAN:
             return Decision(state, (), Refusal.ALREADY_YOURS if owner == actor else Refusal.OWNED_BY_OTHER)
         return Decision(state, (), Refusal.ALREADY_CLOSED if mode is Mode.CLOSED else Refusal.NOT_OPEN)
@@ -100,7 +115,7 @@ def decide(state: State, kind: Kind, actor: str | None = None, handoff: bool = F
     if kind is Kind.HANDBACK:
         if mode is Mode.HUMAN:
             return Decision(State(Mode.AGENT),
-                            (E.UPDATE_CARD, E.NOTE_HANDED_BACK, E.NOTIFY_BACK_TO_AGENT))
+                            (E.UPDATE_CARD, E.NOTE_HANDED_BACK, E.NOTIFY_BACK_TO_AGENT, E.CLOSE_ALERTS))
         if mode is Mode.AGENT:
             return Decision(state, (), Refusal.ALREADY_AGENT)
         return Decision(state, (), Refusal.ALREADY_CLOSED if mode is Mode.CLOSED else Refusal.NOT_OPEN)
@@ -108,7 +123,7 @@ def decide(state: State, kind: Kind, actor: str | None = None, handoff: bool = F
     if kind is Kind.RESOLVE:
         if mode in (Mode.AGENT, Mode.HUMAN):
             return Decision(State(Mode.CLOSED),
-                            (E.CANCEL_AGENT, E.UPDATE_CARD, E.NOTE_RESOLVED, E.NOTIFY_RESOLVED))
+                            (E.CANCEL_AGENT, E.UPDATE_CARD, E.NOTE_RESOLVED, E.NOTIFY_RESOLVED, E.CLOSE_ALERTS))
         return Decision(state, (), Refusal.ALREADY_CLOSED if mode is Mode.CLOSED else Refusal.NOT_OPEN)
 
     if kind is Kind.OPERATOR_MESSAGE:
