@@ -9,8 +9,10 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
 from bot.config import TelegramSettings
+from bot.core.media import FetchFile, no_fetch
 from bot.core.service import Service
 from bot.telegram_io.inbound import TelegramInbound
+from bot.telegram_io.media import CustomerFileFetcher
 from bot.telegram_io.outbound import TelegramDeliverer
 from bot.telegram_io.polling import ALLOWED_UPDATES, TelegramPoller
 from bot.telegram_io.webhook import webhook_handler
@@ -20,7 +22,8 @@ log = logging.getLogger(__name__)
 
 
 class TelegramAdapter:
-    def __init__(self, settings: TelegramSettings, service: Service, db: Database) -> None:
+    def __init__(self, settings: TelegramSettings, service: Service, db: Database, *,
+                 fetch_operator_file: FetchFile = no_fetch) -> None:
         self.settings = settings
         root = settings.api_url.rstrip("/")
         # Baton reads updates itself (see polling.py) so it can confirm them only after commit: no Updater.
@@ -29,7 +32,9 @@ class TelegramAdapter:
             .updater(None).connection_pool_size(64).build())
         self.bot = self.application.bot
         self.inbound = TelegramInbound(service)
-        self.deliverer = TelegramDeliverer(self.bot, db)
+        self.deliverer = TelegramDeliverer(self.bot, db, fetch_operator_file=fetch_operator_file)
+        # The port the Slack side uses to fetch customers' files; the Bot and its token stay here.
+        self.fetch_customer_file = CustomerFileFetcher(self.bot)
         self.poller = TelegramPoller(self.bot, self.inbound, timeout=settings.poll_timeout)
 
     def webhook_route(self):  # type: ignore[no-untyped-def]
