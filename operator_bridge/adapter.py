@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import SlackSettings
+from bot.core.media import FetchFile, no_fetch
 from bot.core.service import Service
 from operator_bridge.commands import SlashCommands
 from operator_bridge.directory import Directory
@@ -22,7 +23,8 @@ log = logging.getLogger(__name__)
 
 
 class SlackAdapter:
-    def __init__(self, settings: SlackSettings, service: Service, db: Database) -> None:
+    def __init__(self, settings: SlackSettings, service: Service, db: Database, *,
+                 fetch_customer_file: FetchFile = no_fetch) -> None:
         self.settings = settings
         # The dispatcher owns retries (it knows the outbox); the client itself never retries.
         self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url, retry_handlers=[])
@@ -32,7 +34,8 @@ class SlackAdapter:
         SlackInbound(self.app, service, self.directory, {settings.channel}).register()
         SlashCommands(self.app, service, self.directory, db).register()
         self.deliverer = SlackDeliverer(self.client, db, channel=settings.channel, agent_name=settings.agent_name,
-                                        agent_icon_emoji=settings.agent_icon_emoji)
+                                        agent_icon_emoji=settings.agent_icon_emoji,
+                                        fetch_customer_file=fetch_customer_file)
         self._socket: AsyncSocketModeHandler | None = None
 
     async def start(self) -> None:

@@ -10,8 +10,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import effects as fx
+from bot.core.media import FetchFile, no_fetch
 from bot.core.ports import Delivered, Failed, Result, RetryLater
 from operator_bridge import blocks
+from operator_bridge.files import CustomerFileMirror
 from operator_bridge.formatting import html_to_mrkdwn
 from storage import conversations, customers, messages, outbox
 from storage.db import Database
@@ -26,8 +28,9 @@ class SlackDeliverer:
     destination = fx.SLACK
 
     def __init__(self, client: AsyncWebClient, db: Database, *, channel: str, agent_name: str,
-                 agent_icon_emoji: str) -> None:
+                 agent_icon_emoji: str, fetch_customer_file: FetchFile = no_fetch) -> None:
         self.client = client
+        self.files = CustomerFileMirror(client, fetch_customer_file, classify)
         self.db = db
         self.channel = channel
         self.agent_name = agent_name
@@ -80,8 +83,11 @@ class SlackDeliverer:
                     raise
             return Delivered()
         if item.kind == fx.MIRROR and message is not None:
+            args = self._mirror_args(message, customer)
+            if message.tg_file_id:
+                return await self.files.mirror(channel, thread_ts, message, args["text"], args)
             resp = await self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False,
-                                                      unfurl_media=False, **self._mirror_args(message, customer))
+                                                      unfurl_media=False, **args)
             return Delivered(slack_channel=channel, slack_ts=resp["ts"])
         return Failed(f"nothing to do for outbox kind {item.kind!r}")
 
