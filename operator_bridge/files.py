@@ -42,10 +42,10 @@ class CustomerFileMirror:
         # The deliverer's own classification, so an upload error means the same as any other Slack error.
         self.classify = classify
 
-    async def mirror(self, channel: str, thread_ts: str, message: Message, text: str,
-                     post_args: dict[str, Any]) -> Result:
-        """`text` is the message as mrkdwn (placeholder and caption); `post_args` attribute a text post."""
+    async def mirror(self, channel: str, thread_ts: str, message: Message, post_args: dict[str, Any]) -> Result:
+        """`post_args`: how the message would be posted as text (mrkdwn placeholder and caption, username)."""
         assert message.tg_file_id is not None
+        text = str(post_args.get("text") or "")
         name = message.file_name or "file"
         if message.file_size and message.file_size > TELEGRAM_DOWNLOAD_LIMIT:
             data: FetchResult = TooLarge(TELEGRAM_DOWNLOAD_LIMIT)  # getFile would refuse it: don't ask

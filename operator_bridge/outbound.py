@@ -85,7 +85,7 @@ class SlackDeliverer:
         if item.kind == fx.MIRROR and message is not None:
             args = self._mirror_args(message, customer)
             if message.tg_file_id:
-                return await self.files.mirror(channel, thread_ts, message, args["text"], args)
+                return await self.files.mirror(channel, thread_ts, message, args)
             resp = await self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False,
                                                       unfurl_media=False, **args)
             return Delivered(slack_channel=channel, slack_ts=resp["ts"])

@@ -140,6 +140,21 @@ async def test_a_file_over_20_mb_gets_a_clear_note_instead(world: World) -> None
     assert "getFile" not in [method for method, _ in world.tg.calls]  # known too big: not even asked
 
 
+async def test_a_telegram_hiccup_is_retried_and_a_slack_refusal_still_shows_the_message(world: World) -> None:
+    await world.start()
+    world.tg.fail_next("getFile", status=502, description="Bad Gateway")
+    sent = await world.tg.customer_sends_media(CAROL, "photo", caption="first try")
+    [upload] = await uploads(world, 1)  # retried after the 502
+    assert upload["bytes"] == tg_bytes(world, sent["photo"][-1]["file_id"])
+
+    world.slack.fail_next("files.completeUploadExternal", error="file_uploads_disabled")
+    await world.tg.customer_sends_media(CAROL, "photo", caption="second try")
+    root = await world.root()
+    [shown] = await world.thread_has(root["ts"], "second try")
+    assert "photo.jpg could not be attached here (Slack: file_uploads_disabled)" in shown["text"]
+    assert shown["username"] == "Carol Customer (customer)"
+
+
 async def test_an_album_arrives_in_order_and_is_not_interleaved(world: World) -> None:
     await world.start()
     photos = [b"\xff\xd8\xff\xe0" + bytes([n]) * 3000 for n in (1, 2, 3)]
