@@ -6,7 +6,7 @@ import html
 import logging
 import mimetypes
 
-from telegram import Bot, Message, PhotoSize
+from telegram import Animation, Audio, Bot, Document, Message, PhotoSize, Sticker, Video, VideoNote, Voice
 from telegram.error import BadRequest, InvalidToken, TelegramError
 
 from bot.core.media import TELEGRAM_DOWNLOAD_LIMIT, CustomerFile, FetchResult, TooLarge
@@ -43,6 +43,7 @@ def _name(kind: str, given: str | None, mime_type: str) -> str:
 def customer_file(message: Message, kind: str) -> CustomerFile | None:
     """The file behind a media message, or None when there is none Slack could show."""
     given_name: str | None = None
+    media: PhotoSize | Sticker | Document | Animation | Video | Audio | Voice | VideoNote | None
     if kind == "photo":
         media = _largest(message.photo)
         mime = "image/jpeg"  # Telegram re-encodes every photo as JPEG
