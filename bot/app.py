@@ -21,6 +21,7 @@ from bot.core.ports import Clock
 from bot.core.service import Service
 from bot.telegram_io.adapter import TelegramAdapter
 from operator_bridge.adapter import SlackAdapter
+from operator_bridge.files import SlackFileFetcher
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,11 @@ class Baton:
         self.dispatchers: list[Dispatcher] = []
         self.service = Service(self.db, texts=settings.texts, access=self.access, clock=self.clock,
                                wake=self._wake_all, escalation=settings.escalation)
-        self.telegram = TelegramAdapter(settings.telegram, self.service, self.db)
-        self.slack = SlackAdapter(settings.slack, self.service, self.db)
+        # Each side fetches the other's files through a port, so neither imports the other's platform.
+        self.telegram = TelegramAdapter(settings.telegram, self.service, self.db, fetch_operator_file=(
+            SlackFileFetcher.for_api(settings.slack.bot_token, settings.slack.api_url)))
+        self.slack = SlackAdapter(settings.slack, self.service, self.db,
+                                  fetch_customer_file=self.telegram.fetch_customer_file)
         self.agent = agent or build_agent(settings.agent)
         worker = AgentWorker(self.service, self.agent, timeout=settings.agent.timeout_seconds,
                              typing=self.telegram.typing)

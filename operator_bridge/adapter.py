@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import SlackSettings
+from bot.core.media import FetchFile, no_fetch
 from bot.core.pacing import Pacer
 from bot.core.service import Service
 from operator_bridge.commands import SlashCommands
@@ -23,7 +24,8 @@ log = logging.getLogger(__name__)
 
 
 class SlackAdapter:
-    def __init__(self, settings: SlackSettings, service: Service, db: Database) -> None:
+    def __init__(self, settings: SlackSettings, service: Service, db: Database, *,
+                 fetch_customer_file: FetchFile = no_fetch) -> None:
         self.settings = settings
         # The dispatcher owns retries (it knows the outbox); the client itself never retries.
         self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url, retry_handlers=[])
@@ -36,7 +38,8 @@ class SlackAdapter:
             self.client, db, channels=settings.conversation_channels, agent_name=settings.agent_name,
             agent_icon_emoji=settings.agent_icon_emoji,
             post_pacer=Pacer(settings.per_channel_per_second, settings.per_channel_burst),
-            tier3_pacer=Pacer(settings.tier3_per_minute / 60, 20), alerts_channel=settings.alerts_channel)
+            tier3_pacer=Pacer(settings.tier3_per_minute / 60, 20), alerts_channel=settings.alerts_channel,
+            fetch_customer_file=fetch_customer_file)
         self._socket: AsyncSocketModeHandler | None = None
 
     async def start(self) -> None:

@@ -25,8 +25,8 @@ async def waiting_mirrors(db: Database, item: OutboxItem, limit: int = MAX_BATCH
             if row.kind != fx.MIRROR or row.message_id is None:
                 break
             message = await messages.get(session, row.message_id)
-            if message is None:
-                break
+            if message is None or message.tg_file_id:
+                break  # files are uploaded on their own
             batch.append((message, row))
     return batch
 

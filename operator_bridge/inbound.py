@@ -22,6 +22,7 @@ from bot.core.events import (
 from bot.core.service import KEEP_AS_NOTE, TAKEOVER_AND_SEND, Service
 from operator_bridge import blocks
 from operator_bridge.directory import Directory
+from operator_bridge.files import shared_files, with_file_labels
 from operator_bridge.formatting import mrkdwn_to_html, plain_text
 
 log = logging.getLogger(__name__)
@@ -70,8 +71,9 @@ class SlackInbound:
             await self.directory.name(user_id)
         markup = mrkdwn_to_html(text, user_name=self.directory.cached_name)
         actor = await self.directory.actor(event["user"])
+        files = shared_files(event)
         reply = OperatorMessage(Delivery("slack", f"message:{channel}:{ts}"), actor, channel, thread_ts, ts,
-                                plain_text(markup), markup)
+                                with_file_labels(plain_text(markup), files), markup, files=files)
         outcome = await self.service.handle(reply)
         if outcome.unknown_thread and channel in self.conversation_channels:
             # A reply can overtake the recording of its thread's root (posted, not yet committed); the event

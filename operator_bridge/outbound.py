@@ -11,9 +11,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import effects as fx
+from bot.core.media import FetchFile, no_fetch
 from bot.core.pacing import Pacer
 from bot.core.ports import Delivered, Failed, Result, RetryLater
 from operator_bridge import blocks, coalesce
+from operator_bridge.files import CustomerFileMirror
 from operator_bridge.formatting import html_to_mrkdwn
 from storage import alerts, conversations, customers, messages, outbox
 from storage.db import Database
@@ -29,8 +31,9 @@ class SlackDeliverer:
 
     def __init__(self, client: AsyncWebClient, db: Database, *, channels: list[str], agent_name: str,
                  agent_icon_emoji: str, post_pacer: Pacer | None = None, tier3_pacer: Pacer | None = None,
-                 alerts_channel: str | None = None) -> None:
+                 alerts_channel: str | None = None, fetch_customer_file: FetchFile = no_fetch) -> None:
         self.client = client
+        self.files = CustomerFileMirror(client, fetch_customer_file, classify)
         self.db = db
         self.channels = channels
         self.alerts_channel = alerts_channel
@@ -99,6 +102,9 @@ class SlackDeliverer:
                     raise
             return Delivered()
         if item.kind == fx.MIRROR and message is not None:
+            if message.tg_file_id:
+                await self.post_pacer.wait(channel)
+                return await self.files.mirror(channel, thread_ts, message, self._mirror_args(message, customer))
             if not self.post_pacer.has_capacity(channel):
                 # The channel is at its limit: fold this thread's waiting mirror messages into one post so the
                 # thread's lag stays bounded instead of growing by a second per message.

@@ -1,6 +1,11 @@
-"""Fake Slack file uploads: files.getUploadURLExternal, the upload URL, files.completeUploadExternal."""
+"""Fake Slack files: the app's uploads (getUploadURLExternal, upload URL, completeUploadExternal) and
+people sharing files in a channel, served from `url_private_download` to the bot token only."""
 
 from __future__ import annotations
+
+import hmac
+from pathlib import PurePosixPath
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -12,7 +17,10 @@ class FilesApiMixin(DeliveryMixin):
     """The three-step upload flow slack_sdk's files_upload_v2 uses; mixed into FakeSlack."""
 
     url: str
+    bot_token: str
     _pending_uploads: dict[str, dict]
+    hosted_files: dict[str, dict]
+    file_downloads: list[dict]
 
     def _m_files_getUploadURLExternal(self, args: dict) -> dict:
         if not args.get("filename") or not str(args.get("length") or "").isdigit():
@@ -62,3 +70,49 @@ class FilesApiMixin(DeliveryMixin):
                                          extra={"files": infos, "upload": True, "user": self.bot_user_id})
             self._emit_echo({**msg, "channel": channel})
         return {"files": [{"id": i["id"], "title": i["title"]} for i in infos]}
+
+    # --- people share files --------------------------------------------------------------------
+
+    async def user_shares_file(self, user_id: str, channel: str, data: bytes, filename: str, mimetype: str,
+                               text: str = "", *, thread_ts: str | None = None) -> dict:
+        """A person drops a file into a channel or thread: a `file_share` message event, like Slack's."""
+        msg = self.store_user_message(user_id, channel, text, thread_ts)
+        file_id = self.new_id("F")
+        self.hosted_files[file_id] = {"data": bytes(data), "mimetype": mimetype, "name": filename}
+        base = f"{self.url}files-pri/{self.team_id}-{file_id}"
+        ext = PurePosixPath(filename).suffix.lstrip(".").lower()
+        created = int(float(msg["ts"]))
+        msg.update(subtype="file_share", upload=True, display_as_bot=False, files=[{
+            "id": file_id, "created": created, "timestamp": created, "name": filename, "title": filename,
+            "mimetype": mimetype, "filetype": ext or "binary", "pretty_type": (ext or "binary").upper(),
+            "user": user_id, "user_team": self.team_id, "editable": False, "size": len(data), "mode": "hosted",
+            "is_external": False, "external_type": "", "is_public": True, "public_url_shared": False,
+            "display_as_bot": False, "username": "",
+            "url_private": f"{base}/{quote(filename)}", "url_private_download": f"{base}/download/{quote(filename)}",
+            "permalink": f"{PERMALINK_HOST}/files/{user_id}/{file_id}/{quote(filename)}",
+            "permalink_public": f"https://slack-files.com/{self.team_id}-{file_id}-0000000000",
+            "has_rich_preview": False, "file_access": "visible",
+        }])
+        if not text:
+            msg.pop("blocks", None)  # a bare file share has no rich text
+        self.changed()
+        await self.deliver_event({**msg, "channel": channel})
+        return self.message(channel, msg["ts"])
+
+    async def _handle_file_download(self, request: web.Request) -> web.Response:
+        """url_private(_download): only with the bot token in the Authorization header, never in the URL."""
+        file_id = request.match_info["team_file"].rpartition("-")[2]
+        header = request.headers.get("Authorization", "")
+        given = header[7:] if header.startswith("Bearer ") else ""
+        authorized = bool(given) and hmac.compare_digest(given.encode(), self.bot_token.encode())
+        if "token" in request.query:
+            authorized = False  # a token in a URL ends up in logs and proxies: refused
+        self.file_downloads.append({"file_id": file_id, "authorized": authorized, "path": request.path,
+                                    "query": dict(request.query)})
+        self.changed()
+        hosted = self.hosted_files.get(file_id)
+        if not authorized:
+            return web.Response(status=401, text="not_authed")
+        if hosted is None:
+            return web.Response(status=404, text="file_not_found")
+        return web.Response(body=hosted["data"], content_type=hosted["mimetype"])

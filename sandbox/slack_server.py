@@ -40,6 +40,8 @@ class FakeSlack(WebApiMixin, FilesApiMixin, SandboxUiMixin):
         self._tickets: set[str] = set()
         self._triggers: set[str] = set()
         self._pending_uploads: dict[str, dict] = {}
+        self.hosted_files: dict[str, dict] = {}  # files people shared: file id -> data, mimetype, name
+        self.file_downloads: list[dict] = []  # every GET of a url_private(_download), allowed or not
         self._response_urls: dict[str, dict] = {}
         self._conns: list = []
         self._acks: dict[str, asyncio.Future] = {}
@@ -57,6 +59,8 @@ class FakeSlack(WebApiMixin, FilesApiMixin, SandboxUiMixin):
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/upload/v1/{file_id}", self._handle_upload)
+        app.router.add_get("/files-pri/{team_file}/download/{name}", self._handle_file_download)
+        app.router.add_get("/files-pri/{team_file}/{name}", self._handle_file_download)
         app.router.add_post("/response/{rid}", self._handle_response_url)
         app.router.add_get("/link/", self._handle_socket)
         app.router.add_get("/", self._handle_index)

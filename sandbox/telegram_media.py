@@ -19,7 +19,7 @@ FILE_KINDS: dict[str, tuple[str, str, str]] = {
     "animation": ("animations", "mp4", "video/mp4"),
     "thumbnail": ("thumbnails", "jpg", "image/jpeg"),
 }
-MEDIA_KINDS = (*[k for k in FILE_KINDS if k != "thumbnail"], "location", "contact")
+MEDIA_KINDS = (*[k for k in FILE_KINDS if k != "thumbnail"], "location", "venue", "contact")
 # Kinds whose message can carry a caption (stickers, video notes, locations and contacts cannot).
 CAPTION_KINDS = {"photo", "document", "voice", "video", "audio", "animation"}
 # file_id prefixes loosely follow the real type-tagged ids so they look plausible in logs.
@@ -106,7 +106,10 @@ def media_object(kind: str, files: list[StoredFile], fields: dict[str, Any]) -> 
 
 
 def non_file_object(kind: str, fields: dict[str, Any]) -> dict[str, Any]:
-    """Message.location / Message.contact from caller fields with sensible defaults."""
+    """Message.location / .venue / .contact from caller fields with sensible defaults."""
     if kind == "location":
         return {"latitude": 52.520008, "longitude": 13.404954, **fields}
+    if kind == "venue":
+        return {"location": {"latitude": 52.516275, "longitude": 13.377704}, "title": "Brandenburger Tor",
+                "address": "Pariser Platz, 10117 Berlin", **fields}
     return {"phone_number": "+4915112345678", "first_name": "Contact", **fields}

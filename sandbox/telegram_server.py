@@ -128,8 +128,10 @@ class FakeTelegram(TelegramState):
         chat = await self._active_customer(user_id)
         message = self.new_message(chat, from_bot=False)
         group_id = fields.pop("media_group_id", None)
-        if kind in ("location", "contact"):
+        if kind in ("location", "venue", "contact"):
             message[kind] = non_file_object(kind, fields)
+            if kind == "venue":  # Telegram sets `location` too, for clients that do not know venues
+                message["location"] = dict(message["venue"]["location"])
         else:
             data, size = fields.pop("data", None), fields.pop("file_size", None)
             main = self.store_file(kind, data, file_size=size)

@@ -73,6 +73,14 @@ class Message(SQLModel, table=True):
     tg_message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     slack_ts: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    # A customer's file, fetched through the Bot API when mirrored (migration 0002_media).
+    tg_file_id: str | None = None
+    file_name: str | None = None
+    mime_type: str | None = None
+    file_size: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    media_group_id: str | None = None
+    # Files an operator shared in Slack: JSON list, see bot.core.media.encode_shared.
+    slack_files: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class OutboxItem(SQLModel, table=True):

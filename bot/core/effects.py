@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,6 +20,8 @@ OPEN_THREAD, MIRROR, UPDATE_CARD, NOTE, REACT = "open_thread", "mirror", "update
 ALERT, UPDATE_ALERT = "alert", "update_alert"
 DELIVER, DELIVER_AGENT, NOTICE = "deliver", "deliver_agent", "notice"
 ASK = "ask"
+
+ALBUM_SETTLE_SECONDS = 1.0
 
 
 def customer_lane(customer: Customer) -> str:
@@ -82,8 +84,11 @@ async def _apply_one(session: AsyncSession, effect: Effect, conv: Conversation, 
         if msg_id is not None:
             slack(session, conv, MIRROR, now=now, message_id=msg_id)
     elif effect is E.ASK_AGENT:
+        # An album comes as separate messages with no end marker. Asking a moment later lets the later
+        # items supersede this ask: the agent answers once, and not in the middle of the album's mirror.
+        due = now + timedelta(seconds=ALBUM_SETTLE_SECONDS) if message and message.media_group_id else now
         outbox.enqueue(session, destination=AGENT, lane=thread_lane(conv.id), kind=ASK,
-                       conversation_id=conv.id, message_id=msg_id, now=now)
+                       conversation_id=conv.id, message_id=msg_id, now=due)
     elif effect is E.DELIVER_AGENT:
         if msg_id is not None:
             outbox.enqueue(session, destination=TELEGRAM, lane=customer_lane(customer), kind=DELIVER_AGENT,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.agent.base import AgentReply
+from bot.core.media import CustomerFile, SharedFile
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class CustomerMessage:
     text: str
     html: str
     kind: str = "text"
+    file: CustomerFile | None = None
+    media_group_id: str | None = None  # an album: items arrive as separate messages sharing this id
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ class OperatorMessage:
     slack_ts: str
     text: str
     html: str
+    files: tuple[SharedFile, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from bot.core.events import (
     ResolveRequested,
     TakeoverRequested,
 )
+from bot.core.media import encode_shared
 from bot.core.ports import Clock
 from bot.core.rules import escalation_reason
 from bot.core.states import Decision, Kind, Mode, Refusal, State, decide
@@ -124,7 +125,11 @@ class Service:
             session.add(conv)
             await session.flush()
             message = Message(conversation_id=_id(conv), author="customer", kind=event.kind, text=event.text,
-                              html=event.html, tg_message_id=event.tg_message_id, created_at=now)
+                              html=event.html, tg_message_id=event.tg_message_id, created_at=now,
+                              media_group_id=event.media_group_id)
+            if event.file is not None:
+                message.tg_file_id, message.file_name = event.file.file_id, event.file.file_name
+                message.mime_type, message.file_size = event.file.mime_type, event.file.file_size
             session.add(message)
             await session.flush()
             await fx.apply(session, decision, conv, customer, message=message, texts=self.texts, now=now,
@@ -192,7 +197,8 @@ class Service:
                 return Outcome(duplicate=True)
             message = Message(conversation_id=_id(conv), author="operator", is_note=True,
                               author_slack_user_id=actor.slack_user_id, author_name=actor.name,
-                              text=event.text, html=event.html, slack_ts=event.slack_ts, created_at=now)
+                              text=event.text, html=event.html, slack_ts=event.slack_ts, created_at=now,
+                              kind="file" if event.files else "text", slack_files=encode_shared(event.files))
             session.add(message)
             await session.flush()
             outcome = Outcome(conversation_id=conv.id, changed=True)

@@ -9,9 +9,11 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
 from bot.config import TelegramSettings
+from bot.core.media import FetchFile, no_fetch
 from bot.core.pacing import Pacer
 from bot.core.service import Service
 from bot.telegram_io.inbound import TelegramInbound
+from bot.telegram_io.media import CustomerFileFetcher
 from bot.telegram_io.outbound import TelegramDeliverer
 from bot.telegram_io.polling import ALLOWED_UPDATES, TelegramPoller
 from bot.telegram_io.webhook import webhook_handler
@@ -21,7 +23,8 @@ log = logging.getLogger(__name__)
 
 
 class TelegramAdapter:
-    def __init__(self, settings: TelegramSettings, service: Service, db: Database) -> None:
+    def __init__(self, settings: TelegramSettings, service: Service, db: Database, *,
+                 fetch_operator_file: FetchFile = no_fetch) -> None:
         self.settings = settings
         root = settings.api_url.rstrip("/")
         # Baton reads updates itself (see polling.py) so it can confirm them only after commit: no Updater.
@@ -32,7 +35,9 @@ class TelegramAdapter:
         self.inbound = TelegramInbound(service)
         pacer = Pacer(settings.per_chat_per_second, settings.per_chat_burst,
                       overall_rate=settings.overall_per_second)
-        self.deliverer = TelegramDeliverer(self.bot, db, pacer)
+        self.deliverer = TelegramDeliverer(self.bot, db, pacer, fetch_operator_file=fetch_operator_file)
+        # The port the Slack side uses to fetch customers' files; the Bot and its token stay here.
+        self.fetch_customer_file = CustomerFileFetcher(self.bot)
         self.poller = TelegramPoller(self.bot, self.inbound, timeout=settings.poll_timeout)
 
     def webhook_route(self):  # type: ignore[no-untyped-def]

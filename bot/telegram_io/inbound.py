@@ -10,10 +10,11 @@ from telegram.constants import ChatMemberStatus, ChatType
 
 from bot.core.events import CustomerBlockedBot, CustomerInfo, CustomerMessage, CustomerStarted, Delivery
 from bot.core.service import Service
+from bot.telegram_io.media import customer_file, readable_html
 
 log = logging.getLogger(__name__)
 
-# What a customer can send besides text, and how it reads in a thread until media are relayed.
+# What a customer can send besides text, and how it reads as text (history, search; files go to Slack too).
 _KIND_LABELS = {
     "photo": "📷 Photo", "document": "📄 Document", "voice": "🎤 Voice message", "video": "🎬 Video",
     "video_note": "📹 Video message", "audio": "🎵 Audio", "sticker": "Sticker", "animation": "GIF",
@@ -72,4 +73,6 @@ class TelegramInbound:
             return
         kind = message_kind(message)
         text, markup = _content(message, kind)
-        await self.service.handle(CustomerMessage(delivery, customer, message.message_id, text, markup, kind))
+        await self.service.handle(CustomerMessage(
+            delivery, customer, message.message_id, text, readable_html(message, kind) or markup, kind,
+            file=customer_file(message, kind), media_group_id=message.media_group_id))

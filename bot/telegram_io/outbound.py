@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import html
 import logging
-from datetime import timedelta
+from dataclasses import replace
 
 from telegram import Bot
 from telegram.constants import ParseMode
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    InvalidToken,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-)
+from telegram.error import TelegramError
 
 from bot.core import effects as fx
+from bot.core.media import FetchFile, decode_shared, no_fetch
 from bot.core.pacing import Pacer
 from bot.core.ports import Delivered, Failed, Result, RetryLater
 from bot.telegram_io.convert import split_html
+from bot.telegram_io.errors import classify
+from bot.telegram_io.shared_files import SharedFileSender
 from storage import conversations, customers, messages, outbox
 from storage.db import Database
 from storage.models import OutboxItem
@@ -32,10 +27,12 @@ log = logging.getLogger(__name__)
 class TelegramDeliverer:
     destination = fx.TELEGRAM
 
-    def __init__(self, bot: Bot, db: Database, pacer: Pacer | None = None) -> None:
+    def __init__(self, bot: Bot, db: Database, pacer: Pacer | None = None, *,
+                 fetch_operator_file: FetchFile = no_fetch) -> None:
         self.bot = bot
         self.db = db
         self.pacer = pacer
+        self.shared_files = SharedFileSender(bot, fetch_operator_file, self._send)
 
     async def deliver(self, item: OutboxItem) -> Result:
         customer_id = int(item.lane.split(":", 1)[1])
@@ -52,6 +49,8 @@ class TelegramDeliverer:
             if item.kind == fx.DELIVER_AGENT and (conv is None or conv.mode != "agent"):
                 return Delivered(skipped="taken over before the agent's reply left")
             markup = message.html
+            if message.slack_files:
+                return await self.shared_files.send(customer.tg_chat_id, markup, decode_shared(message.slack_files))
         else:
             return Failed("the message to deliver no longer exists")
         return await self._send(customer.tg_chat_id, markup, int(outbox.payload_of(item).get("chunks_sent", 0)))
@@ -69,23 +68,10 @@ class TelegramDeliverer:
                                                    disable_web_page_preview=True)
                 sent_id = sent.message_id
                 done += 1
-        except RetryAfter as exc:
-            after = exc.retry_after
-            seconds = after.total_seconds() if isinstance(after, timedelta) else float(after)
-            return RetryLater("Telegram flood control", after=seconds, progress=_progress(done))
-        except Forbidden as exc:
-            return Failed(f"the customer has blocked the bot ({exc.message})", unreachable=True)
-        except InvalidToken:
-            log.critical("Telegram rejected the bot token; fix [telegram] token and restart")
-            return RetryLater("Telegram rejected the bot token", after=60)
-        except ChatMigrated as exc:
-            return Failed(f"the chat moved to {exc.new_chat_id}")
-        except BadRequest as exc:
-            return Failed(f"Telegram refused the message: {exc.message}")
-        except NetworkError as exc:  # includes TimedOut
-            return RetryLater(f"network error talking to Telegram: {exc.message}", progress=_progress(done))
         except TelegramError as exc:
-            return RetryLater(f"Telegram error: {exc.message}", progress=_progress(done))
+            result = classify(exc)
+            # A retry resumes after the chunks that already went out.
+            return replace(result, progress=_progress(done)) if isinstance(result, RetryLater) else result
         return Delivered(tg_message_id=sent_id)
 
 
