@@ -161,7 +161,7 @@ class FakeTelegram(TelegramState):
         edited.pop("entities" if key == "text" else "caption_entities", None)
         if found := detect_entities(new_text):
             edited["entities" if key == "text" else "caption_entities"] = found
-        edited["edit_date"] = int(time.time())
+        edited["edit_date"] = self.now()
         chat.messages[message_id] = edited
         await self._emit({"edited_message": copy.deepcopy(edited)})
         return copy.deepcopy(edited)
@@ -211,7 +211,7 @@ class FakeTelegram(TelegramState):
         if new == "kicked":
             new_member["until_date"] = 0
         return {
-            "chat": self.chat_object(chat), "from": dict(chat.user), "date": int(time.time()),
+            "chat": self.chat_object(chat), "from": dict(chat.user), "date": self.now(),
             "old_chat_member": {"user": dict(self.bot_user), "status": old}, "new_chat_member": new_member,
         }
 
