@@ -21,7 +21,9 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return cfg
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+# "heads", not "head": migrations written on parallel branches (each revising 0001) all apply, in either
+# order, instead of failing with "multiple heads" until someone rechains them.
+async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
     def _run(sync_conn: Connection) -> None:
         command.upgrade(alembic_config(sync_conn), revision)
 

@@ -67,6 +67,9 @@ class Message(SQLModel, table=True):
     tg_message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     slack_ts: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    # Set when the author changed or removed it; each earlier version is kept in the audit trail.
+    edited_at: datetime | None = None
+    deleted_at: datetime | None = None
 
 
 class OutboxItem(SQLModel, table=True):
