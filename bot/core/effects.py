@@ -19,6 +19,8 @@ TELEGRAM, SLACK, AGENT = "telegram", "slack", "agent"
 OPEN_THREAD, MIRROR, UPDATE_CARD, NOTE, REACT = "open_thread", "mirror", "update_card", "note", "react"
 DELIVER, DELIVER_AGENT, NOTICE = "deliver", "deliver_agent", "notice"
 ASK = "ask"
+# Changing what already left: in Telegram (edit, delete, or say it anew) and the mirror in the thread.
+EDIT, DELETE, CORRECTION, EDIT_MIRROR = "edit", "delete", "correction", "edit_mirror"
 
 
 def customer_lane(customer: Customer) -> str:

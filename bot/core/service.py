@@ -11,16 +11,20 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.config import TextSettings
 from bot.core import effects as fx
 from bot.core.access import Access
+from bot.core.edits import Edits
 from bot.core.events import (
     Actor,
     AgentReplied,
     Button,
     ConversationRef,
+    CustomerEdited,
     CustomerMessage,
     CustomerStarted,
     Delivery,
     Event,
     HandbackRequested,
+    OperatorDeleted,
+    OperatorEdited,
     OperatorMessage,
     Outcome,
     ResolveRequested,
@@ -48,6 +52,7 @@ class Service:
         self.clock = clock or Clock()
         # Called after every commit that wrote outbox rows, so dispatchers start at once.
         self.wake = wake
+        self.edits = Edits(db, access=access, clock=self.clock)
 
     async def handle(self, event: Event) -> Outcome:
         handler = {
@@ -58,6 +63,9 @@ class Service:
             HandbackRequested: self._handback,
             ResolveRequested: self._resolve,
             AgentReplied: self._agent_replied,
+            CustomerEdited: self.edits.customer_edited,
+            OperatorEdited: self.edits.operator_edited,
+            OperatorDeleted: self.edits.operator_deleted,
         }[type(event)]
         try:
             outcome: Outcome = await handler(event)  # type: ignore[operator]
