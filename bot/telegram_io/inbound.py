@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import logging
 
 from telegram import Message, Update
 from telegram.constants import ChatType
 
-from bot.core.events import CustomerInfo, CustomerMessage, CustomerStarted, Delivery
+from bot.core.events import CustomerEdited, CustomerInfo, CustomerMessage, CustomerStarted, Delivery
 from bot.core.service import Service
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,9 @@ class TelegramInbound:
         self.service = service
 
     async def handle_update(self, update: Update) -> None:
+        if update.edited_message is not None:
+            await self._edited(update.edited_message)
+            return
         message = update.message
         if message is None:
             log.debug("update %s: nothing for Baton (%s)", update.update_id,
@@ -66,3 +70,16 @@ class TelegramInbound:
         kind = message_kind(message)
         text, markup = _content(message, kind)
         await self.service.handle(CustomerMessage(delivery, customer, message.message_id, text, markup, kind))
+
+    async def _edited(self, message: Message) -> None:
+        if message.chat.type != ChatType.PRIVATE or message.from_user is None or message.from_user.is_bot:
+            return
+        text, markup = _content(message, message_kind(message))
+        edited_at = message.edit_date or message.date
+        # Keyed on (chat, message, edit_date) so a re-delivered edit counts once; edit_date has whole
+        # seconds, so the new text's digest keeps two different edits within one second apart.
+        digest = hashlib.sha256(markup.encode()).hexdigest()[:16]
+        delivery = Delivery("telegram", f"edit:{message.chat.id}:{message.message_id}:"
+                                        f"{int(edited_at.timestamp())}:{digest}")
+        await self.service.handle(CustomerEdited(delivery, message.from_user.id, message.message_id, text, markup,
+                                                 edited_at))

@@ -21,6 +21,8 @@ from telegram.error import (
 from bot.core import effects as fx
 from bot.core.ports import Delivered, Failed, Result, RetryLater
 from bot.telegram_io.convert import split_html
+from bot.telegram_io.outbound_edits import KINDS as EDIT_KINDS
+from bot.telegram_io.outbound_edits import TelegramEdits
 from storage import conversations, customers, messages, outbox
 from storage.db import Database
 from storage.models import OutboxItem
@@ -34,6 +36,7 @@ class TelegramDeliverer:
     def __init__(self, bot: Bot, db: Database) -> None:
         self.bot = bot
         self.db = db
+        self.edits = TelegramEdits(bot, self._send)
 
     async def deliver(self, item: OutboxItem) -> Result:
         customer_id = int(item.lane.split(":", 1)[1])
@@ -43,12 +46,16 @@ class TelegramDeliverer:
             conv = await conversations.get(session, item.conversation_id) if item.conversation_id else None
         if customer is None:
             return Failed("unknown customer")
+        if item.kind in EDIT_KINDS:
+            return await self.edits.deliver(item, customer.tg_chat_id, message)
         if item.kind == fx.NOTICE:
             markup = html.escape(str(outbox.payload_of(item).get("text", "")), quote=False)
         elif message is not None:
             # Checked right before sending: a takeover that landed while the agent was answering wins.
             if item.kind == fx.DELIVER_AGENT and (conv is None or conv.mode != "agent"):
                 return Delivered(skipped="taken over before the agent's reply left")
+            if message.deleted_at is not None:
+                return Delivered(skipped="deleted by its author before it left")
             markup = message.html
         else:
             return Failed("the message to deliver no longer exists")
