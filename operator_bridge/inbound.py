@@ -23,6 +23,7 @@ from bot.core.service import KEEP_AS_NOTE, TAKEOVER_AND_SEND, Service
 from operator_bridge import blocks
 from operator_bridge.directory import Directory
 from operator_bridge.formatting import mrkdwn_to_html, plain_text
+from operator_bridge.inbound_edits import EDIT_SUBTYPES, SlackEdits
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class SlackInbound:
         self.conversation_channels = conversation_channels
         self.service = service
         self.directory = directory
+        self.edits = SlackEdits(service, directory, self.tell)
 
     def register(self) -> None:
         app = self.app
@@ -51,6 +53,9 @@ class SlackInbound:
         app.shortcut(TAKEOVER_SHORTCUT)(self.on_takeover_shortcut)
 
     async def on_message(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        if event.get("subtype") in EDIT_SUBTYPES:
+            await self.edits.on_event(event)
+            return
         if event.get("subtype") not in _REPLY_SUBTYPES or event.get("bot_id") or not event.get("user"):
             return
         thread_ts, ts, channel = event.get("thread_ts"), event["ts"], event["channel"]

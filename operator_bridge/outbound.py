@@ -13,6 +13,7 @@ from bot.core import effects as fx
 from bot.core.ports import Delivered, Failed, Result, RetryLater
 from operator_bridge import blocks
 from operator_bridge.formatting import html_to_mrkdwn
+from operator_bridge.outbound_edits import update_mirror
 from storage import conversations, customers, messages, outbox
 from storage.db import Database
 from storage.models import Conversation, Customer, OutboxItem
@@ -79,6 +80,8 @@ class SlackDeliverer:
                 if exc.response.get("error") != "already_reacted":
                     raise
             return Delivered()
+        if item.kind == fx.EDIT_MIRROR:
+            return await update_mirror(self.client, channel, message)
         if item.kind == fx.MIRROR and message is not None:
             resp = await self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False,
                                                       unfurl_media=False, **self._mirror_args(message, customer))
