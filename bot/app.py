@@ -41,7 +41,8 @@ class Baton:
         worker = AgentWorker(self.service, self.agent, timeout=settings.agent.timeout_seconds,
                              typing=self.telegram.typing)
         for deliverer in (self.telegram.deliverer, self.slack.deliverer, worker):
-            self.dispatchers.append(Dispatcher(self.db, deliverer, clock=self.clock))  # type: ignore[arg-type]
+            self.dispatchers.append(Dispatcher(self.db, deliverer, clock=self.clock,  # type: ignore[arg-type]
+                                               settled=self._wake_all))
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
         self.started_at = time.monotonic()

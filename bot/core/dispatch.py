@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from bot.core.ports import Clock, Deliverer, Result, RetryLater
@@ -19,8 +20,12 @@ log = logging.getLogger(__name__)
 
 class Dispatcher:
     def __init__(self, db: Database, deliverer: Deliverer, *, clock: Clock | None = None,
-                 max_lanes: int = 64, idle_poll_seconds: float = 2.0) -> None:
+                 max_lanes: int = 64, idle_poll_seconds: float = 2.0,
+                 settled: Callable[[], None] = lambda: None) -> None:
         self.db = db
+        # Called after a delivery is recorded: recording it can queue work for another destination (the ✅
+        # on a reply, a note in the thread), which should not wait for that dispatcher's next look.
+        self.settled = settled
         self.deliverer = deliverer
         self.destination = deliverer.destination
         self.clock = clock or Clock()
@@ -102,6 +107,7 @@ class Dispatcher:
                 await asyncio.shield(settle(self.db, item, result, self.clock.now()))
                 if isinstance(result, RetryLater):
                     return  # the lane waits; the loop restarts it when the row is due
+                self.settled()
         except Exception:
             log.exception("dispatcher %s: lane %s stopped; it will be retried", self.destination, lane)
         finally:
