@@ -40,7 +40,7 @@ class SlackInbound:
         self.conversation_channels = conversation_channels
         self.service = service
         self.directory = directory
-        self.edits = SlackEdits(service, directory, self.tell)
+        self.edits = SlackEdits(service, directory, self.tell, conversation_channels)
 
     def register(self) -> None:
         app = self.app

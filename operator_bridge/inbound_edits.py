@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.core.events import Delivery, OperatorDeleted, OperatorEdited, Outcome
@@ -36,10 +38,11 @@ def _thread_reply(message: dict[str, Any]) -> tuple[str, str] | None:
 
 
 class SlackEdits:
-    def __init__(self, service: Service, directory: Directory, tell: Tell) -> None:
+    def __init__(self, service: Service, directory: Directory, tell: Tell, conversation_channels: set[str]) -> None:
         self.service = service
         self.directory = directory
         self.tell = tell
+        self.conversation_channels = conversation_channels
 
     async def on_event(self, event: dict[str, Any]) -> None:
         if event.get("subtype") == "message_changed":
@@ -50,7 +53,7 @@ class SlackEdits:
     async def _changed(self, event: dict[str, Any]) -> None:
         channel, new, old = event.get("channel"), event.get("message") or {}, event.get("previous_message") or {}
         where = _thread_reply(new)
-        if not channel or where is None or not _by_a_person(new):
+        if channel not in self.conversation_channels or where is None or not _by_a_person(new):
             return  # Baton's own updates (cards, mirrors), apps, and top-level chatter
         text = new.get("text") or ""
         if "text" in old and old.get("text") == text:
@@ -61,21 +64,39 @@ class SlackEdits:
         markup = mrkdwn_to_html(text, user_name=self.directory.cached_name)
         actor = await self.directory.actor(new["user"])
         # Each edit carries its own edited.ts; a retried event carries the same one.
-        version = (new.get("edited") or {}).get("ts") or event.get("event_ts") or event.get("ts")
+        version = str((new.get("edited") or {}).get("ts") or event.get("event_ts") or event.get("ts") or "")
         delivery = Delivery("slack", f"edit:{channel}:{ts}:{version}")
-        outcome = await self.service.handle(OperatorEdited(delivery, actor, channel, thread_ts, ts,
-                                                           plain_text(markup), markup))
+        outcome = await self._handle(OperatorEdited(delivery, actor, channel, thread_ts, ts, plain_text(markup),
+                                                    markup, _when(version)))
         await self.tell(outcome, channel, actor.slack_user_id, thread_ts)
 
     async def _deleted(self, event: dict[str, Any]) -> None:
         channel, old = event.get("channel"), event.get("previous_message") or {}
         where = _thread_reply({**old, "ts": event.get("deleted_ts") or old.get("ts")})
-        if not channel or where is None or not _by_a_person(old):
+        if channel not in self.conversation_channels or where is None or not _by_a_person(old):
             return
         ts, thread_ts = where
         # Slack does not say who deleted it (an admin can delete anyone's): the author is the best guess.
         actor = await self.directory.actor(old["user"])
-        outcome = await self.service.handle(OperatorDeleted(Delivery("slack", f"delete:{channel}:{ts}"), actor,
-                                                            channel, thread_ts, ts))
+        outcome = await self._handle(OperatorDeleted(Delivery("slack", f"delete:{channel}:{ts}"), actor, channel,
+                                                     thread_ts, ts))
         if outcome.feedback:
             await self.tell(outcome, channel, actor.slack_user_id, thread_ts)
+
+    async def _handle(self, event: OperatorEdited | OperatorDeleted) -> Outcome:
+        outcome = await self.service.handle(event)
+        # A quick edit or deletion can overtake the recording of the message itself (Bolt handles events
+        # concurrently). The event is already acknowledged, so waiting here costs Slack nothing.
+        for delay in (0.05, 0.2, 0.5, 1.0, 2.0):
+            if not outcome.unknown_thread:
+                break
+            await asyncio.sleep(delay)
+            outcome = await self.service.handle(event)
+        return outcome
+
+
+def _when(slack_ts: str) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(float(slack_ts), UTC)
+    except ValueError:
+        return None

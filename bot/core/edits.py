@@ -84,10 +84,11 @@ class Edits:
             if isinstance(found, Outcome):
                 return found
             conv, message = found
-            if event.html == message.html:
-                return Outcome(conversation_id=conv.id)
+            at = event.edited_at or now
+            if event.html == message.html or (message.edited_at is not None and at < message.edited_at):
+                return Outcome(conversation_id=conv.id)  # nothing new, or overtaken by a later edit
             was_html = message.html
-            _revise(session, message, event.text, event.html, at=now, actor=event.actor, source="slack")
+            _revise(session, message, event.text, event.html, at=at, actor=event.actor, source="slack")
             outcome = Outcome(conversation_id=conv.id, changed=True)
             if message.is_note:
                 return outcome  # a note never left Slack: the stored copy is all there is to change
@@ -144,11 +145,15 @@ class Edits:
         conv = await conversations.get_by_thread(session, channel, thread_ts)
         if conv is None:
             return Outcome(unknown_thread=True)
+        message = await messages.get_by_slack_ts(session, _id(conv), slack_ts)
+        if message is None:
+            # Slack events are handled concurrently: the message itself may not be recorded yet. No receipt,
+            # so the caller's retry counts.
+            return Outcome(conversation_id=conv.id, unknown_thread=True)
+        if message.author != "operator" or message.deleted_at is not None:
+            return Outcome(conversation_id=conv.id)  # not an operator's message, or already deleted
         if not await _claim(session, delivery):
             return Outcome(duplicate=True)
-        message = await messages.get_by_slack_ts(session, _id(conv), slack_ts)
-        if message is None or message.author != "operator" or message.deleted_at is not None:
-            return Outcome(conversation_id=conv.id)  # not something Baton stored as an operator's message
         return conv, message
 
     def _may_not_reply(self, conv: Conversation, actor: Actor) -> str | None:

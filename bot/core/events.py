@@ -130,6 +130,7 @@ class OperatorEdited:
     slack_ts: str
     text: str
     html: str
+    edited_at: datetime | None = None  # Slack's edited.ts: orders edits of one message handled concurrently
 
 
 @dataclass(frozen=True)
