@@ -50,16 +50,18 @@ class Edits:
     async def customer_edited(self, event: CustomerEdited) -> Outcome:
         now = self.clock.now()
         async with self.db.transaction() as session:
-            if not await _claim(session, event.delivery):
-                return Outcome(duplicate=True)
             customer = await customers.get_by_tg_user_id(session, event.tg_user_id)
             message = (await messages.get_from_customer(session, _id(customer), event.tg_message_id)
                        if customer is not None else None)
             if message is None:
                 # An edited /start, or a message from before Baton knew this customer: nothing mirrors it.
+                # No receipt: should the message itself arrive later (webhooks run in parallel), a
+                # re-delivered edit still counts.
                 log.info("customer %s edited message %s, which Baton never stored", event.tg_user_id,
                          event.tg_message_id)
                 return Outcome()
+            if not await _claim(session, event.delivery):
+                return Outcome(duplicate=True)
             if message.edited_at is not None and event.edited_at < message.edited_at:
                 return Outcome(conversation_id=message.conversation_id)  # an older version arriving late
             if event.html == message.html:

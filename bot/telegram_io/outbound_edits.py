@@ -32,6 +32,8 @@ class TelegramEdits:
     async def deliver(self, item: OutboxItem, chat_id: int, message: Message | None) -> Result:
         if message is None:
             return Failed("the message no longer exists")
+        if message.deleted_at is not None and item.kind != fx.DELETE:
+            return Delivered(skipped="deleted since; the deletion follows")
         payload = outbox.payload_of(item)
         html = str(payload.get("html", message.html))
         if item.kind == fx.CORRECTION:
