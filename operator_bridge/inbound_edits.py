@@ -21,7 +21,7 @@ EDIT_SUBTYPES = frozenset({"message_changed", "message_deleted"})
 # What a person's own message can be; bot posts, Slackbot tombstones and joins are not.
 _PERSON_SUBTYPES = {None, "file_share", "thread_broadcast"}
 
-Tell = Callable[[Outcome, str, str, "str | None"], Awaitable[None]]
+Tell = Callable[[Outcome, str, str, str | None], Awaitable[None]]
 
 
 def _by_a_person(message: dict[str, Any]) -> bool:
