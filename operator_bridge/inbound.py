@@ -24,6 +24,7 @@ from operator_bridge import blocks
 from operator_bridge.directory import Directory
 from operator_bridge.files import shared_files, with_file_labels
 from operator_bridge.formatting import mrkdwn_to_html, plain_text
+from operator_bridge.inbound_edits import EDIT_SUBTYPES, SlackEdits
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class SlackInbound:
         self.service = service
         self.directory = directory
         self._thread_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self.edits = SlackEdits(service, directory, self.tell, conversation_channels)
 
     def register(self) -> None:
         app = self.app
@@ -53,6 +55,9 @@ class SlackInbound:
         app.shortcut(TAKEOVER_SHORTCUT)(self.on_takeover_shortcut)
 
     async def on_message(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        if event.get("subtype") in EDIT_SUBTYPES:
+            await self.edits.on_event(event)
+            return
         if event.get("subtype") not in _REPLY_SUBTYPES or event.get("bot_id") or not event.get("user"):
             return
         thread_ts, ts, channel = event.get("thread_ts"), event["ts"], event["channel"]

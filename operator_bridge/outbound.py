@@ -17,6 +17,7 @@ from bot.core.ports import Delivered, Failed, Result, RetryLater
 from operator_bridge import blocks, coalesce
 from operator_bridge.files import CustomerFileMirror
 from operator_bridge.formatting import html_to_mrkdwn
+from operator_bridge.outbound_edits import update_mirror
 from storage import alerts, conversations, customers, messages, outbox
 from storage.db import Database
 from storage.models import Conversation, Customer, Message, OutboxItem
@@ -101,6 +102,8 @@ class SlackDeliverer:
                 if exc.response.get("error") != "already_reacted":
                     raise
             return Delivered()
+        if item.kind == fx.EDIT_MIRROR:
+            return await update_mirror(self.client, channel, message)
         if item.kind == fx.MIRROR and message is not None:
             if message.tg_file_id:
                 await self.post_pacer.wait(channel)

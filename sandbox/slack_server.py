@@ -36,6 +36,7 @@ class FakeSlack(WebApiMixin, FilesApiMixin, SandboxUiMixin):
         self.deliveries: list[dict] = []
         self.call_log: list[dict] = []
         self._faults: dict[str, list[dict]] = {}
+        self._holds: dict[str, asyncio.Event] = {}
         self._buckets: dict[str, tuple[float, float]] = {}
         self._tickets: set[str] = set()
         self._triggers: set[str] = set()
@@ -78,6 +79,8 @@ class FakeSlack(WebApiMixin, FilesApiMixin, SandboxUiMixin):
 
     async def stop(self) -> None:
         """Close sockets and the server; stop app clients first or they will try to reconnect."""
+        for method in list(self._holds):
+            self.release(method)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import secrets
@@ -56,6 +57,7 @@ class WebApiMixin(DeliveryMixin):
     per_channel_post_limit: float | None
     post_burst: int
     _faults: dict[str, list[dict]]
+    _holds: dict[str, asyncio.Event]
     _buckets: dict[str, tuple[float, float]]
     _pending_uploads: dict[str, dict]
     _triggers: set[str]
@@ -74,6 +76,15 @@ class WebApiMixin(DeliveryMixin):
 
     def drop_next(self, method: str, times: int = 1) -> None:
         self._faults.setdefault(method, []).extend({"kind": "drop"} for _ in range(times))
+
+    def hold(self, method: str) -> None:
+        """Calls of `method` stay unanswered (a slow Slack) until `release(method)`."""
+        self._holds.setdefault(method, asyncio.Event())
+
+    def release(self, method: str) -> None:
+        gate = self._holds.pop(method, None)
+        if gate is not None:
+            gate.set()
 
     def _rate_limited(self, channel: str) -> int | None:
         """Token bucket per channel for chat.postMessage; returns Retry-After seconds when empty."""
@@ -112,6 +123,11 @@ class WebApiMixin(DeliveryMixin):
 
     async def _answer(self, request: web.Request, method: str, args: dict, token: str | None,
                       body_token: Any, early: ApiError | None, entry: dict) -> web.StreamResponse:
+        gate = self._holds.get(method)
+        if gate is not None:
+            entry["held"] = True
+            self.changed()  # a test can wait until the call is in hand
+            await gate.wait()
         faults = self._faults.get(method)
         if faults:
             fault = faults.pop(0)

@@ -271,7 +271,7 @@ def _editable(s: TelegramState, p: Params) -> tuple[Chat, dict[str, Any]]:
     message = s.find_message(chat, p.message_id())
     if message is None:
         raise bad_request("message to edit not found")
-    if not message["from"]["is_bot"]:
+    if not message["from"]["is_bot"] or s.too_old_to_change(message):
         raise bad_request("message can't be edited")
     return chat, message
 
@@ -303,9 +303,9 @@ async def edit_message(s: TelegramState, p: Params, method: str) -> Any:
         updated["reply_markup"] = markup
     if updated == message:
         raise bad_request(NOT_MODIFIED)
-    updated["edit_date"] = int(time.time())
+    updated["edit_date"] = s.now()
     chat.messages[message["message_id"]] = updated
-    s.edits.append(
+    await s.record_edit(
         SentMessage(
             chat_id=chat.id, message_id=message["message_id"], method=method, text=raw,
             parse_mode=p.str("parse_mode"), entities=updated.get("entities", updated.get("caption_entities")),
@@ -322,8 +322,10 @@ async def delete_message(s: TelegramState, p: Params, method: str) -> Any:
     message_id = p.message_id()
     if s.find_message(chat, message_id) is None:
         raise bad_request("message to delete not found")
+    if s.too_old_to_change(s.find_message(chat, message_id) or {}):
+        raise bad_request("message can't be deleted for everyone")
     chat.deleted.add(message_id)
-    s.deletions.append((chat.id, message_id))
+    await s.record_deletion(chat.id, message_id)
     return True
 
 

@@ -163,7 +163,7 @@ class FakeTelegram(TelegramState):
         edited.pop("entities" if key == "text" else "caption_entities", None)
         if found := detect_entities(new_text):
             edited["entities" if key == "text" else "caption_entities"] = found
-        edited["edit_date"] = int(time.time())
+        edited["edit_date"] = self.now()
         chat.messages[message_id] = edited
         await self._emit({"edited_message": copy.deepcopy(edited)})
         return copy.deepcopy(edited)
@@ -214,7 +214,7 @@ class FakeTelegram(TelegramState):
             return {"user": dict(self.bot_user), "status": status, **({"until_date": 0} if status == "kicked" else {})}
 
         return {
-            "chat": self.chat_object(chat), "from": dict(chat.user), "date": int(time.time()),
+            "chat": self.chat_object(chat), "from": dict(chat.user), "date": self.now(),
             "old_chat_member": member(old), "new_chat_member": member(new),
         }
 

@@ -7,6 +7,7 @@ import copy
 import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,8 @@ from sandbox.telegram_media import FILE_KINDS, StoredFile, fake_bytes, make_file
 # Update types Telegram leaves out when allowed_updates is empty or was never set.
 _NOT_DEFAULT_UPDATES = {"chat_member", "message_reaction", "message_reaction_count"}
 # Methods that post a message into a chat: what fail_next("*") and flood control apply to.
+# Bots may edit and delete their own messages for 48 hours; after that Telegram refuses.
+BOT_MESSAGE_WINDOW = 48 * 3600
 SEND_METHODS = {
     "sendMessage", "sendPhoto", "sendDocument", "sendVoice", "sendAudio", "sendVideo", "sendAnimation",
     "sendSticker", "sendVideoNote", "sendMediaGroup", "sendLocation", "sendContact", "copyMessage",
@@ -154,6 +157,20 @@ class TelegramState:
         self.updates_changed = asyncio.Condition()
         self._sent_changed = asyncio.Condition()
         self._media_group_serial = 13_000_000_000_000_000
+        # Seconds added to the wall clock for message dates and age checks: advance_clock() lets a test
+        # make every message "old" (past the 48-hour edit window) without waiting.
+        self.clock_offset = 0.0
+
+    def now(self) -> int:
+        """Telegram's idea of the current unix time (the wall clock plus `clock_offset`)."""
+        return int(time.time() + self.clock_offset)
+
+    def advance_clock(self, seconds: float) -> None:
+        self.clock_offset += seconds
+
+    def too_old_to_change(self, message: dict[str, Any]) -> bool:
+        """A bot message older than Telegram's edit/delete window."""
+        return bool(message["from"]["is_bot"]) and self.now() - int(message["date"]) > BOT_MESSAGE_WINDOW
 
     # --- customers and chats -------------------------------------------------------------------
     def add_customer(
@@ -193,7 +210,7 @@ class TelegramState:
         sender = self.bot_user if from_bot else chat.user
         return {
             "message_id": message_id, "from": dict(sender), "chat": self.chat_object(chat),
-            "date": int(time.time()),
+            "date": self.now(),
         }
 
     def store_message(self, chat: Chat, message: dict[str, Any]) -> None:
@@ -258,6 +275,26 @@ class TelegramState:
         self.sent.append(record)
         async with self._sent_changed:
             self._sent_changed.notify_all()
+
+    async def record_edit(self, record: SentMessage) -> None:
+        self.edits.append(record)
+        async with self._sent_changed:
+            self._sent_changed.notify_all()
+
+    async def record_deletion(self, chat_id: int, message_id: int) -> None:
+        self.deletions.append((chat_id, message_id))
+        async with self._sent_changed:
+            self._sent_changed.notify_all()
+
+    async def wait_until(self, predicate: Callable[[], Any], timeout: float = 5.0, *, what: str = "condition") -> Any:
+        """predicate()'s first truthy value, re-checked whenever the bot sends, edits or deletes."""
+        async with self._sent_changed:
+            try:
+                await asyncio.wait_for(self._sent_changed.wait_for(predicate), timeout)
+            except TimeoutError:
+                raise AssertionError(f"timed out after {timeout}s waiting for {what}; edits={self.edits!r}, "
+                                     f"deletions={self.deletions!r}") from None
+        return predicate()
 
     def messages_to(self, chat_id: int) -> list[SentMessage]:
         return [m for m in self.sent if m.chat_id == chat_id]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Message
+from storage.models import Conversation, Message
 
 
 async def get(session: AsyncSession, message_id: int) -> Message | None:
@@ -29,4 +29,13 @@ async def find_recent(session: AsyncSession, conversation_id: int, *, limit: int
 async def latest_customer_message_id(session: AsyncSession, conversation_id: int) -> int | None:
     stmt = (select(Message.id).where(Message.conversation_id == conversation_id, Message.author == "customer")
             .order_by(col(Message.id).desc()).limit(1))
+    return (await session.exec(stmt)).first()
+
+
+async def get_from_customer(session: AsyncSession, customer_id: int, tg_message_id: int) -> Message | None:
+    """The customer's own message with this Telegram id (ids are per chat; the bot's share the sequence)."""
+    stmt = (select(Message).join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+            .where(Conversation.customer_id == customer_id, Message.author == "customer",
+                   Message.tg_message_id == tg_message_id)
+            .order_by(col(Message.id).desc()))
     return (await session.exec(stmt)).first()

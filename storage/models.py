@@ -81,6 +81,9 @@ class Message(SQLModel, table=True):
     media_group_id: str | None = None
     # Files an operator shared in Slack: JSON list, see bot.core.media.encode_shared.
     slack_files: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Set when the author changed or removed it; each earlier version is kept in the audit trail.
+    edited_at: datetime | None = None
+    deleted_at: datetime | None = None
 
 
 class OutboxItem(SQLModel, table=True):

@@ -48,7 +48,7 @@ class AgentWorker:
             conversation_id=item.conversation_id,
             customer=CustomerProfile(customer.display_name, customer.username, customer.language),
             history=[AgentTurn(m.author, m.text, m.created_at) for m in recent  # type: ignore[arg-type]
-                     if not m.is_note],
+                     if not m.is_note and m.deleted_at is None],
         )
         if self.typing is not None:
             try:

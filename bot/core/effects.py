@@ -20,6 +20,8 @@ OPEN_THREAD, MIRROR, UPDATE_CARD, NOTE, REACT = "open_thread", "mirror", "update
 ALERT, UPDATE_ALERT = "alert", "update_alert"
 DELIVER, DELIVER_AGENT, NOTICE = "deliver", "deliver_agent", "notice"
 ASK = "ask"
+# Changing what already left: in Telegram (edit, delete, or say it anew) and the mirror in the thread.
+EDIT, DELETE, CORRECTION, EDIT_MIRROR = "edit", "delete", "correction", "edit_mirror"
 
 ALBUM_SETTLE_SECONDS = 1.0
 

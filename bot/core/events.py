@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.agent.base import AgentReply
 from bot.core.media import CustomerFile, SharedFile
@@ -120,6 +121,44 @@ class AgentReplied:
 
 
 @dataclass(frozen=True)
+class CustomerEdited:
+    """The customer changed a message they had sent (Telegram `edited_message`)."""
+
+    delivery: Delivery
+    tg_user_id: int
+    tg_message_id: int
+    text: str
+    html: str
+    edited_at: datetime  # Telegram's edit_date: orders edits of one message
+
+
+@dataclass(frozen=True)
+class OperatorEdited:
+    """A person changed their message in a conversation thread (Slack `message_changed`)."""
+
+    delivery: Delivery
+    actor: Actor
+    slack_channel: str
+    slack_thread_ts: str
+    slack_ts: str
+    text: str
+    html: str
+    edited_at: datetime | None = None  # Slack's edited.ts: orders edits of one message handled concurrently
+
+
+@dataclass(frozen=True)
+class OperatorDeleted:
+    """A message was deleted from a conversation thread (Slack `message_deleted`). Slack does not say by
+    whom, so `actor` is the message's author."""
+
+    delivery: Delivery
+    actor: Actor
+    slack_channel: str
+    slack_thread_ts: str
+    slack_ts: str
+
+
+@dataclass(frozen=True)
 class Button:
     action_id: str
     label: str
@@ -149,4 +188,4 @@ class Outcome:
 
 
 Event = (CustomerStarted | CustomerMessage | CustomerBlockedBot | OperatorMessage | TakeoverRequested
-         | HandbackRequested | ResolveRequested | AgentReplied)
+         | HandbackRequested | ResolveRequested | AgentReplied | CustomerEdited | OperatorEdited | OperatorDeleted)

@@ -29,6 +29,7 @@ class RetryLater:
 class Failed:
     reason: str
     unreachable: bool = False  # the customer cannot be reached at all (blocked the bot)
+    not_editable: bool = False  # the platform will not change this message in place (e.g. past 48 hours)
 
 
 Result = Delivered | RetryLater | Failed

@@ -12,17 +12,21 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.config import EscalationSettings, TextSettings
 from bot.core import effects as fx
 from bot.core.access import Access
+from bot.core.edits import Edits
 from bot.core.events import (
     Actor,
     AgentReplied,
     Button,
     ConversationRef,
     CustomerBlockedBot,
+    CustomerEdited,
     CustomerMessage,
     CustomerStarted,
     Delivery,
     Event,
     HandbackRequested,
+    OperatorDeleted,
+    OperatorEdited,
     OperatorMessage,
     Outcome,
     ResolveRequested,
@@ -53,6 +57,7 @@ class Service:
         self.clock = clock or Clock()
         # Called after every commit that wrote outbox rows, so dispatchers start at once.
         self.wake = wake
+        self.edits = Edits(db, access=access, clock=self.clock)
 
     async def handle(self, event: Event) -> Outcome:
         handler = {
@@ -64,6 +69,9 @@ class Service:
             HandbackRequested: self._handback,
             ResolveRequested: self._resolve,
             AgentReplied: self._agent_replied,
+            CustomerEdited: self.edits.customer_edited,
+            OperatorEdited: self.edits.operator_edited,
+            OperatorDeleted: self.edits.operator_deleted,
         }[type(event)]
         try:
             outcome: Outcome = await handler(event)  # type: ignore[operator]

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core import edit_results
 from bot.core import effects as fx
 from bot.core.ports import Delivered, Failed, Result, RetryLater
 from storage import alerts, conversations, customers, messages, outbox
@@ -39,9 +40,13 @@ async def settle(db: Database, item: OutboxItem, result: Result, now: datetime, 
             log.error("outbox %s (%s/%s, conversation %s) failed: %s", item.id, item.destination, item.kind,
                       item.conversation_id, result.reason)
             await outbox.finish(session, item.id, status="failed", error=result.reason)
-            await _made_visible(session, item, result, now)
+            if not await edit_results.failed(session, item, result, now):
+                await _made_visible(session, item, result, now)
             return
         await outbox.finish(session, item.id, status="done", error=result.skipped)
+        if item.kind in edit_results.KINDS:
+            await edit_results.delivered(session, item, result, now)
+            return
         await _record_ids(session, item, result, now)
         for covered_id in result.covered:
             covered = await session.get(OutboxItem, covered_id)

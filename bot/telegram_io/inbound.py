@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import logging
 
 from telegram import Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
 
-from bot.core.events import CustomerBlockedBot, CustomerInfo, CustomerMessage, CustomerStarted, Delivery
+from bot.core.events import CustomerBlockedBot, CustomerEdited, CustomerInfo, CustomerMessage, CustomerStarted, Delivery
 from bot.core.service import Service
 from bot.telegram_io.media import customer_file, readable_html
 
@@ -55,6 +56,9 @@ class TelegramInbound:
             await self.service.handle(CustomerBlockedBot(
                 Delivery("telegram", f"update:{update.update_id}"), member.from_user.id, blocked))
             return
+        if update.edited_message is not None:
+            await self._edited(update.edited_message)
+            return
         message = update.message
         if message is None:
             log.debug("update %s: nothing for Baton (%s)", update.update_id,
@@ -76,3 +80,16 @@ class TelegramInbound:
         await self.service.handle(CustomerMessage(
             delivery, customer, message.message_id, text, readable_html(message, kind) or markup, kind,
             file=customer_file(message, kind), media_group_id=message.media_group_id))
+
+    async def _edited(self, message: Message) -> None:
+        if message.chat.type != ChatType.PRIVATE or message.from_user is None or message.from_user.is_bot:
+            return
+        text, markup = _content(message, message_kind(message))
+        edited_at = message.edit_date or message.date
+        # Keyed on (chat, message, edit_date) so a re-delivered edit counts once; edit_date has whole
+        # seconds, so the new text's digest keeps two different edits within one second apart.
+        digest = hashlib.sha256(markup.encode()).hexdigest()[:16]
+        delivery = Delivery("telegram", f"edit:{message.chat.id}:{message.message_id}:"
+                                        f"{int(edited_at.timestamp())}:{digest}")
+        await self.service.handle(CustomerEdited(delivery, message.from_user.id, message.message_id, text, markup,
+                                                 edited_at))

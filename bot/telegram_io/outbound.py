@@ -16,6 +16,8 @@ from bot.core.pacing import Pacer
 from bot.core.ports import Delivered, Failed, Result, RetryLater
 from bot.telegram_io.convert import split_html
 from bot.telegram_io.errors import classify
+from bot.telegram_io.outbound_edits import KINDS as EDIT_KINDS
+from bot.telegram_io.outbound_edits import TelegramEdits
 from bot.telegram_io.shared_files import SharedFileSender
 from storage import conversations, customers, messages, outbox
 from storage.db import Database
@@ -33,6 +35,7 @@ class TelegramDeliverer:
         self.db = db
         self.pacer = pacer
         self.shared_files = SharedFileSender(bot, fetch_operator_file, self._send)
+        self.edits = TelegramEdits(bot, self._send)
 
     async def deliver(self, item: OutboxItem) -> Result:
         customer_id = int(item.lane.split(":", 1)[1])
@@ -42,12 +45,16 @@ class TelegramDeliverer:
             conv = await conversations.get(session, item.conversation_id) if item.conversation_id else None
         if customer is None:
             return Failed("unknown customer")
+        if item.kind in EDIT_KINDS:
+            return await self.edits.deliver(item, customer.tg_chat_id, message)
         if item.kind == fx.NOTICE:
             markup = html.escape(str(outbox.payload_of(item).get("text", "")), quote=False)
         elif message is not None:
             # Checked right before sending: a takeover that landed while the agent was answering wins.
             if item.kind == fx.DELIVER_AGENT and (conv is None or conv.mode != "agent"):
                 return Delivered(skipped="taken over before the agent's reply left")
+            if message.deleted_at is not None:
+                return Delivered(skipped="deleted by its author before it left")
             markup = message.html
             if message.slack_files:
                 return await self.shared_files.send(customer.tg_chat_id, markup, decode_shared(message.slack_files))

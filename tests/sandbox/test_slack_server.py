@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -163,6 +164,15 @@ async def test_errors_ephemeral_and_limits(slack: FakeSlack, web_client: AsyncWe
         await web_client.chat_postMessage(channel=CH, text="3")
     assert [m for m, _ in slack.calls].count("chat.postMessage") == 6  # failures are recorded too
 
+
+
+async def test_hold_keeps_a_call_unanswered_until_released(slack: FakeSlack, web_client: AsyncWebClient) -> None:
+    slack.hold("chat.postMessage")
+    call = asyncio.ensure_future(web_client.chat_postMessage(channel=CH, text="slow"))
+    await slack.wait_for(lambda: any(e.get("held") for e in slack.call_log), what="the held call")
+    assert not call.done() and slack.messages(CH) == []
+    slack.release("chat.postMessage")
+    assert (await call)["ok"] and [m["text"] for m in slack.messages(CH)] == ["slow"]
 
 async def test_files_upload_v2_and_home(slack: FakeSlack, web_client: AsyncWebClient) -> None:
     parent = await web_client.chat_postMessage(channel=CH, text="ticket")

@@ -203,6 +203,22 @@ async def test_edit_and_delete(bot: telegram.Bot, fake: FakeTelegram) -> None:
     assert [e.text for e in fake.edits] == ["final"] and fake.deletions == [(CAROL, sent.message_id)]
 
 
+
+async def test_bot_messages_older_than_48_hours_cannot_be_edited_or_deleted(bot: telegram.Bot,
+                                                                            fake: FakeTelegram) -> None:
+    old = await bot.send_message(CAROL, "yesterday's news")
+    fake.advance_clock(48 * 3600 + 60)
+    with pytest.raises(tg_error.BadRequest, match=r"(?i)message can't be edited"):
+        await bot.edit_message_text("fixed", chat_id=CAROL, message_id=old.message_id)
+    with pytest.raises(tg_error.BadRequest, match=r"(?i)message can't be deleted for everyone"):
+        await bot.delete_message(CAROL, old.message_id)
+    fresh = await bot.send_message(CAROL, "today's news")  # dated by the advanced clock: still editable
+    assert fresh.date.timestamp() >= time.time() + 48 * 3600
+    await bot.edit_message_text("today's news, fixed", chat_id=CAROL, message_id=fresh.message_id)
+    assert await bot.delete_message(CAROL, fresh.message_id)
+    assert [e.text for e in fake.edits] == ["today's news, fixed"]
+    assert await fake.wait_until(lambda: fake.deletions, what="the deletion") == [(CAROL, fresh.message_id)]
+
 async def test_webhook_delivery_with_secret(bot: telegram.Bot, fake: FakeTelegram) -> None:
     received: list[tuple[dict, str | None, str]] = []
 

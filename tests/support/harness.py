@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.agent.base import Agent
 from bot.app import Baton
 from bot.config import Settings, parse_settings
+from bot.core.ports import Clock
 from sandbox.slack_server import FakeSlack
 from sandbox.telegram_server import FakeTelegram
 
@@ -43,6 +45,7 @@ class World:
     tmp_path: Path
     agent: Agent
     baton: Baton | None = None
+    clock: Clock | None = None  # Baton's clock; a test may set one it can move (ShiftedClock)
 
     def settings(self, **overrides: Any) -> Settings:
         return build_settings(self.tg, self.slack, self.tmp_path, **overrides)
@@ -51,12 +54,12 @@ class World:
         settings = self.settings(**overrides)
         if settings.slack.mode == "http":
             # Bolt needs the URL before Slack can call it; the port is known only after start.
-            baton = Baton(settings, agent=self.agent, retry_base_seconds=0.01)
+            baton = Baton(settings, agent=self.agent, clock=self.clock, retry_base_seconds=0.01)
             await baton.start()
             self.slack.events_url = f"http://127.0.0.1:{baton.port}/slack/events"
         else:
             self.slack.events_url = None
-            baton = Baton(settings, agent=self.agent, retry_base_seconds=0.01)
+            baton = Baton(settings, agent=self.agent, clock=self.clock, retry_base_seconds=0.01)
             await baton.start()
         self.baton = baton
         return baton
@@ -93,6 +96,16 @@ class World:
         return await self.slack.wait_for(
             lambda: next((e for e in self.slack.ephemerals if e.user == user and needle in (e.text or "")), None),
             what=f"ephemeral to {user} containing {needle!r}")
+
+
+class ShiftedClock(Clock):
+    """The wall clock plus `offset`: lets a test make Baton see a reply as days old."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return super().now() + self.offset
 
 
 def card_text(message: dict[str, Any]) -> str:
