@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
 
 from bot.agent.base import Agent
@@ -19,6 +20,7 @@ from bot.core.agent_worker import AgentWorker
 from bot.core.dispatch import Dispatcher
 from bot.core.ports import Clock
 from bot.core.service import Service
+from bot.core.timers import Timers
 from bot.telegram_io.adapter import TelegramAdapter
 from operator_bridge.adapter import SlackAdapter
 from operator_bridge.files import SlackFileFetcher
@@ -48,6 +50,9 @@ class Baton:
         for deliverer in (self.telegram.deliverer, self.slack.deliverer, worker):
             self.dispatchers.append(Dispatcher(self.db, deliverer, clock=self.clock,  # type: ignore[arg-type]
                                                retry_base_seconds=retry_base_seconds, on_settled=self._wake_all))
+        self.timers = Timers(self.service, settings.timers, settings.escalation)
+        # Jobs only sweep stored deadlines (bot/core/timers.py): no domain state lives in the scheduler.
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
         self.started_at = time.monotonic()
@@ -75,10 +80,15 @@ class Baton:
         for dispatcher in self.dispatchers:
             dispatcher.start()
         await self.telegram.start()
+        self.scheduler.add_job(self.timers.sweep, "interval", seconds=self.settings.timers.sweep_seconds,
+                               id="timers", max_instances=1, coalesce=True)
+        self.scheduler.start()
         log.info("Baton is running")
 
     async def stop(self) -> None:
         # Stop taking work first, then let in-flight deliveries end, then close connections.
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
         await self.telegram.stop()
         await self.slack.stop()
         for dispatcher in self.dispatchers:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
+from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -54,3 +56,42 @@ async def set_thread(session: AsyncSession, conversation_id: int, slack_channel:
         conversation.slack_channel = slack_channel
         conversation.slack_thread_ts = slack_thread_ts
         session.add(conversation)
+
+
+def _awaiting_reply() -> object:
+    # The customer spoke last: no reply since their latest message.
+    return or_(col(Conversation.last_reply_at).is_(None),
+               col(Conversation.last_reply_at) < col(Conversation.last_customer_message_at))
+
+
+async def due_waiting_alert(session: AsyncSession, cutoff: datetime, *, limit: int = 100) -> Sequence[Conversation]:
+    """Customers waiting on a human since before `cutoff`, not yet alerted for this wait."""
+    stmt = (select(Conversation)
+            .where(col(Conversation.mode).in_(OPEN_MODES),
+                   or_(Conversation.mode == "human", col(Conversation.needs_human).is_(True)),
+                   col(Conversation.last_customer_message_at) <= cutoff,
+                   _awaiting_reply(),  # type: ignore[arg-type]
+                   or_(col(Conversation.wait_alerted_at).is_(None),
+                       col(Conversation.wait_alerted_at) < col(Conversation.last_customer_message_at)))
+            .limit(limit))
+    return (await session.exec(stmt)).all()
+
+
+async def due_idle_owner(session: AsyncSession, cutoff: datetime, *, unwarned_only: bool,
+                         limit: int = 100) -> Sequence[Conversation]:
+    """Taken-over conversations whose owner has been silent since before `cutoff`."""
+    stmt = select(Conversation).where(Conversation.mode == "human", col(Conversation.owner_active_at) <= cutoff)
+    if unwarned_only:
+        stmt = stmt.where(col(Conversation.idle_warned_at).is_(None))
+    return (await session.exec(stmt.limit(limit))).all()
+
+
+async def due_stale(session: AsyncSession, cutoff: datetime, *, limit: int = 100) -> Sequence[Conversation]:
+    """Open conversations with no activity at all since before `cutoff`."""
+    stmt = (select(Conversation)
+            .where(col(Conversation.mode).in_(OPEN_MODES), col(Conversation.mode_since) <= cutoff,
+                   or_(col(Conversation.last_customer_message_at).is_(None),
+                       col(Conversation.last_customer_message_at) <= cutoff),
+                   or_(col(Conversation.last_reply_at).is_(None), col(Conversation.last_reply_at) <= cutoff))
+            .limit(limit))
+    return (await session.exec(stmt)).all()

@@ -27,6 +27,7 @@ async def test_an_unanswerable_question_raises_an_alert_whose_button_takes_over(
     root = await world.root()
     assert root["ts"].replace(".", "") in text  # a link to the thread
     assert button_ids(alert) == ["takeover"]
+    await world.tg.wait_for_messages(CAROL, 1)  # the agent's holding line
 
     await world.slack.click_button(ALICE, ALERTS, alert["ts"], "takeover")
     updated = await world.slack.wait_for(
