@@ -235,8 +235,20 @@ class TimerSettings(_Section):
     sweep_seconds: float = Field(default=30, gt=0)
 
 
+class LanguageTexts(_Section):
+    """Texts for customers whose Telegram language is this one; anything left out falls back to English."""
+
+    greeting: str | None = None
+    operator_joined: str | None = None
+    operator_joined_anonymous: str | None = None
+    back_to_agent: str | None = None
+    resolved: str | None = None
+    waiting_for_human: str | None = None
+
+
 class TextSettings(_Section):
-    """What customers read. `{operator}` is the operator's display name as set by `show_operator_name`."""
+    """What customers read. `{operator}` is the operator's display name as set by `show_operator_name`,
+    `{first_name}` the customer's. Per language: a table such as `[texts.de]` with the same keys."""
 
     greeting: str = "Hi {first_name}! Ask me anything, and a person from our team can join at any time."
     operator_joined: str = "You're now talking with {operator}."
@@ -245,6 +257,28 @@ class TextSettings(_Section):
     resolved: str = "This conversation is now closed. Write again anytime to start a new one."
     waiting_for_human: str = "I've asked a colleague to join. They will reply here shortly."
     show_operator_name: Literal["full", "first", "none"] = "first"
+    languages: dict[str, LanguageTexts] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _language_tables(cls, data: Any) -> Any:
+        # `[texts.de]` reads better than `[texts.languages.de]`: sub-tables named like a language code
+        # (Telegram's language_code: "de", "pt-br") are the per-language texts.
+        if isinstance(data, dict):
+            languages = dict(data.get("languages") or {})
+            for key in [k for k, v in data.items() if isinstance(v, dict) and re.fullmatch(r"[a-z]{2,3}(-[a-z]+)?", k)]:
+                languages[key] = data[key]
+            data = {k: v for k, v in data.items() if k not in languages} | {"languages": languages}
+        return data
+
+    def get(self, name: str, language: str | None) -> str:
+        """The text `name` in the customer's language: "pt-br" falls back to "pt", then to English."""
+        code = (language or "").lower()
+        for candidate in (code, code.split("-")[0]):
+            chosen = self.languages.get(candidate)
+            if chosen is not None and getattr(chosen, name) is not None:
+                return str(getattr(chosen, name))
+        return str(getattr(self, name))
 
 
 class Settings(_Section):

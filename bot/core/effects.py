@@ -42,6 +42,11 @@ def render(template: str, **values: Any) -> str:
         return template
 
 
+def customer_text(texts: TextSettings, name: str, customer: Customer, **values: Any) -> str:
+    """A configured text in the customer's language, with {first_name} and the given values filled in."""
+    return render(texts.get(name, customer.language), first_name=customer.first_name, **values)
+
+
 def operator_display(texts: TextSettings, actor: Actor) -> str | None:
     if texts.show_operator_name == "none":
         return None
@@ -100,15 +105,13 @@ async def _apply_one(session: AsyncSession, effect: Effect, conv: Conversation, 
             deliver_operator_message(session, customer, conv, message, now=now)
     elif effect is E.NOTIFY_OPERATOR_JOINED:
         name = operator_display(texts, actor) if actor else None
-        text = (render(texts.operator_joined, operator=name, first_name=customer.first_name) if name
-                else texts.operator_joined_anonymous)
+        text = (customer_text(texts, "operator_joined", customer, operator=name) if name
+                else customer_text(texts, "operator_joined_anonymous", customer))
         notice_customer(session, customer, conv.id, text, now=now)
     elif effect is E.NOTIFY_BACK_TO_AGENT:
-        notice_customer(session, customer, conv.id, render(texts.back_to_agent, first_name=customer.first_name),
-                        now=now)
+        notice_customer(session, customer, conv.id, customer_text(texts, "back_to_agent", customer), now=now)
     elif effect is E.NOTIFY_RESOLVED:
-        notice_customer(session, customer, conv.id, render(texts.resolved, first_name=customer.first_name),
-                        now=now)
+        notice_customer(session, customer, conv.id, customer_text(texts, "resolved", customer), now=now)
     elif effect is E.UPDATE_CARD:
         slack(session, conv, UPDATE_CARD, now=now)
     elif effect is E.NOTE_TAKEN_OVER:
@@ -122,8 +125,7 @@ async def _apply_one(session: AsyncSession, effect: Effect, conv: Conversation, 
         slack(session, conv, NOTE, now=now, text=f":rotating_light: *Needs a human*: {reason or 'the agent asked'}.",
               alert=True)
     elif effect is E.NOTIFY_WAITING:
-        notice_customer(session, customer, conv.id, render(texts.waiting_for_human, first_name=customer.first_name),
-                        now=now)
+        notice_customer(session, customer, conv.id, customer_text(texts, "waiting_for_human", customer), now=now)
     elif effect is E.RAISE_ALERT:
         await raise_alert(session, conv, reason or "the agent asked for a human", now=now)
     elif effect is E.CLOSE_ALERTS:

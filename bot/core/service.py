@@ -105,7 +105,7 @@ class Service:
             if not await self._claim(session, event.delivery):
                 return Outcome(duplicate=True)
             customer = await self._upsert_customer(session, event)
-            greeting = fx.render(self.texts.greeting, first_name=customer.first_name)
+            greeting = fx.customer_text(self.texts, "greeting", customer)
             fx.notice_customer(session, customer, None, greeting, now=self.clock.now())
         return Outcome(changed=True)
 

@@ -86,3 +86,16 @@ def test_the_example_config_is_refused_until_filled_in(tmp_path: Path) -> None:
     (tmp_path / "knowledge.md").write_text("## Hours?\nNine to five.\n")
     code, out = run("check-config", "--config", str(tmp_path / "config.toml"))
     assert code == 0, out
+
+
+def test_texts_per_language_fall_back_to_english() -> None:
+    from bot.config import TextSettings
+
+    texts = TextSettings.model_validate({"greeting": "Hi {first_name}!",
+                                         "de": {"greeting": "Hallo {first_name}!"},
+                                         "pt": {"resolved": "Conversa encerrada."}})
+    assert texts.get("greeting", "de") == "Hallo {first_name}!"
+    assert texts.get("greeting", "DE") == "Hallo {first_name}!"
+    assert texts.get("resolved", "pt-br") == "Conversa encerrada."
+    assert texts.get("greeting", "pt-br") == "Hi {first_name}!"
+    assert texts.get("greeting", None) == "Hi {first_name}!"
