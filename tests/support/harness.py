@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,6 +15,7 @@ from bot.config import Settings, parse_settings
 from bot.core.ports import Clock
 from sandbox.slack_server import FakeSlack
 from sandbox.telegram_server import FakeTelegram
+from storage.db import Database
 
 CHANNEL = "C0SUPPORT"
 ALICE, BOB, EVE, ADMIN = "U0ALICE", "U0BOB", "U0EVE", "U0ADMIN"
@@ -38,6 +41,24 @@ def build_settings(tg: FakeTelegram, fake_slack: FakeSlack, tmp_path: Path, **ov
     return parse_settings(data, env={})
 
 
+_template: Path | None = None
+
+
+async def _migrated_copy(target: Path) -> None:
+    """A database at the current schema without migrating in every test: copy one migrated template.
+    Baton still runs its migrations at start; on an up-to-date database that is a quick no-op."""
+    global _template
+    if target.exists():
+        return
+    if _template is None:
+        path = Path(tempfile.mkdtemp(prefix="baton-template-")) / "template.db"
+        db = Database(f"sqlite+aiosqlite:///{path}")
+        await db.upgrade()
+        await db.dispose()
+        _template = path
+    shutil.copyfile(_template, target)
+
+
 @dataclass
 class World:
     tg: FakeTelegram
@@ -52,15 +73,13 @@ class World:
 
     async def start(self, **overrides: Any) -> Baton:
         settings = self.settings(**overrides)
+        await _migrated_copy(self.tmp_path / "baton.db")
+        # In HTTP mode Bolt needs the URL before Slack can call it; the port is known only after start.
+        self.slack.events_url = None
+        baton = Baton(settings, agent=self.agent, clock=self.clock, retry_base_seconds=0.01)
+        await baton.start()
         if settings.slack.mode == "http":
-            # Bolt needs the URL before Slack can call it; the port is known only after start.
-            baton = Baton(settings, agent=self.agent, clock=self.clock, retry_base_seconds=0.01)
-            await baton.start()
             self.slack.events_url = f"http://127.0.0.1:{baton.port}/slack/events"
-        else:
-            self.slack.events_url = None
-            baton = Baton(settings, agent=self.agent, clock=self.clock, retry_base_seconds=0.01)
-            await baton.start()
         self.baton = baton
         return baton
 
