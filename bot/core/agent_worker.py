@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot.agent.base import Agent, AgentReply, AgentRequest, AgentTurn, CustomerProfile
+from bot.agent.base import Agent, AgentError, AgentReply, AgentRequest, AgentTurn, CustomerProfile
 from bot.core import effects as fx
 from bot.core.events import AgentReplied
 from bot.core.ports import Delivered, Result
@@ -68,4 +68,6 @@ class AgentWorker:
             return AgentReply(HOLDING_ON_FAILURE, 0.0, f"the agent did not answer within {self.timeout:g}s")
         except Exception as exc:
             log.exception("conversation %s: agent failed", request.conversation_id)
-            return AgentReply(HOLDING_ON_FAILURE, 0.0, f"the agent failed ({type(exc).__name__})")
+            # Only an AgentError's message is meant for operators; anything else may carry internals.
+            detail = str(exc) if isinstance(exc, AgentError) else type(exc).__name__
+            return AgentReply(HOLDING_ON_FAILURE, 0.0, f"the agent failed ({detail})")
