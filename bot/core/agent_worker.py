@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.agent.base import Agent, AgentError, AgentReply, AgentRequest, AgentTurn, CustomerProfile
 from bot.core import effects as fx
+from bot.core.brief import handback_brief
 from bot.core.events import AgentReplied
 from bot.core.ports import Delivered, Result
 from bot.core.service import Service
@@ -43,12 +44,15 @@ class AgentWorker:
                 return Delivered(skipped="superseded by a newer customer message")
             customer = await customers.get(session, conv.customer_id)
             recent = await messages.find_recent(session, conv.id or 0, limit=self.history_limit)
+            # After a hand back, what the human stretch covered, so the agent picks up where the human left.
+            brief = await handback_brief(session, conv)
         assert customer is not None
         request = AgentRequest(
             conversation_id=item.conversation_id,
             customer=CustomerProfile(customer.display_name, customer.username, customer.language),
             history=[AgentTurn(m.author, m.text, m.created_at) for m in recent  # type: ignore[arg-type]
                      if not m.is_note],
+            brief=brief,
         )
         if self.typing is not None:
             try:
