@@ -50,9 +50,9 @@ class AgentWorker:
         request = AgentRequest(
             conversation_id=item.conversation_id,
             customer=CustomerProfile(customer.display_name, customer.username, customer.language),
+            brief=brief,
             history=[AgentTurn(m.author, m.text, m.created_at) for m in recent  # type: ignore[arg-type]
                      if not m.is_note],
-            brief=brief,
         )
         if self.typing is not None:
             try:

@@ -36,7 +36,9 @@ async def handback_brief(session: AsyncSession, conv: Conversation) -> str | Non
 
 def format_brief(stretch: Sequence[Message]) -> str | None:
     """One line per message, oldest first: "Customer: …" / "Alice Smith (operator): …"."""
-    lines = [f"{_who(m)}: {_clip(m.text)}" for m in stretch if m.author in ("customer", "operator") and m.text]
+    # A message its author deleted afterwards (where messages carry `deleted_at`) is no longer part of the story.
+    lines = [f"{_who(m)}: {_clip(m.text)}" for m in stretch
+             if m.author in ("customer", "operator") and m.text and getattr(m, "deleted_at", None) is None]
     if not lines:
         return None
     if len(lines) > MAX_MESSAGES:
