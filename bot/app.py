@@ -56,6 +56,7 @@ class Baton:
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
         self.started_at = time.monotonic()
+        self._owns_agent = agent is None  # one passed in is the caller's to close
 
     def _wake_all(self) -> None:
         for dispatcher in self.dispatchers:
@@ -95,6 +96,10 @@ class Baton:
             await dispatcher.stop()
         if self._runner is not None:
             await self._runner.cleanup()
+        # An agent built here from the settings may hold connections (the openai backend's client).
+        close = getattr(self.agent, "aclose", None) if self._owns_agent else None
+        if close is not None:
+            await close()
         await self.db.dispose()
 
     async def _start_http(self) -> None:

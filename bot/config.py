@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 # Values people leave in by mistake when copying config.example.toml.
 _PLACEHOLDER = re.compile(r"^(|changeme|change-me|xxx+|<.*>|your[-_ ].*|\.\.\.|TODO)$|replace[-_ ]?(me|with)",
@@ -26,6 +26,7 @@ ENV_SECRETS: dict[str, tuple[str, str]] = {
     "SLACK_APP_TOKEN": ("slack", "app_token"),
     "SLACK_SIGNING_SECRET": ("slack", "signing_secret"),
     "BATON_STORAGE_URL": ("storage", "url"),
+    "OPENAI_API_KEY": ("agent", "api_key"),
 }
 
 
@@ -169,6 +170,37 @@ class AgentSettings(_Section):
     knowledge_base: Path = Path("knowledge.md")
     threshold: float = Field(default=0.55, ge=0, le=1)
     timeout_seconds: float = Field(default=30, gt=0)
+    # backend = "openai": any OpenAI-compatible chat-completions server (OpenAI, Ollama, vLLM, LM Studio).
+    base_url: str = "https://api.openai.com/v1"
+    model: str | None = Field(default=None, validate_default=True)
+    api_key: str | None = None  # local servers usually need none
+    system_prompt: str | None = None  # None: the built-in prompt in bot/agent/llm.py
+    temperature: float = Field(default=0.2, ge=0, le=2)
+    max_context_passages: int = Field(default=3, ge=0, le=20)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must be the server's http(s) address ending in /v1, like http://localhost:11434/v1")
+        return v.rstrip("/")
+
+    @field_validator("model")
+    @classmethod
+    def _model_for_openai(cls, v: str | None, info: ValidationInfo) -> str | None:
+        # Validated even when absent (validate_default), so a missing model is named as agent.model.
+        if info.data.get("backend") == "openai" and (v is None or _PLACEHOLDER.match(v.strip())):
+            raise ValueError('is required for backend = "openai": the model name, like "gpt-4o-mini" or "llama3.1"')
+        return v
+
+    @field_validator("api_key")
+    @classmethod
+    def _api_key(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None  # an empty key means none, as for a local server
+        if _PLACEHOLDER.match(v.strip()):
+            raise ValueError("is a placeholder; set it or OPENAI_API_KEY, or leave it out for a local server")
+        return v
 
 
 class AccessSettings(_Section):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Conversation, Message
@@ -22,6 +23,20 @@ async def get_by_slack_ts(session: AsyncSession, conversation_id: int, slack_ts:
 async def find_recent(session: AsyncSession, conversation_id: int, *, limit: int = 20) -> Sequence[Message]:
     """The last `limit` messages, oldest first."""
     stmt = (select(Message).where(Message.conversation_id == conversation_id)
+            .order_by(col(Message.id).desc()).limit(limit))
+    return list(reversed((await session.exec(stmt)).all()))
+
+
+async def find_since_last_agent_reply(session: AsyncSession, conversation_id: int, *, until: datetime,
+                                      limit: int) -> Sequence[Message]:
+    """Messages (not notes) after the agent's last reply up to `until`, oldest first: the latest `limit`."""
+    last_agent = (select(func.coalesce(func.max(Message.id), 0))
+                  .where(Message.conversation_id == conversation_id, Message.author == "agent",
+                         col(Message.created_at) <= until)
+                  .scalar_subquery())
+    stmt = (select(Message)
+            .where(Message.conversation_id == conversation_id, col(Message.is_note).is_(False),
+                   col(Message.id) > last_agent, col(Message.created_at) <= until)
             .order_by(col(Message.id).desc()).limit(limit))
     return list(reversed((await session.exec(stmt)).all()))
 

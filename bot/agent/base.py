@@ -55,5 +55,10 @@ class AgentReply:
     handoff_reason: str | None = None
 
 
+class AgentError(Exception):
+    """An agent could not answer. Its message is written for operators (what failed, never a secret):
+    the agent worker shows it in the conversation's "needs a human" note."""
+
+
 class Agent(Protocol):
     async def reply(self, request: AgentRequest) -> AgentReply: ...

@@ -21,9 +21,18 @@ def build_agent(settings: AgentSettings) -> Agent:
             return FaqAgent(settings.knowledge_base, threshold=settings.threshold)
         except KnowledgeBaseError as exc:
             raise AgentConfigError(f"agent.knowledge_base: {exc}") from None
+    if settings.backend == "openai":
+        from bot.agent.faq import KnowledgeBaseError
+        from bot.agent.llm import OpenAIAgent
+
+        try:
+            return OpenAIAgent.from_settings(settings)
+        except KnowledgeBaseError as exc:
+            raise AgentConfigError(f"agent.knowledge_base: {exc}") from None
     module_name, _, attr = settings.backend.partition(":")
     if not attr:
-        raise AgentConfigError(f"agent.backend {settings.backend!r}: use \"faq\" or \"package.module:ClassName\"")
+        raise AgentConfigError(f"agent.backend {settings.backend!r}: "
+                               "use \"faq\", \"openai\" or \"package.module:ClassName\"")
     try:
         factory: Any = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:

@@ -6,8 +6,9 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot.agent.base import Agent, AgentReply, AgentRequest, AgentTurn, CustomerProfile
+from bot.agent.base import Agent, AgentError, AgentReply, AgentRequest, AgentTurn, CustomerProfile
 from bot.core import effects as fx
+from bot.core.brief import handback_brief
 from bot.core.events import AgentReplied
 from bot.core.ports import Delivered, Result
 from bot.core.service import Service
@@ -43,10 +44,13 @@ class AgentWorker:
                 return Delivered(skipped="superseded by a newer customer message")
             customer = await customers.get(session, conv.customer_id)
             recent = await messages.find_recent(session, conv.id or 0, limit=self.history_limit)
+            # After a hand back, what the human stretch covered, so the agent picks up where the human left.
+            brief = await handback_brief(session, conv)
         assert customer is not None
         request = AgentRequest(
             conversation_id=item.conversation_id,
             customer=CustomerProfile(customer.display_name, customer.username, customer.language),
+            brief=brief,
             history=[AgentTurn(m.author, m.text, m.created_at) for m in recent  # type: ignore[arg-type]
                      if not m.is_note and m.deleted_at is None],
         )
@@ -68,4 +72,6 @@ class AgentWorker:
             return AgentReply(HOLDING_ON_FAILURE, 0.0, f"the agent did not answer within {self.timeout:g}s")
         except Exception as exc:
             log.exception("conversation %s: agent failed", request.conversation_id)
-            return AgentReply(HOLDING_ON_FAILURE, 0.0, f"the agent failed ({type(exc).__name__})")
+            # Only an AgentError's message is meant for operators; anything else may carry internals.
+            detail = str(exc) if isinstance(exc, AgentError) else type(exc).__name__
+            return AgentReply(HOLDING_ON_FAILURE, 0.0, f"the agent failed ({detail})")
