@@ -105,14 +105,16 @@ async def test_after_a_hand_back_the_model_gets_the_brief_of_the_human_stretch(
     await world.tg.customer_sends(CAROL, "My order 1234 arrived broken")
     root = await world.root()
     await world.card_says(root["ts"], "Waiting for a human")
+    await world.tg.wait_for_messages(CAROL, 1)  # the holding line has left before anyone takes over
 
     await world.slack.click_button(ALICE, CHANNEL, root["ts"], "takeover")
-    await world.tg.wait_for_messages(CAROL, 2)  # the holding line, "you're now talking with Alice"
+    await world.tg.wait_for_messages(CAROL, 2)  # "you're now talking with Alice"
     await world.tg.customer_sends(CAROL, "It was charged twice")
     await world.thread_has(root["ts"], "It was charged twice")
     await world.slack.user_posts(ALICE, CHANNEL, "Refunded the second charge, you will see it in 3-5 days.",
                                  thread_ts=root["ts"])
     await world.tg.wait_for_messages(CAROL, 3)
+    await world.card_says(root["ts"], "has taken over")
     await world.slack.click_button(ALICE, CHANNEL, root["ts"], "handback")
     await world.card_says(root["ts"], "Agent is answering")
     await world.tg.wait_for_messages(CAROL, 4)  # "you're back with our automated assistant"
