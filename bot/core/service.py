@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.config import EscalationSettings, TextSettings
 from bot.core import effects as fx
 from bot.core.access import Access
+from bot.core.brief import handback_brief
 from bot.core.edits import Edits
 from bot.core.events import (
     Actor,
@@ -265,6 +266,12 @@ class Service:
             audit.record(session, action=kind.value, source=source, conversation_id=conv.id,
                          actor_slack_user_id=actor.slack_user_id, actor_name=actor.name)
             await fx.apply(session, decision, conv, customer, texts=self.texts, now=now, actor=actor)
+            if kind is Kind.HANDBACK:
+                # What the agent is told about the human stretch is shown to the humans too.
+                await session.flush()
+                brief = await handback_brief(session, conv)
+                if brief:
+                    fx.slack(session, conv, fx.NOTE, now=now, text=":memo: *Brief for the agent*\n" + brief)
             if send_note_ts is not None:
                 note = await messages.get_by_slack_ts(session, _id(conv), send_note_ts)
                 if note is not None and note.is_note:

@@ -99,3 +99,14 @@ def test_texts_per_language_fall_back_to_english() -> None:
     assert texts.get("resolved", "pt-br") == "Conversa encerrada."
     assert texts.get("greeting", "pt-br") == "Hi {first_name}!"
     assert texts.get("greeting", None) == "Hi {first_name}!"
+
+
+def test_kb_test_shows_matches_and_scores(tmp_path: Path) -> None:
+    (tmp_path / "kb.md").write_text("## How long does shipping take? | delivery time\n2-3 days.\n\n"
+                                    "## How do I reset my password?\nUse the link.\n")
+    (tmp_path / "config.toml").write_text(GOOD)
+    code, out = run("kb", "test", "how long does shiping take", "--config", str(tmp_path / "config.toml"))
+    assert code == 0, out
+    first, second = out.strip().splitlines()
+    assert "How long does shipping take?" in first and "(answers)" in first
+    assert "below threshold" in second

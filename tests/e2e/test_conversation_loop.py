@@ -191,14 +191,18 @@ async def test_hand_back_returns_the_conversation_to_the_agent(world: World) -> 
     await world.tg.wait_for_messages(CAROL, 1)  # its holding line
     await world.slack.click_button(ALICE, CHANNEL, root["ts"], "takeover")
     await world.card_says(root["ts"], "has taken over")
+    await world.slack.user_posts(ALICE, CHANNEL, "Hi Carol, all sorted now.", thread_ts=root["ts"])
+    await world.tg.wait_for_messages(CAROL, 3)
     await world.slack.click_button(ALICE, CHANNEL, root["ts"], "handback")
     card = await world.card_says(root["ts"], "Agent is answering")
     assert button_ids(card) == ["takeover", "resolve"]
     await world.thread_has(root["ts"], "handed the conversation back")
+    [brief] = await world.thread_has(root["ts"], "Brief for the agent")
+    assert "Alice Operator (operator): Hi Carol, all sorted now." in brief["text"]
 
     await world.tg.customer_sends(CAROL, "What about shipping?")
-    texts = [m.text for m in await world.tg.wait_for_messages(CAROL, 4)]
-    assert texts[1:] == ["You're now talking with Alice.",
+    texts = [m.text for m in await world.tg.wait_for_messages(CAROL, 5)]
+    assert texts[1:] == ["You're now talking with Alice.", "Hi Carol, all sorted now.",
                          "You're back with our automated assistant. Write anytime if you need more help.",
                          "Shipping takes 2-3 business days."]
     await world.thread_has(root["ts"], "Shipping takes 2-3 business days.")
