@@ -15,6 +15,8 @@ demo: $(STAMP)
 	$(BIN)/baton demo
 
 test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 lint: $(STAMP)

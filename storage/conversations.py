@@ -68,7 +68,7 @@ async def due_waiting_alert(session: AsyncSession, cutoff: datetime, *, limit: i
     """Customers waiting on a human since before `cutoff`, not yet alerted for this wait."""
     stmt = (select(Conversation)
             .where(col(Conversation.mode).in_(OPEN_MODES),
-                   or_(Conversation.mode == "human", col(Conversation.needs_human).is_(True)),
+                   or_(col(Conversation.mode) == "human", col(Conversation.needs_human).is_(True)),
                    col(Conversation.last_customer_message_at) <= cutoff,
                    _awaiting_reply(),  # type: ignore[arg-type]
                    or_(col(Conversation.wait_alerted_at).is_(None),

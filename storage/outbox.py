@@ -65,7 +65,7 @@ async def earliest_pending(session: AsyncSession, destination: str) -> datetime 
 
 
 async def finish(session: AsyncSession, item_id: int, *, status: str, error: str | None = None) -> None:
-    await session.exec(update(OutboxItem).where(col(OutboxItem.id) == item_id)  # type: ignore[call-overload]
+    await session.exec(update(OutboxItem).where(col(OutboxItem.id) == item_id)
                        .values(status=status, last_error=error, done_at=utcnow()))
 
 
@@ -75,7 +75,7 @@ IN_FLIGHT = "delivery in progress"
 
 
 async def mark_attempt(session: AsyncSession, item_id: int) -> None:
-    await session.exec(update(OutboxItem).where(col(OutboxItem.id) == item_id)  # type: ignore[call-overload]
+    await session.exec(update(OutboxItem).where(col(OutboxItem.id) == item_id)
                        .values(attempts=OutboxItem.attempts + 1, last_error=IN_FLIGHT))
 
 
@@ -85,13 +85,13 @@ async def retry_later(session: AsyncSession, item_id: int, at: datetime, error: 
     if progress:
         item = await session.get(OutboxItem, item_id)
         values["payload"] = json.dumps({**(payload_of(item) if item else {}), **progress})
-    await session.exec(update(OutboxItem).where(col(OutboxItem.id) == item_id)  # type: ignore[call-overload]
+    await session.exec(update(OutboxItem).where(col(OutboxItem.id) == item_id)
                        .values(**values))
 
 
 async def cancel_pending(session: AsyncSession, *, destination: str, conversation_id: int,
                          kinds: Iterable[str]) -> int:
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(OutboxItem)
         .where(col(OutboxItem.destination) == destination, col(OutboxItem.conversation_id) == conversation_id,
                col(OutboxItem.status) == "pending", col(OutboxItem.kind).in_(list(kinds)))
