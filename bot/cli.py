@@ -42,9 +42,7 @@ def run(config: Annotated[Path | None, typer.Option("--config", "-c", help="Path
     path = config or (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
     if path is None:
         typer.echo("No config.toml here: starting the local sandbox demo (see README to run for real).\n")
-        from bot.demo import run_demo
-
-        asyncio.run(run_demo())
+        _demo(8090)
         return
     settings = _load(path)
     _check_runtime(settings)
@@ -57,10 +55,22 @@ def run(config: Annotated[Path | None, typer.Option("--config", "-c", help="Path
 def demo(port: Annotated[int, typer.Option(help="Port of the sandbox page (0: any free port).")] = 8090) -> None:
     """Start the Telegram and Slack sandboxes, play a scripted conversation, keep them running."""
     from bot import logs
-    from bot.demo import run_demo
 
     logs.setup("WARNING")
-    asyncio.run(run_demo(port=port))
+    _demo(port)
+
+
+def _demo(port: int) -> None:
+    from bot.demo import run_demo
+
+    try:
+        asyncio.run(run_demo(port=port))
+    except OSError as exc:
+        typer.secho(f"Cannot start the sandboxes on port {port} and {port + 1}: {exc.strerror or exc}. "
+                    "Try `baton demo --port 0` (any free port).", fg="red", err=True)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        typer.echo("Stopped.")
 
 
 @app.command("check-config")

@@ -110,3 +110,16 @@ def test_kb_test_shows_matches_and_scores(tmp_path: Path) -> None:
     first, second = out.strip().splitlines()
     assert "How long does shipping take?" in first and "(answers)" in first
     assert "below threshold" in second
+
+
+def test_the_demo_says_what_to_do_when_its_port_is_taken() -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, out = run("demo", "--port", str(port))
+    assert code == 2
+    assert f"Cannot start the sandboxes on port {port}" in out and "--port 0" in out
+    assert "Traceback" not in out
