@@ -16,6 +16,7 @@ from bot.agent.base import Agent
 from bot.agent.registry import build_agent
 from bot.config import Settings
 from bot.core.access import Access
+from bot.core.admin_ops import refresh_access
 from bot.core.agent_worker import AgentWorker
 from bot.core.dispatch import Dispatcher
 from bot.core.ports import Clock
@@ -42,9 +43,10 @@ class Baton:
         # Each side fetches the other's files through a port, so neither imports the other's platform.
         self.telegram = TelegramAdapter(settings.telegram, self.service, self.db, fetch_operator_file=(
             SlackFileFetcher.for_api(settings.slack.bot_token, settings.slack.api_url)))
-        self.slack = SlackAdapter(settings.slack, self.service, self.db,
-                                  fetch_customer_file=self.telegram.fetch_customer_file)
         self.agent = agent or build_agent(settings.agent)
+        self.slack = SlackAdapter(settings.slack, self.service, self.db,
+                                  fetch_customer_file=self.telegram.fetch_customer_file,
+                                  reload_kb=self._reload_kb, health=self._health)
         worker = AgentWorker(self.service, self.agent, timeout=settings.agent.timeout_seconds,
                              typing=self.telegram.typing)
         for deliverer in (self.telegram.deliverer, self.slack.deliverer, worker):
@@ -61,6 +63,20 @@ class Baton:
     def _wake_all(self) -> None:
         for dispatcher in self.dispatchers:
             dispatcher.wake()
+        # Something changed in a conversation: App Home views of recent visitors refresh (debounced).
+        self.slack.home.poke()
+
+    def _reload_kb(self) -> str:
+        load = getattr(self.agent, "load", None)
+        if load is None:
+            return f"The {self.settings.agent.backend} agent has no knowledge base to reload."
+        load()
+        count = len(getattr(self.agent, "entries", []) or [])
+        return f"Knowledge base reloaded: {count} entries."
+
+    def _health(self) -> dict[str, Any]:
+        return {"telegram": self.telegram.poller.healthy if self.settings.telegram.mode == "polling" else True,
+                "uptime_seconds": round(time.monotonic() - self.started_at)}
 
     async def settled(self, timeout: float = 10.0) -> None:
         """Until every outbox row has left (or been dropped) and nothing is in flight."""
@@ -76,6 +92,8 @@ class Baton:
 
     async def start(self) -> None:
         await self.db.upgrade()
+        # People added from Slack (`/baton operators|admins add`) join the config lists before anyone acts.
+        await refresh_access(self.db, self.access)
         await self._start_http()
         await self.slack.start()
         for dispatcher in self.dispatchers:

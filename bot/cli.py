@@ -123,5 +123,53 @@ def kb_test(question: str, config: ConfigOption = DEFAULT_CONFIG, limit: int = 3
         typer.echo(f"{match.score:.2f}  {match.question}  ({verdict})")
 
 
+@app.command("export")
+def export(config: ConfigOption = DEFAULT_CONFIG,
+           conversation: Annotated[int | None, typer.Option(help="One conversation by number.")] = None,
+           customer: Annotated[str | None, typer.Option(help="@username, Telegram id or name.")] = None,
+           since: Annotated[str | None, typer.Option(help="Opened on or after this date (YYYY-MM-DD).")] = None,
+           until: Annotated[str | None, typer.Option(help="Opened before this date (YYYY-MM-DD).")] = None,
+           out: Annotated[Path | None, typer.Option(help="Write here instead of standard output.")] = None,
+           format: Annotated[str, typer.Option("--format", help="text or json.")] = "text") -> None:
+    """Export conversation transcripts as text or JSON."""
+    from datetime import UTC, datetime
+
+    from bot.core import transcript
+    from storage import history
+    from storage.db import Database
+
+    if format not in ("text", "json"):
+        raise typer.BadParameter("--format must be text or json")
+    settings = _load(config)
+
+    def day(value: str | None) -> datetime | None:
+        return datetime.fromisoformat(value).replace(tzinfo=UTC) if value else None
+
+    async def _go() -> str:
+        db = Database(settings.storage.url)
+        try:
+            async with db.transaction() as session:
+                if conversation is not None:
+                    ids = [conversation]
+                elif customer is not None:
+                    ids = [c.id for person in await history.find_customers(session, customer)
+                           for c in await history.conversations_of(session, person.id or 0, limit=10_000)]
+                    ids = sorted(i for i in ids if i is not None)
+                else:
+                    ids = [c.id for c in await history.conversations_between(session, day(since), day(until))
+                           if c.id is not None]
+                found = await transcript.load(session, ids)
+        finally:
+            await db.dispose()
+        return transcript.as_json(found) if format == "json" else transcript.as_text(found)
+
+    body = asyncio.run(_go())
+    if out is None:
+        typer.echo(body)
+    else:
+        out.write_text(body, encoding="utf-8")
+        typer.echo(f"Wrote {out}.", err=True)
+
+
 def main() -> None:
     app()

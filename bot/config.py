@@ -93,6 +93,8 @@ class SlackSettings(_Section):
     per_channel_per_second: float = Field(default=1.0, gt=0)
     per_channel_burst: int = Field(default=3, ge=1)
     tier3_per_minute: float = Field(default=50.0, gt=0)
+    # App Home: at most one views.publish per person per this many seconds (Slack limits it per user).
+    home_refresh_seconds: float = Field(default=3.0, ge=0)
 
     @field_validator("bot_token")
     @classmethod
@@ -276,6 +278,8 @@ class LanguageTexts(_Section):
     back_to_agent: str | None = None
     resolved: str | None = None
     waiting_for_human: str | None = None
+    rating_question: str | None = None
+    rating_thanks: str | None = None
 
 
 class TextSettings(_Section):
@@ -288,6 +292,8 @@ class TextSettings(_Section):
     back_to_agent: str = "You're back with our automated assistant. Write anytime if you need more help."
     resolved: str = "This conversation is now closed. Write again anytime to start a new one."
     waiting_for_human: str = "I've asked a colleague to join. They will reply here shortly."
+    rating_question: str = "How did we do? Rate this conversation from 1 (poor) to 5 (great)."
+    rating_thanks: str = "Thank you for your rating! If you'd like to add a comment, just write it here."
     show_operator_name: Literal["full", "first", "none"] = "first"
     languages: dict[str, LanguageTexts] = Field(default_factory=dict)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -14,9 +16,13 @@ from bot.config import SlackSettings
 from bot.core.media import FetchFile, no_fetch
 from bot.core.pacing import Pacer
 from bot.core.service import Service
+from operator_bridge.admin import AdminCommands
 from operator_bridge.commands import SlashCommands
 from operator_bridge.directory import Directory
+from operator_bridge.history import History
+from operator_bridge.home import AppHome
 from operator_bridge.inbound import SlackInbound
+from operator_bridge.links import Permalinks
 from operator_bridge.outbound import SlackDeliverer
 from storage.db import Database
 
@@ -25,7 +31,8 @@ log = logging.getLogger(__name__)
 
 class SlackAdapter:
     def __init__(self, settings: SlackSettings, service: Service, db: Database, *,
-                 fetch_customer_file: FetchFile = no_fetch) -> None:
+                 fetch_customer_file: FetchFile = no_fetch, reload_kb: Callable[[], str] = lambda: "No agent.",
+                 health: Callable[[], dict[str, Any]] = dict) -> None:
         self.settings = settings
         # The dispatcher owns retries (it knows the outbox); the client itself never retries.
         self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url, retry_handlers=[])
@@ -33,7 +40,14 @@ class SlackAdapter:
                             request_verification_enabled=settings.mode == "http", process_before_response=False)
         self.directory = Directory(self.client, service.access)
         SlackInbound(self.app, service, self.directory, set(settings.conversation_channels)).register()
-        SlashCommands(self.app, service, self.directory, db).register()
+        links = Permalinks(self.client)
+        history = History(self.app, db, service.access, links)
+        history.register()
+        admin = AdminCommands(self.app, service, self.directory, db, history, reload_kb=reload_kb, health=health)
+        SlashCommands(self.app, service, self.directory, db, admin).register()
+        self.home = AppHome(self.app, db, service.access, links, service.clock,
+                            min_interval=settings.home_refresh_seconds)
+        self.home.register()
         self.deliverer = SlackDeliverer(
             self.client, db, channels=settings.conversation_channels, agent_name=settings.agent_name,
             agent_icon_emoji=settings.agent_icon_emoji,
@@ -52,6 +66,7 @@ class SlackAdapter:
             await self._socket.connect_async()
 
     async def stop(self) -> None:
+        await self.home.stop()
         await self.directory.stop()
         if self._socket is not None:
             await self._socket.close_async()

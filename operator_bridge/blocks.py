@@ -10,7 +10,7 @@ from bot.core.events import Feedback
 
 Blocks = list[dict[str, Any]]
 
-TAKEOVER, HANDBACK, RESOLVE = "takeover", "handback", "resolve"
+TAKEOVER, HANDBACK, RESOLVE, EXPORT = "takeover", "handback", "resolve", "export"
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,8 @@ class CardView:
     needs_human: bool = False
     previous_link: str | None = None
     previous_id: int | None = None
+    csat_rating: int | None = None
+    csat_comment: str | None = None
 
 
 def _esc(text: str) -> str:
@@ -80,8 +82,15 @@ def card(view: CardView) -> tuple[str, Blocks]:
         actions.append(button("Hand back to agent", HANDBACK, value))
     if view.mode in ("agent", "human"):
         actions.append(button("Resolve", RESOLVE, value))
-    if actions:
-        blocks.append({"type": "actions", "block_id": "conversation_actions", "elements": actions})
+    # Export works in every mode: it uploads the transcript (text and JSON) into this thread.
+    actions.append(button("Export", EXPORT, value))
+    blocks.append({"type": "actions", "block_id": "conversation_actions", "elements": actions})
+    if view.csat_rating:
+        rating = view.csat_rating
+        line = f"CSAT {'★' * rating}{'☆' * (5 - rating)} {rating}/5"
+        if view.csat_comment:
+            line += f" · “{_esc(view.csat_comment[:300])}”"
+        blocks.append({"type": "section", "block_id": "csat", "text": {"type": "mrkdwn", "text": line}})
     if view.previous_link:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
                        f"Previous conversation: <{view.previous_link}|#{view.previous_id}>"}]})

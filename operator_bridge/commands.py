@@ -7,29 +7,22 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import __version__
 from bot.core.events import HandbackRequested, Outcome, ResolveRequested, TakeoverRequested
 from bot.core.service import Service
 from operator_bridge import blocks
+from operator_bridge.admin import AdminCommands
 from operator_bridge.directory import Directory
 from operator_bridge.refs import RefError, parse_ref
-from storage import conversations, customers, outbox
+from storage import conversations, customers
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-HELP = """*Baton commands*
-• `/takeover` — list open conversations, those waiting for a human first, each with a *Take over* button
-• `/takeover <ref>` — take over a conversation: `#12`, `@username`, a Telegram user id or a thread link
-• `/handback <ref>` — hand a conversation back to the agent
-• `/resolve <ref>` — close a conversation
-• `/baton status` — health and numbers
-In a conversation's thread: the card's buttons, or the message shortcut *Take over conversation*."""
-
-
 class SlashCommands:
-    def __init__(self, app: AsyncApp, service: Service, directory: Directory, db: Database) -> None:
+    def __init__(self, app: AsyncApp, service: Service, directory: Directory, db: Database,
+                 admin: AdminCommands) -> None:
         self.app = app
+        self.admin = admin
         self.service = service
         self.directory = directory
         self.db = db
@@ -61,23 +54,7 @@ class SlashCommands:
         await ack(text=_answer(outcome, name))
 
     async def on_baton(self, ack: Any, command: dict[str, Any]) -> None:
-        words = command.get("text", "").split()
-        if words[:1] == ["status"]:
-            if not self.service.access.is_admin(command["user_id"]):
-                await ack(text="Only Baton admins can use `/baton status`.")
-                return
-            async with self.db.transaction() as session:
-                open_rows = await conversations.find_open(session, limit=1000)
-                backlog = await outbox.count_pending(session)
-            by_mode = {"agent": 0, "human": 0}
-            for conv in open_rows:
-                by_mode[conv.mode] = by_mode.get(conv.mode, 0) + 1
-            waiting = sum(1 for c in open_rows if c.needs_human)
-            await ack(text=f"*Baton {__version__}* is running.\nOpen conversations: {by_mode['agent']} with the "
-                           f"agent ({waiting} waiting for a human), {by_mode['human']} taken over.\n"
-                           f"Outbox backlog: {backlog}.")
-            return
-        await ack(text=HELP)
+        await self.admin.on_baton(ack, command)
 
     async def _open_rows(self) -> list[blocks.WaitingRow]:
         async with self.db.transaction() as session:

@@ -50,6 +50,8 @@ class SlackInbound:
         app.action(blocks.TAKEOVER)(self.on_mode_button)
         app.action(blocks.HANDBACK)(self.on_mode_button)
         app.action(blocks.RESOLVE)(self.on_mode_button)
+        # "Open thread" on the App Home is a link button; Slack still sends its click, which needs an ack.
+        app.action(re.compile(r"^open_thread_\d+$"))(self._ack_only)
         app.action(TAKEOVER_AND_SEND)(self.on_takeover_and_send)
         app.action(KEEP_AS_NOTE)(self.on_keep_as_note)
         app.shortcut(TAKEOVER_SHORTCUT)(self.on_takeover_shortcut)
@@ -100,6 +102,9 @@ class SlackInbound:
         channel, thread_ts = _where(body)
         await self.tell(outcome, channel, actor.slack_user_id, thread_ts)
 
+    async def _ack_only(self, ack: Any) -> None:
+        await ack()
+
     async def on_takeover_and_send(self, ack: Any, body: dict[str, Any], action: dict[str, Any],
                                    respond: Any) -> None:
         await ack()
@@ -133,6 +138,10 @@ class SlackInbound:
         for fb in outcome.feedback:
             text, fb_blocks = blocks.feedback(fb)
             try:
+                if not channel:
+                    # A button on the App Home tab has no channel: answer in the person's DM with the app.
+                    await self.app.client.chat_postMessage(channel=user_id, text=text, blocks=fb_blocks)
+                    continue
                 await self.app.client.chat_postEphemeral(channel=channel, user=user_id, text=text,
                                                          blocks=fb_blocks, thread_ts=thread_ts)
             except SlackApiError as exc:

@@ -202,7 +202,8 @@ class SlackDeliverer:
             tg_user_id=customer.tg_user_id, username=customer.username, language=customer.language,
             owner_name=conv.owner_name, mode_since=conv.mode_since, needs_human=conv.needs_human,
             needs_human_reason=conv.needs_human_reason, previous_link=link,
-            previous_id=previous.id if previous else None)
+            previous_id=previous.id if previous else None, csat_rating=conv.csat_rating,
+            csat_comment=conv.csat_comment)
 
 
 def _metadata(item: OutboxItem) -> dict[str, Any]:

@@ -22,6 +22,8 @@ class Customer(SQLModel, table=True):
     language: str | None = None
     # The customer blocked the bot: nothing more can reach them until they write again.
     unreachable: bool = False
+    # An admin blocked the customer (`/baton block`): messages are stored, nothing is sent or posted (0003_admin).
+    blocked: bool = False
     created_at: datetime = Field(default_factory=utcnow)
 
     @property
@@ -54,6 +56,10 @@ class Conversation(SQLModel, table=True):
     owner_active_at: datetime | None = None
     idle_warned_at: datetime | None = None
     wait_alerted_at: datetime | None = None
+    # The customer's rating after resolve (0003_admin); the comment is their next message within a few minutes.
+    csat_rating: int | None = None
+    csat_comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    csat_at: datetime | None = None
 
 
 class Message(SQLModel, table=True):
@@ -149,3 +155,26 @@ class AuditEntry(SQLModel, table=True):
     action: str
     source: str
     detail: str | None = None
+
+
+class StaffRole(SQLModel, table=True):
+    """An operator or admin added from Slack (`/baton operators|admins add`); merged with the config lists."""
+
+    __tablename__ = "staff_role"
+    __table_args__ = (UniqueConstraint("slack_user_id", "role", name="uq_staff_role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    slack_user_id: str
+    # "operator" | "admin"
+    role: str
+    added_by: str | None = None
+    added_at: datetime = Field(default_factory=utcnow)
+
+
+class Flag(SQLModel, table=True):
+    """A persisted switch, e.g. "agent_paused": survives restarts and is shared by every instance."""
+
+    name: str = Field(primary_key=True)
+    value: str = ""
+    changed_by: str | None = None
+    changed_at: datetime = Field(default_factory=utcnow)

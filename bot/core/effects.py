@@ -19,6 +19,7 @@ TELEGRAM, SLACK, AGENT = "telegram", "slack", "agent"
 OPEN_THREAD, MIRROR, UPDATE_CARD, NOTE, REACT = "open_thread", "mirror", "update_card", "note", "react"
 ALERT, UPDATE_ALERT = "alert", "update_alert"
 DELIVER, DELIVER_AGENT, NOTICE = "deliver", "deliver_agent", "notice"
+RATING = "rating"  # the CSAT question with its 1–5 buttons
 ASK = "ask"
 # Changing what already left: in Telegram (edit, delete, or say it anew) and the mirror in the thread.
 EDIT, DELETE, CORRECTION, EDIT_MIRROR = "edit", "delete", "correction", "edit_mirror"
@@ -112,6 +113,10 @@ async def _apply_one(session: AsyncSession, effect: Effect, conv: Conversation, 
         notice_customer(session, customer, conv.id, customer_text(texts, "back_to_agent", customer), now=now)
     elif effect is E.NOTIFY_RESOLVED:
         notice_customer(session, customer, conv.id, customer_text(texts, "resolved", customer), now=now)
+    elif effect is E.ASK_RATING:
+        outbox.enqueue(session, destination=TELEGRAM, lane=customer_lane(customer), kind=RATING,
+                       conversation_id=conv.id, payload={"text": customer_text(texts, "rating_question", customer)},
+                       now=now)
     elif effect is E.UPDATE_CARD:
         slack(session, conv, UPDATE_CARD, now=now)
     elif effect is E.NOTE_TAKEN_OVER:

@@ -55,6 +55,16 @@ class CustomerBlockedBot:
 
 
 @dataclass(frozen=True)
+class CustomerRated:
+    """The customer pressed one of the 1–5 buttons under the rating question sent on resolve."""
+
+    delivery: Delivery
+    tg_user_id: int
+    conversation_id: int
+    rating: int
+
+
+@dataclass(frozen=True)
 class ConversationRef:
     """How an operator names a conversation: exactly one field is set."""
 
@@ -159,6 +169,23 @@ class OperatorDeleted:
 
 
 @dataclass(frozen=True)
+class CustomerBlockRequested:
+    """An admin blocks (or unblocks) a customer: their messages are kept, nothing is sent or mirrored."""
+
+    actor: Actor
+    customer_id: int
+    blocked: bool
+
+
+@dataclass(frozen=True)
+class AgentPauseRequested:
+    """An admin pauses (or resumes) the agent for everyone, e.g. during an outage of its backend."""
+
+    actor: Actor
+    paused: bool
+
+
+@dataclass(frozen=True)
 class Button:
     action_id: str
     label: str
@@ -187,5 +214,6 @@ class Outcome:
         return self
 
 
-Event = (CustomerStarted | CustomerMessage | CustomerBlockedBot | OperatorMessage | TakeoverRequested
-         | HandbackRequested | ResolveRequested | AgentReplied | CustomerEdited | OperatorEdited | OperatorDeleted)
+Event = (CustomerStarted | CustomerMessage | CustomerBlockedBot | CustomerRated | OperatorMessage | TakeoverRequested
+         | HandbackRequested | ResolveRequested | AgentReplied | CustomerEdited | OperatorEdited | OperatorDeleted
+         | CustomerBlockRequested | AgentPauseRequested)

@@ -10,18 +10,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import EscalationSettings, TextSettings
+from bot.core import admin_ops, csat
 from bot.core import effects as fx
 from bot.core.access import Access
 from bot.core.brief import handback_brief
 from bot.core.edits import Edits
 from bot.core.events import (
     Actor,
+    AgentPauseRequested,
     AgentReplied,
     Button,
     ConversationRef,
     CustomerBlockedBot,
+    CustomerBlockRequested,
     CustomerEdited,
     CustomerMessage,
+    CustomerRated,
     CustomerStarted,
     Delivery,
     Event,
@@ -38,7 +42,7 @@ from bot.core.ports import Clock
 from bot.core.rules import escalation_reason
 from bot.core.states import Decision, Kind, Mode, Refusal, State, decide
 from bot.core.text import html_to_plain
-from storage import audit, conversations, customers, inbox, messages
+from storage import audit, conversations, customers, inbox, messages, staff
 from storage.db import Database
 from storage.models import Conversation, Customer, Message
 
@@ -65,6 +69,7 @@ class Service:
             CustomerStarted: self._customer_started,
             CustomerMessage: self._customer_message,
             CustomerBlockedBot: self._customer_blocked_bot,
+            CustomerRated: self._customer_rated,
             OperatorMessage: self._operator_message,
             TakeoverRequested: self._takeover,
             HandbackRequested: self._handback,
@@ -73,6 +78,8 @@ class Service:
             CustomerEdited: self.edits.customer_edited,
             OperatorEdited: self.edits.operator_edited,
             OperatorDeleted: self.edits.operator_deleted,
+            CustomerBlockRequested: lambda e: admin_ops.block(self.db, self.access, e, self.clock.now()),
+            AgentPauseRequested: lambda e: admin_ops.pause(self.db, self.access, e, self.clock.now()),
         }[type(event)]
         try:
             outcome: Outcome = await handler(event)  # type: ignore[operator]
@@ -116,10 +123,24 @@ class Service:
             if not await self._claim(session, event.delivery):
                 return Outcome(duplicate=True)
             customer = await self._upsert_customer(session, event)
+            if customer.blocked:
+                # Blocked by an admin: kept for the record, but nothing is sent, asked or mirrored.
+                await self._store_silently(session, customer, event, now)
+                return Outcome()
             conv = await conversations.get_open_for_customer(session, _id(customer), lock=True)
+            if conv is None and event.kind == "text" and (rated := await csat.awaiting_comment(session, customer, now)):
+                # Just rated: this message is the rating's comment, not the start of a new conversation.
+                message = _customer_row(rated, event, now)
+                session.add(message)
+                await session.flush()
+                csat.keep_comment(session, rated, message, now=now)
+                return Outcome(conversation_id=rated.id, changed=True)
             state = _state(conv)
             reason = None
-            if state.mode is not Mode.HUMAN and not state.needs_human:
+            if state.mode is not Mode.HUMAN and not state.needs_human and await staff.agent_paused(session):
+                # An admin paused the agent (an outage): every new message goes to the humans, as /human would.
+                reason = "the agent is paused"
+            elif state.mode is not Mode.HUMAN and not state.needs_human:
                 earlier = [m.text for m in await messages.find_recent(session, _id(conv), limit=10)
                            if m.author == "customer"] if conv is not None else []
                 reason = escalation_reason(event.text, earlier, self.escalation)
@@ -133,17 +154,36 @@ class Service:
                 _needs_human(conv, reason, now)
             session.add(conv)
             await session.flush()
-            message = Message(conversation_id=_id(conv), author="customer", kind=event.kind, text=event.text,
-                              html=event.html, tg_message_id=event.tg_message_id, created_at=now,
-                              media_group_id=event.media_group_id)
-            if event.file is not None:
-                message.tg_file_id, message.file_name = event.file.file_id, event.file.file_name
-                message.mime_type, message.file_size = event.file.mime_type, event.file.file_size
+            message = _customer_row(conv, event, now)
             session.add(message)
             await session.flush()
             await fx.apply(session, decision, conv, customer, message=message, texts=self.texts, now=now,
                            reason=reason)
         return Outcome(conversation_id=conv.id, changed=True)
+
+    async def _store_silently(self, session: AsyncSession, customer: Customer, event: CustomerMessage,
+                              now: datetime) -> None:
+        """A blocked customer's message: stored in their latest conversation, or in a closed record of its own so
+        that no thread, agent or alert is ever started for it."""
+        conv = (await conversations.get_open_for_customer(session, _id(customer))
+                or await conversations.get_latest_for_customer(session, _id(customer)))
+        if conv is None:
+            conv = Conversation(customer_id=_id(customer), mode=Mode.CLOSED.value, mode_since=now, opened_at=now,
+                                closed_at=now)
+            session.add(conv)
+            await session.flush()
+        session.add(_customer_row(conv, event, now))
+
+    async def _customer_rated(self, event: CustomerRated) -> Outcome:
+        async with self.db.transaction() as session:
+            if not await self._claim(session, event.delivery):
+                return Outcome(duplicate=True)
+            customer = await customers.get_by_tg_user_id(session, event.tg_user_id)
+            if customer is None:
+                return Outcome()
+            conv = await csat.rate(session, customer, event.conversation_id, event.rating, texts=self.texts,
+                                   now=self.clock.now())
+        return Outcome(conversation_id=conv.id, changed=True) if conv else Outcome()
 
     async def _customer_blocked_bot(self, event: CustomerBlockedBot) -> Outcome:
         async with self.db.transaction() as session:
@@ -323,6 +363,16 @@ def _refusal_text(decision: Decision, conv: Conversation, kind: Kind) -> str:
         return (f"Conversation #{conv.id} is resolved. The customer's next message opens a new conversation."
                 if kind is not Kind.RESOLVE else f"Conversation #{conv.id} is already resolved.")
     return f"Conversation #{conv.id} cannot do that now."
+
+
+def _customer_row(conv: Conversation, event: CustomerMessage, now: datetime) -> Message:
+    message = Message(conversation_id=_id(conv), author="customer", kind=event.kind, text=event.text,
+                      html=event.html, tg_message_id=event.tg_message_id, created_at=now,
+                      media_group_id=event.media_group_id)
+    if event.file is not None:
+        message.tg_file_id, message.file_name = event.file.file_id, event.file.file_name
+        message.mime_type, message.file_size = event.file.mime_type, event.file.file_size
+    return message
 
 
 def _needs_human(conv: Conversation, reason: str, now: datetime) -> None:

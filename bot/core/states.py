@@ -42,6 +42,7 @@ class Effect(StrEnum):
     NOTIFY_WAITING = "notify_waiting"
     RAISE_ALERT = "raise_alert"
     CLOSE_ALERTS = "close_alerts"
+    ASK_RATING = "ask_rating"  # CSAT: the customer is asked to rate the conversation once it is resolved
 
 
 class Refusal(StrEnum):
@@ -123,7 +124,8 @@ def decide(state: State, kind: Kind, actor: str | None = None, handoff: bool = F
     if kind is Kind.RESOLVE:
         if mode in (Mode.AGENT, Mode.HUMAN):
             return Decision(State(Mode.CLOSED),
-                            (E.CANCEL_AGENT, E.UPDATE_CARD, E.NOTE_RESOLVED, E.NOTIFY_RESOLVED, E.CLOSE_ALERTS))
+                            (E.CANCEL_AGENT, E.UPDATE_CARD, E.NOTE_RESOLVED, E.NOTIFY_RESOLVED, E.CLOSE_ALERTS,
+                             E.ASK_RATING))
         return Decision(state, (), Refusal.ALREADY_CLOSED if mode is Mode.CLOSED else Refusal.NOT_OPEN)
 
     if kind is Kind.OPERATOR_MESSAGE:

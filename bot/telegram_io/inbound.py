@@ -8,10 +8,20 @@ import logging
 
 from telegram import Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import TelegramError
 
-from bot.core.events import CustomerBlockedBot, CustomerEdited, CustomerInfo, CustomerMessage, CustomerStarted, Delivery
+from bot.core.events import (
+    CustomerBlockedBot,
+    CustomerEdited,
+    CustomerInfo,
+    CustomerMessage,
+    CustomerRated,
+    CustomerStarted,
+    Delivery,
+)
 from bot.core.service import Service
 from bot.telegram_io.media import customer_file, readable_html
+from bot.telegram_io.outbound import parse_rating
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +66,9 @@ class TelegramInbound:
             await self.service.handle(CustomerBlockedBot(
                 Delivery("telegram", f"update:{update.update_id}"), member.from_user.id, blocked))
             return
+        if update.callback_query is not None:
+            await self._button(update)
+            return
         if update.edited_message is not None:
             await self._edited(update.edited_message)
             return
@@ -80,6 +93,19 @@ class TelegramInbound:
         await self.service.handle(CustomerMessage(
             delivery, customer, message.message_id, text, readable_html(message, kind) or markup, kind,
             file=customer_file(message, kind), media_group_id=message.media_group_id))
+
+    async def _button(self, update: Update) -> None:
+        query = update.callback_query
+        assert query is not None
+        parsed = parse_rating(query.data)
+        if parsed is not None:
+            await self.service.handle(CustomerRated(Delivery("telegram", f"callback:{query.id}"), query.from_user.id,
+                                                    *parsed))
+        # Answered after the rating is committed: Telegram stops the button's spinner either way.
+        try:
+            await query.answer("Thank you!" if parsed else None)
+        except TelegramError as exc:
+            log.info("answerCallbackQuery failed: %s", exc)
 
     async def _edited(self, message: Message) -> None:
         if message.chat.type != ChatType.PRIVATE or message.from_user is None or message.from_user.is_bot:

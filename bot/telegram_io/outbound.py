@@ -6,7 +6,7 @@ import html
 import logging
 from dataclasses import replace
 
-from telegram import Bot
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
@@ -45,6 +45,11 @@ class TelegramDeliverer:
             conv = await conversations.get(session, item.conversation_id) if item.conversation_id else None
         if customer is None:
             return Failed("unknown customer")
+        if customer.blocked:
+            # Blocked by an admin (`/baton block`): nothing reaches them, not even what was already queued.
+            return Delivered(skipped="the customer is blocked")
+        if item.kind == fx.RATING:
+            return await self._ask_rating(customer.tg_chat_id, item)
         if item.kind in EDIT_KINDS:
             return await self.edits.deliver(item, customer.tg_chat_id, message)
         if item.kind == fx.NOTICE:
@@ -61,6 +66,20 @@ class TelegramDeliverer:
         else:
             return Failed("the message to deliver no longer exists")
         return await self._send(customer.tg_chat_id, markup, int(outbox.payload_of(item).get("chunks_sent", 0)))
+
+    async def _ask_rating(self, chat_id: int, item: OutboxItem) -> Result:
+        text = str(outbox.payload_of(item).get("text", ""))
+        # callback_data names the conversation, so a late press still rates the right one.
+        keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(f"{n} ★", callback_data=rating_data(
+            item.conversation_id or 0, n)) for n in range(1, 6)]])
+        try:
+            if self.pacer is not None:
+                await self.pacer.wait(chat_id)
+            sent = await self.bot.send_message(chat_id, html.escape(text, quote=False), parse_mode=ParseMode.HTML,
+                                               reply_markup=keyboard)
+        except TelegramError as exc:
+            return classify(exc)
+        return Delivered(tg_message_id=sent.message_id)
 
     async def _send(self, chat_id: int, markup: str, already_sent: int = 0) -> Result:
         """Send in chunks of Telegram's size; a retry resumes after the chunks that already went out."""
@@ -80,6 +99,18 @@ class TelegramDeliverer:
             # A retry resumes after the chunks that already went out.
             return replace(result, progress=_progress(done)) if isinstance(result, RetryLater) else result
         return Delivered(tg_message_id=sent_id)
+
+
+def rating_data(conversation_id: int, rating: int) -> str:
+    return f"csat:{conversation_id}:{rating}"
+
+
+def parse_rating(data: str | None) -> tuple[int, int] | None:
+    """(conversation id, rating) from a rating button's callback_data; None for anything else."""
+    parts = (data or "").split(":")
+    if len(parts) != 3 or parts[0] != "csat" or not parts[1].isdigit() or parts[2] not in "12345" or not parts[2]:
+        return None
+    return int(parts[1]), int(parts[2])
 
 
 def _progress(chunks_sent: int) -> dict[str, int] | None:

@@ -47,7 +47,8 @@ async def test_every_change_of_hands_is_audited_with_its_source(world: World) ->
 def test_the_manifest_declares_what_baton_listens_to() -> None:
     manifest = yaml.safe_load((Path(__file__).parents[2] / "operator_bridge" / "manifest.yml").read_text())
     features = manifest["features"]
-    assert {c["command"] for c in features["slash_commands"]} == {"/takeover", "/handback", "/resolve", "/baton"}
+    assert {c["command"] for c in features["slash_commands"]} == {"/takeover", "/handback", "/resolve", "/baton",
+                                                                 "/history"}
     assert [s["callback_id"] for s in features["shortcuts"]] == ["takeover_message"]
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"chat:write", "chat:write.customize", "commands", "channels:history", "reactions:write",

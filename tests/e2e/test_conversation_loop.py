@@ -19,7 +19,7 @@ async def test_first_message_opens_a_thread_with_the_card_and_the_agent_answers(
     assert "Conversation #1" in text and "Carol Customer" in text
     assert "@carol" in text and "1001" in text and "en" in text
     assert "Agent is answering" in text
-    assert button_ids(root) == ["takeover", "resolve"]
+    assert button_ids(root) == ["takeover", "resolve", "export"]
 
     [question] = await world.thread_has(root["ts"], "How long does shipping take?")
     assert question["username"] == "Carol Customer (customer)"
@@ -39,7 +39,7 @@ async def test_takeover_by_button_silences_the_agent_and_relays_the_owner(world:
 
     await world.slack.click_button(ALICE, CHANNEL, root["ts"], "takeover")
     card = await world.card_says(root["ts"], "Alice Operator* has taken over")
-    assert button_ids(card) == ["handback", "resolve"]
+    assert button_ids(card) == ["handback", "resolve", "export"]
     notice = (await world.tg.wait_for_messages(CAROL, 2))[1]
     assert notice.text == "You're now talking with Alice."
     await world.thread_has(root["ts"], "Alice Operator* took over")
@@ -195,7 +195,7 @@ async def test_hand_back_returns_the_conversation_to_the_agent(world: World) -> 
     await world.tg.wait_for_messages(CAROL, 3)
     await world.slack.click_button(ALICE, CHANNEL, root["ts"], "handback")
     card = await world.card_says(root["ts"], "Agent is answering")
-    assert button_ids(card) == ["takeover", "resolve"]
+    assert button_ids(card) == ["takeover", "resolve", "export"]
     await world.thread_has(root["ts"], "handed the conversation back")
     [brief] = await world.thread_has(root["ts"], "Brief for the agent")
     assert "Alice Operator (operator): Hi Carol, all sorted now." in brief["text"]
@@ -225,7 +225,7 @@ async def test_resolve_closes_and_the_next_message_opens_a_new_linked_thread(wor
     await world.tg.wait_for_messages(CAROL, 1)
     await world.slack.click_button(ALICE, CHANNEL, first["ts"], "resolve")
     card = await world.card_says(first["ts"], "Resolved")
-    assert button_ids(card) == []
+    assert button_ids(card) == ["export"]
     await world.thread_has(first["ts"], "resolved the conversation")
     await world.tg.wait_for_messages(CAROL, 2)
 

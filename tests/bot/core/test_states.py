@@ -38,9 +38,9 @@ TABLE = [
     (AGENT, Kind.HANDBACK, A, False, Mode.AGENT, None, (), Refusal.ALREADY_AGENT),
     (CLOSED, Kind.HANDBACK, A, False, Mode.CLOSED, None, (), Refusal.ALREADY_CLOSED),
     (AGENT, Kind.RESOLVE, A, False, Mode.CLOSED, None, (E.CANCEL_AGENT, E.UPDATE_CARD, E.NOTE_RESOLVED,
-                                                        E.NOTIFY_RESOLVED, E.CLOSE_ALERTS), None),
+                                                        E.NOTIFY_RESOLVED, E.CLOSE_ALERTS, E.ASK_RATING), None),
     (HUMAN_A, Kind.RESOLVE, B, False, Mode.CLOSED, None, (E.CANCEL_AGENT, E.UPDATE_CARD, E.NOTE_RESOLVED,
-                                                          E.NOTIFY_RESOLVED, E.CLOSE_ALERTS), None),
+                                                          E.NOTIFY_RESOLVED, E.CLOSE_ALERTS, E.ASK_RATING), None),
     (CLOSED, Kind.RESOLVE, A, False, Mode.CLOSED, None, (), Refusal.ALREADY_CLOSED),
     (NONE, Kind.RESOLVE, A, False, Mode.NONE, None, (), Refusal.NOT_OPEN),
 ]
