@@ -17,6 +17,8 @@ from bot.agent.registry import build_agent
 from bot.config import Settings
 from bot.core.access import Access
 from bot.core.agent_worker import AgentWorker
+from bot.core.broadcast import CampaignSender
+from bot.core.campaigns import CampaignOps
 from bot.core.dispatch import Dispatcher
 from bot.core.ports import Clock
 from bot.core.service import Service
@@ -38,12 +40,16 @@ class Baton:
         self.access = Access(settings.access.operators, settings.access.admins, settings.access.operator_group)
         self.dispatchers: list[Dispatcher] = []
         self.service = Service(self.db, texts=settings.texts, access=self.access, clock=self.clock,
-                               wake=self._wake_all, escalation=settings.escalation)
+                               wake=self._wake_all, escalation=settings.escalation,
+                               campaign_reply_days=settings.campaigns.reply_window_days)
+        self.campaign_ops = CampaignOps(self.db, clock=self.clock, wake=self._wake_all)
         # Each side fetches the other's files through a port, so neither imports the other's platform.
         self.telegram = TelegramAdapter(settings.telegram, self.service, self.db, fetch_operator_file=(
             SlackFileFetcher.for_api(settings.slack.bot_token, settings.slack.api_url)))
         self.slack = SlackAdapter(settings.slack, self.service, self.db,
-                                  fetch_customer_file=self.telegram.fetch_customer_file)
+                                  fetch_customer_file=self.telegram.fetch_customer_file, campaigns=self.campaign_ops)
+        self.campaigns = CampaignSender(self.db, self.telegram.send_campaign, settings.campaigns, clock=self.clock,
+                                        wake_outbox=self._wake_dispatchers)
         self.agent = agent or build_agent(settings.agent)
         worker = AgentWorker(self.service, self.agent, timeout=settings.agent.timeout_seconds,
                              typing=self.telegram.typing)
@@ -58,6 +64,11 @@ class Baton:
         self.started_at = time.monotonic()
 
     def _wake_all(self) -> None:
+        self._wake_dispatchers()
+        # A new, cancelled or rescheduled campaign, or a customer who opted out: the sender looks again.
+        self.campaigns.wake()
+
+    def _wake_dispatchers(self) -> None:
         for dispatcher in self.dispatchers:
             dispatcher.wake()
 
@@ -80,6 +91,7 @@ class Baton:
         for dispatcher in self.dispatchers:
             dispatcher.start()
         await self.telegram.start()
+        self.campaigns.start()
         self.scheduler.add_job(self.timers.sweep, "interval", seconds=self.settings.timers.sweep_seconds,
                                id="timers", max_instances=1, coalesce=True)
         self.scheduler.start()
@@ -89,6 +101,7 @@ class Baton:
         # Stop taking work first, then let in-flight deliveries end, then close connections.
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        await self.campaigns.stop()
         await self.telegram.stop()
         await self.slack.stop()
         for dispatcher in self.dispatchers:

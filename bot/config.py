@@ -235,6 +235,15 @@ class TimerSettings(_Section):
     sweep_seconds: float = Field(default=30, gt=0)
 
 
+class CampaignSettings(_Section):
+    # Telegram allows about 30 messages per second overall; campaigns stay below so replies still get through.
+    per_second: float = Field(default=20.0, gt=0)
+    # A customer's first message within this many days after receiving a campaign is a reply to it.
+    reply_window_days: float = Field(default=3, ge=0)
+    # The campaign's Slack message is updated at most this often while it sends.
+    progress_seconds: float = Field(default=3, ge=0)
+
+
 class LanguageTexts(_Section):
     """Texts for customers whose Telegram language is this one; anything left out falls back to English."""
 
@@ -244,6 +253,7 @@ class LanguageTexts(_Section):
     back_to_agent: str | None = None
     resolved: str | None = None
     waiting_for_human: str | None = None
+    opted_out: str | None = None
 
 
 class TextSettings(_Section):
@@ -256,6 +266,8 @@ class TextSettings(_Section):
     back_to_agent: str = "You're back with our automated assistant. Write anytime if you need more help."
     resolved: str = "This conversation is now closed. Write again anytime to start a new one."
     waiting_for_human: str = "I've asked a colleague to join. They will reply here shortly."
+    opted_out: str = ("You won't receive our announcements anymore. You can still write to us here, and "
+                      "/start turns announcements back on.")
     show_operator_name: Literal["full", "first", "none"] = "first"
     languages: dict[str, LanguageTexts] = Field(default_factory=dict)
 
@@ -291,6 +303,7 @@ class Settings(_Section):
     texts: TextSettings = TextSettings()
     escalation: EscalationSettings = EscalationSettings()
     timers: TimerSettings = TimerSettings()
+    campaigns: CampaignSettings = CampaignSettings()
 
 
 def _apply_env(data: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:

@@ -11,9 +11,11 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import SlackSettings
+from bot.core.campaigns import CampaignOps
 from bot.core.media import FetchFile, no_fetch
 from bot.core.pacing import Pacer
 from bot.core.service import Service
+from operator_bridge.campaigns import CampaignSlack
 from operator_bridge.commands import SlashCommands
 from operator_bridge.directory import Directory
 from operator_bridge.inbound import SlackInbound
@@ -25,7 +27,7 @@ log = logging.getLogger(__name__)
 
 class SlackAdapter:
     def __init__(self, settings: SlackSettings, service: Service, db: Database, *,
-                 fetch_customer_file: FetchFile = no_fetch) -> None:
+                 fetch_customer_file: FetchFile = no_fetch, campaigns: CampaignOps | None = None) -> None:
         self.settings = settings
         # The dispatcher owns retries (it knows the outbox); the client itself never retries.
         self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url, retry_handlers=[])
@@ -33,7 +35,11 @@ class SlackAdapter:
                             request_verification_enabled=settings.mode == "http", process_before_response=False)
         self.directory = Directory(self.client, service.access)
         SlackInbound(self.app, service, self.directory, set(settings.conversation_channels)).register()
-        SlashCommands(self.app, service, self.directory, db).register()
+        campaign_slack = None
+        if campaigns is not None:
+            campaign_slack = CampaignSlack(self.app, campaigns, self.directory, db, service.access, service.clock)
+            campaign_slack.register()
+        SlashCommands(self.app, service, self.directory, db, campaigns=campaign_slack).register()
         self.deliverer = SlackDeliverer(
             self.client, db, channels=settings.conversation_channels, agent_name=settings.agent_name,
             agent_icon_emoji=settings.agent_icon_emoji,

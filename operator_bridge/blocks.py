@@ -27,6 +27,7 @@ class CardView:
     needs_human: bool = False
     previous_link: str | None = None
     previous_id: int | None = None
+    campaign_id: int | None = None  # the conversation began as a reply to this campaign
 
 
 def _esc(text: str) -> str:
@@ -82,6 +83,9 @@ def card(view: CardView) -> tuple[str, Blocks]:
         actions.append(button("Resolve", RESOLVE, value))
     if actions:
         blocks.append({"type": "actions", "block_id": "conversation_actions", "elements": actions})
+    if view.campaign_id is not None:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
+                       f":mega: Reply to campaign #{view.campaign_id}"}]})
     if view.previous_link:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
                        f"Previous conversation: <{view.previous_link}|#{view.previous_id}>"}]})

@@ -11,6 +11,8 @@ from bot import __version__
 from bot.core.events import HandbackRequested, Outcome, ResolveRequested, TakeoverRequested
 from bot.core.service import Service
 from operator_bridge import blocks
+from operator_bridge.campaigns import WORDS as CAMPAIGN_WORDS
+from operator_bridge.campaigns import CampaignSlack
 from operator_bridge.directory import Directory
 from operator_bridge.refs import RefError, parse_ref
 from storage import conversations, customers, outbox
@@ -28,8 +30,10 @@ In a conversation's thread: the card's buttons, or the message shortcut *Take ov
 
 
 class SlashCommands:
-    def __init__(self, app: AsyncApp, service: Service, directory: Directory, db: Database) -> None:
+    def __init__(self, app: AsyncApp, service: Service, directory: Directory, db: Database,
+                 campaigns: CampaignSlack | None = None) -> None:
         self.app = app
+        self.campaigns = campaigns
         self.service = service
         self.directory = directory
         self.db = db
@@ -62,6 +66,8 @@ class SlashCommands:
 
     async def on_baton(self, ack: Any, command: dict[str, Any]) -> None:
         words = command.get("text", "").split()
+        if words[:1] and words[0] in CAMPAIGN_WORDS and self.campaigns is not None:
+            return await self.campaigns.on_command(ack, command, words)
         if words[:1] == ["status"]:
             if not self.service.access.is_admin(command["user_id"]):
                 await ack(text="Only Baton admins can use `/baton status`.")

@@ -34,6 +34,14 @@ class CustomerStarted:
 
 
 @dataclass(frozen=True)
+class CustomerStopped:
+    """The customer sent /stop: no more campaigns for them (until /start)."""
+
+    delivery: Delivery
+    customer: CustomerInfo
+
+
+@dataclass(frozen=True)
 class CustomerMessage:
     delivery: Delivery
     customer: CustomerInfo
@@ -187,5 +195,5 @@ class Outcome:
         return self
 
 
-Event = (CustomerStarted | CustomerMessage | CustomerBlockedBot | OperatorMessage | TakeoverRequested
+Event = (CustomerStarted | CustomerStopped | CustomerMessage | CustomerBlockedBot | OperatorMessage | TakeoverRequested
          | HandbackRequested | ResolveRequested | AgentReplied | CustomerEdited | OperatorEdited | OperatorDeleted)

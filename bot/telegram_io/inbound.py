@@ -9,7 +9,15 @@ import logging
 from telegram import Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
 
-from bot.core.events import CustomerBlockedBot, CustomerEdited, CustomerInfo, CustomerMessage, CustomerStarted, Delivery
+from bot.core.events import (
+    CustomerBlockedBot,
+    CustomerEdited,
+    CustomerInfo,
+    CustomerMessage,
+    CustomerStarted,
+    CustomerStopped,
+    Delivery,
+)
 from bot.core.service import Service
 from bot.telegram_io.media import customer_file, readable_html
 
@@ -72,8 +80,12 @@ class TelegramInbound:
                                 last_name=user.last_name, username=user.username, language=user.language_code)
         # The same message can come back in another update (webhook/polling switch): key on the message.
         delivery = Delivery("telegram", f"{message.chat.id}:{message.message_id}")
-        if message.text is not None and message.text.split("@")[0].split(" ")[0] == "/start":
+        command = message.text.split("@")[0].split(" ")[0] if message.text is not None else None
+        if command == "/start":
             await self.service.handle(CustomerStarted(delivery, customer))
+            return
+        if command == "/stop":
+            await self.service.handle(CustomerStopped(delivery, customer))
             return
         kind = message_kind(message)
         text, markup = _content(message, kind)
