@@ -4,6 +4,7 @@ with opted-out and blocked customers skipped and replies opening conversations t
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
 from sandbox.telegram_state import SentMessage
@@ -157,7 +158,7 @@ async def test_tags_and_a_scheduled_send(world: World) -> None:
     await world.baton.settled()
     assert _campaign_sends(world, "VIP preview") == []
 
-    world.clock.offset = __import__("datetime").timedelta(hours=2)
+    world.clock.offset = timedelta(hours=2)
     world.baton.campaigns.wake()
     await _campaign_message(world, "Done")
     assert [m.chat_id for m in _campaign_sends(world, "VIP preview")] == [CAROL]
