@@ -18,6 +18,8 @@ from bot.config import Settings
 from bot.core.access import Access
 from bot.core.admin_ops import refresh_access
 from bot.core.agent_worker import AgentWorker
+from bot.core.broadcast import CampaignSender
+from bot.core.campaigns import CampaignOps
 from bot.core.dispatch import Dispatcher
 from bot.core.ports import Clock
 from bot.core.service import Service
@@ -39,14 +41,18 @@ class Baton:
         self.access = Access(settings.access.operators, settings.access.admins, settings.access.operator_group)
         self.dispatchers: list[Dispatcher] = []
         self.service = Service(self.db, texts=settings.texts, access=self.access, clock=self.clock,
-                               wake=self._wake_all, escalation=settings.escalation)
+                               wake=self._wake_all, escalation=settings.escalation,
+                               campaign_reply_days=settings.campaigns.reply_window_days)
+        self.campaign_ops = CampaignOps(self.db, clock=self.clock, wake=self._wake_all)
         # Each side fetches the other's files through a port, so neither imports the other's platform.
         self.telegram = TelegramAdapter(settings.telegram, self.service, self.db, fetch_operator_file=(
             SlackFileFetcher.for_api(settings.slack.bot_token, settings.slack.api_url)))
         self.agent = agent or build_agent(settings.agent)
         self.slack = SlackAdapter(settings.slack, self.service, self.db,
                                   fetch_customer_file=self.telegram.fetch_customer_file,
-                                  reload_kb=self._reload_kb, health=self._health)
+                                  reload_kb=self._reload_kb, health=self._health, campaigns=self.campaign_ops)
+        self.campaigns = CampaignSender(self.db, self.telegram.send_campaign, settings.campaigns, clock=self.clock,
+                                        wake_outbox=self._wake_dispatchers)
         worker = AgentWorker(self.service, self.agent, timeout=settings.agent.timeout_seconds,
                              typing=self.telegram.typing)
         for deliverer in (self.telegram.deliverer, self.slack.deliverer, worker):
@@ -61,6 +67,11 @@ class Baton:
         self._owns_agent = agent is None  # one passed in is the caller's to close
 
     def _wake_all(self) -> None:
+        self._wake_dispatchers()
+        # A new, cancelled or rescheduled campaign, or a customer who opted out: the sender looks again.
+        self.campaigns.wake()
+
+    def _wake_dispatchers(self) -> None:
         for dispatcher in self.dispatchers:
             dispatcher.wake()
         # Something changed in a conversation: App Home views of recent visitors refresh (debounced).
@@ -99,6 +110,7 @@ class Baton:
         for dispatcher in self.dispatchers:
             dispatcher.start()
         await self.telegram.start()
+        self.campaigns.start()
         self.scheduler.add_job(self.timers.sweep, "interval", seconds=self.settings.timers.sweep_seconds,
                                id="timers", max_instances=1, coalesce=True)
         self.scheduler.start()
@@ -108,6 +120,7 @@ class Baton:
         # Stop taking work first, then let in-flight deliveries end, then close connections.
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        await self.campaigns.stop()
         await self.telegram.stop()
         await self.slack.stop()
         for dispatcher in self.dispatchers:

@@ -269,6 +269,15 @@ class TimerSettings(_Section):
     sweep_seconds: float = Field(default=30, gt=0)
 
 
+class CampaignSettings(_Section):
+    # Telegram allows about 30 messages per second overall; campaigns stay below so replies still get through.
+    per_second: float = Field(default=20.0, gt=0)
+    # A customer's first message within this many days after receiving a campaign is a reply to it.
+    reply_window_days: float = Field(default=3, ge=0)
+    # The campaign's Slack message is updated at most this often while it sends.
+    progress_seconds: float = Field(default=3, ge=0)
+
+
 class LanguageTexts(_Section):
     """Texts for customers whose Telegram language is this one; anything left out falls back to English."""
 
@@ -280,6 +289,7 @@ class LanguageTexts(_Section):
     waiting_for_human: str | None = None
     rating_question: str | None = None
     rating_thanks: str | None = None
+    opted_out: str | None = None
 
 
 class TextSettings(_Section):
@@ -294,6 +304,8 @@ class TextSettings(_Section):
     waiting_for_human: str = "I've asked a colleague to join. They will reply here shortly."
     rating_question: str = "How did we do? Rate this conversation from 1 (poor) to 5 (great)."
     rating_thanks: str = "Thank you for your rating! If you'd like to add a comment, just write it here."
+    opted_out: str = ("You won't receive our announcements anymore. You can still write to us here, and "
+                      "/start turns announcements back on.")
     show_operator_name: Literal["full", "first", "none"] = "first"
     languages: dict[str, LanguageTexts] = Field(default_factory=dict)
 
@@ -329,6 +341,7 @@ class Settings(_Section):
     texts: TextSettings = TextSettings()
     escalation: EscalationSettings = EscalationSettings()
     timers: TimerSettings = TimerSettings()
+    campaigns: CampaignSettings = CampaignSettings()
 
 
 def _apply_env(data: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:

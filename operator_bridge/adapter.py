@@ -13,10 +13,12 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import SlackSettings
+from bot.core.campaigns import CampaignOps
 from bot.core.media import FetchFile, no_fetch
 from bot.core.pacing import Pacer
 from bot.core.service import Service
 from operator_bridge.admin import AdminCommands
+from operator_bridge.campaigns import CampaignSlack
 from operator_bridge.commands import SlashCommands
 from operator_bridge.directory import Directory
 from operator_bridge.history import History
@@ -32,7 +34,7 @@ log = logging.getLogger(__name__)
 class SlackAdapter:
     def __init__(self, settings: SlackSettings, service: Service, db: Database, *,
                  fetch_customer_file: FetchFile = no_fetch, reload_kb: Callable[[], str] = lambda: "No agent.",
-                 health: Callable[[], dict[str, Any]] = dict) -> None:
+                 health: Callable[[], dict[str, Any]] = dict, campaigns: CampaignOps | None = None) -> None:
         self.settings = settings
         # The dispatcher owns retries (it knows the outbox); the client itself never retries.
         self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url, retry_handlers=[])
@@ -44,7 +46,11 @@ class SlackAdapter:
         history = History(self.app, db, service.access, links)
         history.register()
         admin = AdminCommands(self.app, service, self.directory, db, history, reload_kb=reload_kb, health=health)
-        SlashCommands(self.app, service, self.directory, db, admin).register()
+        campaign_slack = None
+        if campaigns is not None:
+            campaign_slack = CampaignSlack(self.app, campaigns, self.directory, db, service.access, service.clock)
+            campaign_slack.register()
+        SlashCommands(self.app, service, self.directory, db, admin, campaigns=campaign_slack).register()
         self.home = AppHome(self.app, db, service.access, links, service.clock,
                             min_interval=settings.home_refresh_seconds)
         self.home.register()

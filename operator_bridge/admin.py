@@ -35,6 +35,8 @@ HELP_LINES = [
     "`/baton agent pause|resume` — send every new message to humans (for agent outages)",
     "`/baton kb reload` — reload the knowledge base file",
     "`/baton search <text>` — find messages across conversations (operators)",
+    "`/baton campaign new|list|cancel <id>` — broadcasts whose replies become conversations",
+    "`/baton tag|untag <customer> <tag>` — tag customers for campaign audiences",
 ]
 HELP_FOOTER = ("Also: `/history <customer>` (operators), `/takeover`, `/handback`, `/resolve`, and the App Home tab "
                "for a live dashboard.")

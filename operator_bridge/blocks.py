@@ -29,6 +29,7 @@ class CardView:
     previous_id: int | None = None
     csat_rating: int | None = None
     csat_comment: str | None = None
+    campaign_id: int | None = None  # the conversation began as a reply to this campaign
 
 
 def _esc(text: str) -> str:
@@ -91,6 +92,9 @@ def card(view: CardView) -> tuple[str, Blocks]:
         if view.csat_comment:
             line += f" · “{_esc(view.csat_comment[:300])}”"
         blocks.append({"type": "section", "block_id": "csat", "text": {"type": "mrkdwn", "text": line}})
+    if view.campaign_id is not None:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
+                       f":mega: Reply to campaign #{view.campaign_id}"}]})
     if view.previous_link:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
                        f"Previous conversation: <{view.previous_link}|#{view.previous_id}>"}]})

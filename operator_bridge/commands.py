@@ -11,6 +11,8 @@ from bot.core.events import HandbackRequested, Outcome, ResolveRequested, Takeov
 from bot.core.service import Service
 from operator_bridge import blocks
 from operator_bridge.admin import AdminCommands
+from operator_bridge.campaigns import WORDS as CAMPAIGN_WORDS
+from operator_bridge.campaigns import CampaignSlack
 from operator_bridge.directory import Directory
 from operator_bridge.refs import RefError, parse_ref
 from storage import conversations, customers
@@ -20,9 +22,10 @@ log = logging.getLogger(__name__)
 
 class SlashCommands:
     def __init__(self, app: AsyncApp, service: Service, directory: Directory, db: Database,
-                 admin: AdminCommands) -> None:
+                 admin: AdminCommands, campaigns: CampaignSlack | None = None) -> None:
         self.app = app
         self.admin = admin
+        self.campaigns = campaigns
         self.service = service
         self.directory = directory
         self.db = db
@@ -54,6 +57,9 @@ class SlashCommands:
         await ack(text=_answer(outcome, name))
 
     async def on_baton(self, ack: Any, command: dict[str, Any]) -> None:
+        words = command.get("text", "").split()
+        if words[:1] and words[0] in CAMPAIGN_WORDS and self.campaigns is not None:
+            return await self.campaigns.on_command(ack, command, words)
         await self.admin.on_baton(ack, command)
 
     async def _open_rows(self) -> list[blocks.WaitingRow]:

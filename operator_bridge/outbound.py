@@ -11,10 +11,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import effects as fx
+from bot.core.campaigns import KINDS as CAMPAIGN_KINDS
 from bot.core.media import FetchFile, no_fetch
 from bot.core.pacing import Pacer
 from bot.core.ports import Delivered, Failed, Result, RetryLater
 from operator_bridge import blocks, coalesce
+from operator_bridge.campaign_outbound import CampaignMessages
 from operator_bridge.files import CustomerFileMirror
 from operator_bridge.formatting import html_to_mrkdwn
 from operator_bridge.outbound_edits import update_mirror
@@ -43,6 +45,9 @@ class SlackDeliverer:
         self.tier3_pacer = tier3_pacer or Pacer(50 / 60, 20)
         self.agent_name = agent_name
         self.agent_icon_emoji = agent_icon_emoji
+        self.campaigns = CampaignMessages(client, db, channel=alerts_channel or channels[0],
+                                          post_pacer=self.post_pacer, tier3_pacer=self.tier3_pacer,
+                                          find_posted=self._find_posted, metadata=_metadata)
 
     async def deliver(self, item: OutboxItem) -> Result:
         try:
@@ -53,6 +58,8 @@ class SlackDeliverer:
             return RetryLater(f"network error talking to Slack: {type(exc).__name__}")
 
     async def _deliver(self, item: OutboxItem) -> Result:
+        if item.kind in CAMPAIGN_KINDS:
+            return await self.campaigns.deliver(item)
         assert item.conversation_id is not None
         async with self.db.transaction() as session:
             conv = await conversations.get(session, item.conversation_id)
@@ -203,7 +210,7 @@ class SlackDeliverer:
             owner_name=conv.owner_name, mode_since=conv.mode_since, needs_human=conv.needs_human,
             needs_human_reason=conv.needs_human_reason, previous_link=link,
             previous_id=previous.id if previous else None, csat_rating=conv.csat_rating,
-            csat_comment=conv.csat_comment)
+            csat_comment=conv.csat_comment, campaign_id=conv.campaign_id)
 
 
 def _metadata(item: OutboxItem) -> dict[str, Any]:

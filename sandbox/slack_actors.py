@@ -147,6 +147,22 @@ class HumanActionsMixin(DeliveryMixin):
             self._show_reply({"user": user_id, "channel": channel}, body)
         return resp
 
+    async def submit_view(self, user_id: str, view: dict, values: dict[str, dict[str, Any]]) -> Response:
+        """Submit a modal the app opened (from `views_opened`). `values` maps an input block's id to its
+        element's state, e.g. {"message": {"value": "Hi"}, "audience": {"selected_option": {"value": "all"}}};
+        the answer's body is the app's ack (`response_action: errors` keeps the modal open)."""
+        state: dict[str, dict[str, Any]] = {}
+        for block in view.get("blocks") or []:
+            element = block.get("element") if block.get("type") == "input" else None
+            if isinstance(element, dict) and element.get("action_id"):
+                chosen = values.get(block["block_id"], {})
+                state[block["block_id"]] = {element["action_id"]: {"type": element.get("type"), **chosen}}
+        payload = {"type": "view_submission", "token": self.verification_token, "api_app_id": self.app_id,
+                   "team": self._team_ref(), "user": self._user_ref(user_id), "trigger_id": self._new_trigger(),
+                   "is_enterprise_install": False, "enterprise": None,
+                   "view": {**copy.deepcopy(view), "state": {"values": state}}}
+        return await self._deliver("interactive", payload)
+
     async def open_home(self, user_id: str) -> Response:
         self.require_user(user_id)
         event: dict[str, Any] = {"type": "app_home_opened", "user": user_id, "channel": "D" + user_id[1:],

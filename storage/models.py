@@ -25,6 +25,10 @@ class Customer(SQLModel, table=True):
     # An admin blocked the customer (`/baton block`): messages are stored, nothing is sent or posted (0003_admin).
     blocked: bool = False
     created_at: datetime = Field(default_factory=utcnow)
+    # Sent /stop: no campaigns until /start (conversations still work). Migration 0003_campaigns.
+    opted_out: bool = False
+    # Admin-set labels for campaign audiences, stored as ",vip,beta," so one LIKE finds a whole tag.
+    tags: str = ""
 
     @property
     def display_name(self) -> str:
@@ -60,6 +64,8 @@ class Conversation(SQLModel, table=True):
     csat_rating: int | None = None
     csat_comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     csat_at: datetime | None = None
+    # The campaign this conversation answers (the customer's first message after receiving it).
+    campaign_id: int | None = Field(default=None, index=True)
 
 
 class Message(SQLModel, table=True):
@@ -178,3 +184,48 @@ class Flag(SQLModel, table=True):
     value: str = ""
     changed_by: str | None = None
     changed_at: datetime = Field(default_factory=utcnow)
+
+
+class Campaign(SQLModel, table=True):
+    """A broadcast. Its progress lives in its recipient rows, so a restart resumes where it stopped."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # as the admin wrote it
+    html: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # what Telegram gets
+    image_url: str | None = None
+    button_label: str | None = None
+    button_url: str | None = None
+    # "all" | "tag" | "language" | "active" | "ids"; audience_value is the tag, code, days or id list.
+    audience: str = "all"
+    audience_value: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    # "scheduled" | "sending" | "done" | "cancelled"
+    status: str = "scheduled"
+    send_at: datetime = Field(default_factory=utcnow)
+    created_by: str = ""
+    created_by_name: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    cancelled_by_name: str | None = None
+    slack_channel: str | None = None
+    slack_ts: str | None = None
+    # When the last progress update was queued: updates are throttled to one per few seconds.
+    progress_queued_at: datetime | None = None
+
+
+class CampaignRecipient(SQLModel, table=True):
+    __tablename__ = "campaign_recipient"
+    __table_args__ = (UniqueConstraint("campaign_id", "customer_id", name="uq_campaign_recipient"),
+                      Index("ix_campaign_recipient_status", "campaign_id", "status"),
+                      Index("ix_campaign_recipient_customer", "customer_id", "sent_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id")
+    customer_id: int = Field(foreign_key="customer.id")
+    # "pending" | "sent" | "blocked" | "failed" | "skipped"
+    status: str = "pending"
+    sent_at: datetime | None = None
+    tg_message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    error: str | None = None
+    # The conversation the customer's reply opened (or joined), once they replied.
+    conversation_id: int | None = None

@@ -34,6 +34,14 @@ class CustomerStarted:
 
 
 @dataclass(frozen=True)
+class CustomerStopped:
+    """The customer sent /stop: no more campaigns for them (until /start)."""
+
+    delivery: Delivery
+    customer: CustomerInfo
+
+
+@dataclass(frozen=True)
 class CustomerMessage:
     delivery: Delivery
     customer: CustomerInfo
@@ -214,6 +222,6 @@ class Outcome:
         return self
 
 
-Event = (CustomerStarted | CustomerMessage | CustomerBlockedBot | CustomerRated | OperatorMessage | TakeoverRequested
-         | HandbackRequested | ResolveRequested | AgentReplied | CustomerEdited | OperatorEdited | OperatorDeleted
-         | CustomerBlockRequested | AgentPauseRequested)
+Event = (CustomerStarted | CustomerStopped | CustomerMessage | CustomerBlockedBot | CustomerRated | OperatorMessage
+         | TakeoverRequested | HandbackRequested | ResolveRequested | AgentReplied | CustomerEdited | OperatorEdited
+         | OperatorDeleted | CustomerBlockRequested | AgentPauseRequested)

@@ -14,6 +14,7 @@ from bot.core import admin_ops, csat
 from bot.core import effects as fx
 from bot.core.access import Access
 from bot.core.brief import handback_brief
+from bot.core.campaigns import attribute_reply
 from bot.core.edits import Edits
 from bot.core.events import (
     Actor,
@@ -27,6 +28,7 @@ from bot.core.events import (
     CustomerMessage,
     CustomerRated,
     CustomerStarted,
+    CustomerStopped,
     Delivery,
     Event,
     HandbackRequested,
@@ -40,7 +42,7 @@ from bot.core.events import (
 from bot.core.media import encode_shared
 from bot.core.ports import Clock
 from bot.core.rules import escalation_reason
-from bot.core.states import Decision, Kind, Mode, Refusal, State, decide
+from bot.core.states import Decision, Effect, Kind, Mode, Refusal, State, decide
 from bot.core.text import html_to_plain
 from storage import audit, conversations, customers, inbox, messages, staff
 from storage.db import Database
@@ -54,8 +56,10 @@ KEEP_AS_NOTE = "keep_as_note"
 
 class Service:
     def __init__(self, db: Database, *, texts: TextSettings, access: Access, clock: Clock | None = None,
-                 wake: Callable[[], None] = lambda: None, escalation: EscalationSettings | None = None) -> None:
+                 wake: Callable[[], None] = lambda: None, escalation: EscalationSettings | None = None,
+                 campaign_reply_days: float = 3) -> None:
         self.db = db
+        self.campaign_reply_days = campaign_reply_days
         self.texts = texts
         self.escalation = escalation or EscalationSettings()
         self.access = access
@@ -67,6 +71,7 @@ class Service:
     async def handle(self, event: Event) -> Outcome:
         handler = {
             CustomerStarted: self._customer_started,
+            CustomerStopped: self._customer_stopped,
             CustomerMessage: self._customer_message,
             CustomerBlockedBot: self._customer_blocked_bot,
             CustomerRated: self._customer_rated,
@@ -102,7 +107,8 @@ class Service:
             log.info("ignoring re-delivered %s %s", delivery.platform, delivery.delivery_id)
         return fresh
 
-    async def _upsert_customer(self, session: AsyncSession, event: CustomerStarted | CustomerMessage) -> Customer:
+    async def _upsert_customer(self, session: AsyncSession,
+                               event: CustomerStarted | CustomerStopped | CustomerMessage) -> Customer:
         c = event.customer
         return await customers.upsert_from_telegram(
             session, tg_user_id=c.tg_user_id, tg_chat_id=c.tg_chat_id, first_name=c.first_name,
@@ -113,8 +119,21 @@ class Service:
             if not await self._claim(session, event.delivery):
                 return Outcome(duplicate=True)
             customer = await self._upsert_customer(session, event)
+            customer.opted_out = False  # /start opts back in to campaigns
+            session.add(customer)
             greeting = fx.customer_text(self.texts, "greeting", customer)
             fx.notice_customer(session, customer, None, greeting, now=self.clock.now())
+        return Outcome(changed=True)
+
+    async def _customer_stopped(self, event: CustomerStopped) -> Outcome:
+        async with self.db.transaction() as session:
+            if not await self._claim(session, event.delivery):
+                return Outcome(duplicate=True)
+            customer = await self._upsert_customer(session, event)
+            customer.opted_out = True
+            session.add(customer)
+            fx.notice_customer(session, customer, None, fx.customer_text(self.texts, "opted_out", customer),
+                               now=self.clock.now())
         return Outcome(changed=True)
 
     async def _customer_message(self, event: CustomerMessage) -> Outcome:
@@ -154,6 +173,9 @@ class Service:
                 _needs_human(conv, reason, now)
             session.add(conv)
             await session.flush()
+            if (await attribute_reply(session, conv, customer, now=now, window_days=self.campaign_reply_days)
+                    and Effect.OPEN_THREAD not in decision.effects):
+                fx.slack(session, conv, fx.UPDATE_CARD, now=now)  # the card now says which campaign it answers
             message = _customer_row(conv, event, now)
             session.add(message)
             await session.flush()

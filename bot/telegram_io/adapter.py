@@ -12,6 +12,7 @@ from bot.config import TelegramSettings
 from bot.core.media import FetchFile, no_fetch
 from bot.core.pacing import Pacer
 from bot.core.service import Service
+from bot.telegram_io.campaigns import CampaignSend
 from bot.telegram_io.inbound import TelegramInbound
 from bot.telegram_io.media import CustomerFileFetcher
 from bot.telegram_io.outbound import TelegramDeliverer
@@ -36,6 +37,7 @@ class TelegramAdapter:
         pacer = Pacer(settings.per_chat_per_second, settings.per_chat_burst,
                       overall_rate=settings.overall_per_second)
         self.deliverer = TelegramDeliverer(self.bot, db, pacer, fetch_operator_file=fetch_operator_file)
+        self.send_campaign = CampaignSend(self.bot, pacer)
         # The port the Slack side uses to fetch customers' files; the Bot and its token stay here.
         self.fetch_customer_file = CustomerFileFetcher(self.bot)
         self.poller = TelegramPoller(self.bot, self.inbound, timeout=settings.poll_timeout)

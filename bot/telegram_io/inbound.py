@@ -17,6 +17,7 @@ from bot.core.events import (
     CustomerMessage,
     CustomerRated,
     CustomerStarted,
+    CustomerStopped,
     Delivery,
 )
 from bot.core.service import Service
@@ -85,8 +86,12 @@ class TelegramInbound:
                                 last_name=user.last_name, username=user.username, language=user.language_code)
         # The same message can come back in another update (webhook/polling switch): key on the message.
         delivery = Delivery("telegram", f"{message.chat.id}:{message.message_id}")
-        if message.text is not None and message.text.split("@")[0].split(" ")[0] == "/start":
+        command = message.text.split("@")[0].split(" ")[0] if message.text is not None else None
+        if command == "/start":
             await self.service.handle(CustomerStarted(delivery, customer))
+            return
+        if command == "/stop":
+            await self.service.handle(CustomerStopped(delivery, customer))
             return
         kind = message_kind(message)
         text, markup = _content(message, kind)

@@ -1,0 +1,183 @@
+"""The campaign sender: one recipient at a time, at the configured rate, with all its state in the database.
+
+A recipient row is `pending` until the send's outcome is recorded, so a restart (or a crash) resumes with
+the first pending row. The one repeat possible is a crash between Telegram accepting a message and its row
+being recorded, as for the outbox. Scheduled campaigns start when their stored `send_at` has passed: the
+loop sleeps until the earliest one (or a wake), so nothing is scheduled in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.config import CampaignSettings
+from bot.core.campaigns import queue_update
+from bot.core.pacing import Pacer
+from bot.core.ports import Clock, Delivered, Failed, Result, RetryLater
+from storage import campaigns as store
+from storage.db import Database
+from storage.models import Campaign, CampaignRecipient, Customer
+
+log = logging.getLogger(__name__)
+
+# Sends one campaign's message to one chat: the Telegram side implements it (bot/telegram_io/campaigns.py).
+SendCampaign = Callable[[int, Campaign], Awaitable[Result]]
+
+
+class CampaignSender:
+    def __init__(self, db: Database, send: SendCampaign, settings: CampaignSettings, *, clock: Clock,
+                 wake_outbox: Callable[[], None], idle_poll_seconds: float = 5.0) -> None:
+        self.db = db
+        self.send = send
+        self.settings = settings
+        self.clock = clock
+        self.wake_outbox = wake_outbox
+        self.idle_poll_seconds = idle_poll_seconds
+        # Burst 1: an even spacing, so a campaign never eats the whole overall Telegram budget at once.
+        self.pacer = Pacer(settings.per_second, 1)
+        self._wake = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="campaign-sender")
+
+    async def stop(self, grace_seconds: float = 5.0) -> None:
+        """Finish the send in hand (its outcome is recorded), then stop; pending rows wait for the next start."""
+        self._stopping = True
+        self._stopped.set()
+        self._wake.set()
+        if self._task is None:
+            return
+        done, _ = await asyncio.wait({self._task}, timeout=grace_seconds)
+        if not done:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                timeout = await self._step()
+            except Exception:
+                log.exception("campaign sender: step failed; retrying")
+                timeout = self.idle_poll_seconds
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+
+    async def _step(self) -> float:
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            for campaign in await store.due_to_start(session, now):
+                # Recipients are fixed as sending starts, in the same transaction as the status change.
+                assert campaign.id is not None
+                ids = await store.audience_ids(session, campaign.audience, campaign.audience_value, now)
+                await store.add_recipients(session, campaign.id, ids)
+                campaign.status, campaign.started_at = "sending", now
+                queue_update(session, campaign, now)
+                log.info("campaign %s: sending to %s customers", campaign.id, len(ids))
+            sending = [c.id for c in await store.find_sending(session) if c.id is not None]
+            upcoming = await store.next_start(session)
+        self.wake_outbox()
+        for campaign_id in sending:
+            while not self._stopping and await self._send_next(campaign_id):
+                pass
+        if upcoming is None:
+            return self.idle_poll_seconds
+        wait = (upcoming.replace(tzinfo=now.tzinfo) if upcoming.tzinfo is None else upcoming) - self.clock.now()
+        return min(max(wait.total_seconds(), 0.01), self.idle_poll_seconds)
+
+    async def _send_next(self, campaign_id: int) -> bool:
+        """Send to the campaign's next pending recipient; False once there is nothing more to do now."""
+        queued = False
+        async with self.db.transaction() as session:
+            campaign = await store.get(session, campaign_id)
+            if campaign is None or campaign.status != "sending":
+                return False  # cancelled: checked before every send, so a cancel stops within one message
+            found = await store.next_pending(session, campaign_id)
+            if found is None:
+                campaign.status, campaign.finished_at = "done", self.clock.now()
+                queue_update(session, campaign, self.clock.now())
+                log.info("campaign %s: done", campaign_id)
+            else:
+                recipient, customer = found
+                if customer.opted_out or customer.unreachable:
+                    self._record(recipient, "skipped", "opted out" if customer.opted_out else "blocked the bot")
+                    session.add(recipient)
+                    queued = self._progress(session, campaign)
+        if found is None:
+            self.wake_outbox()
+            return False
+        if recipient.status != "pending":
+            if queued:
+                self.wake_outbox()
+            return True
+        await self.pacer.wait("campaign")
+        if self._stopping:
+            return False
+        # Shielded: a stop must not cut the send from the recording of its outcome.
+        return await asyncio.shield(self._send_and_record(campaign, recipient, customer))
+
+    async def _send_and_record(self, campaign: Campaign, recipient: CampaignRecipient, customer: Customer) -> bool:
+        result = await self._send(customer.tg_chat_id, campaign)
+        if isinstance(result, RetryLater):
+            log.warning("campaign %s: retrying in %.1fs: %s", campaign.id, result.after or 1.0, result.reason)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), timeout=result.after or 1.0)
+            return not self._stopping
+        async with self.db.transaction() as session:
+            row = await session.get(CampaignRecipient, recipient.id)
+            fresh = await store.get(session, recipient.campaign_id)
+            if row is None or fresh is None:
+                return False
+            if isinstance(result, Delivered):
+                self._record(row, "sent", None)
+                row.sent_at, row.tg_message_id = self.clock.now(), result.tg_message_id
+            elif isinstance(result, Failed) and result.unreachable:
+                self._record(row, "blocked", result.reason)
+                who = await session.get(Customer, customer.id)
+                if who is not None:
+                    who.unreachable = True
+                    session.add(who)
+            else:
+                self._record(row, "failed", result.reason)
+            session.add(row)
+            # Cancelled meanwhile: this last send still shows in the final numbers.
+            queued = self._progress(session, fresh, force=fresh.status != "sending")
+        if queued:
+            self.wake_outbox()  # after the commit, so the dispatcher finds the row
+        return True
+
+    async def _send(self, chat_id: int, campaign: Campaign) -> Result:
+        try:
+            return await self.send(chat_id, campaign)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug must not stop the campaign: this recipient fails, visibly
+            log.exception("campaign %s: sending to %s failed", campaign.id, chat_id)
+            return Failed(f"unexpected error: {type(exc).__name__}")
+
+    @staticmethod
+    def _record(recipient: CampaignRecipient, status: str, error: str | None) -> None:
+        recipient.status, recipient.error = status, error
+
+    def _progress(self, session: AsyncSession, campaign: Campaign, *, force: bool = False) -> bool:
+        """Queue a progress update of the Slack message, at most once per `progress_seconds`."""
+        now = self.clock.now()
+        last = campaign.progress_queued_at
+        if last is not None and last.tzinfo is None:
+            last = last.replace(tzinfo=now.tzinfo)
+        if force or last is None or (now - last).total_seconds() >= self.settings.progress_seconds:
+            queue_update(session, campaign, now)
+            return True
+        return False

@@ -1,0 +1,205 @@
+"""Slack → campaigns: `/baton campaign new|list|cancel`, `/baton tag|untag`, the modal and the Cancel button.
+
+Admins only (`[access] admins`): a campaign reaches many customers at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlparse
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+
+from bot.core.access import Access
+from bot.core.campaigns import CampaignOps, Draft
+from bot.core.ports import Clock
+from operator_bridge import campaign_blocks as cb
+from operator_bridge.directory import Directory
+from operator_bridge.formatting import mrkdwn_to_html
+from storage import campaigns as store
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+USAGE = """*Campaigns* (admins)
+• `/baton campaign new` — write a campaign: message, optional image and button, audience, when
+• `/baton campaign list` — recent campaigns and their progress
+• `/baton campaign cancel <id>` — stop a campaign that is scheduled or sending
+• `/baton tag <@username or Telegram id> <tag>…` / `/baton untag …` — label customers for audiences"""
+
+WORDS = ("campaign", "tag", "untag")
+TELEGRAM_TEXT_LIMIT = 4096
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]+)?$")
+
+
+def markdown_to_mrkdwn(text: str) -> str:
+    """Common Markdown the admin may type, as Slack mrkdwn (which mrkdwn_to_html then reads)."""
+    text = re.sub(r"\[([^\]]+)\]\((https?://[^)\s]+)\)", r"<\2|\1>", text)
+    text = re.sub(r"\*\*(.+?)\*\*", r"*\1*", text)
+    return re.sub(r"~~(.+?)~~", r"~\1~", text)
+
+
+def _is_web_url(value: str) -> bool:
+    url = urlparse(value)
+    return url.scheme in ("http", "https") and bool(url.netloc)
+
+
+def parse_submission(values: dict[str, dict[str, Any]], now: datetime) -> Draft | dict[str, str]:
+    """The modal's state as a Draft, or the errors to show next to each field (block id → text)."""
+    def text(block: str) -> str:
+        return str((values.get(block, {}).get(block) or {}).get("value") or "").strip()
+
+    errors: dict[str, str] = {}
+    message = text("message")
+    html = mrkdwn_to_html(markdown_to_mrkdwn(message)) if message else ""
+    if not message:
+        errors["message"] = "Write the message customers will get."
+    elif len(html) > TELEGRAM_TEXT_LIMIT:
+        errors["message"] = f"Too long for Telegram: keep it under {TELEGRAM_TEXT_LIMIT} characters."
+    image_url = text("image_url") or None
+    if image_url and not (_is_web_url(image_url) and image_url.startswith("https://")):
+        errors["image_url"] = "Use a public https:// link to the image."
+    label, link = text("button_label") or None, text("button_url") or None
+    if label and not link:
+        errors["button_url"] = "A button needs a link."
+    elif link and not label:
+        errors["button_label"] = "A button needs a label."
+    elif link and not _is_web_url(link):
+        errors["button_url"] = "Use a full link starting with https://."
+    elif label and len(label) > 64:
+        errors["button_label"] = "Keep the label under 64 characters."
+    selected = (values.get("audience", {}).get("audience") or {}).get("selected_option") or {}
+    audience = str(selected.get("value") or "all")
+    value = text("audience_value")
+    if audience == "tag":
+        value = store.normalise_tag(value)
+        if not value:
+            errors["audience_value"] = "Say which tag, e.g. vip."
+    elif audience == "language":
+        value = value.lower()
+        if not _LANGUAGE.match(value):
+            errors["audience_value"] = "Give a language code such as de or pt-br."
+    elif audience == "active":
+        try:
+            days = float(value)
+        except ValueError:
+            days = 0
+        if not 0 < days <= 3650:
+            errors["audience_value"] = "Give a number of days, e.g. 30."
+    elif audience == "ids":
+        ids = store.parse_ids(value)
+        if not ids:
+            errors["audience_value"] = "Paste Telegram ids (numbers), one per line or as CSV."
+        value = "\n".join(map(str, ids))
+    else:
+        audience, value = "all", ""
+    send_at = None
+    picked = (values.get("send_at", {}).get("send_at") or {}).get("selected_date_time")
+    if picked:
+        send_at = datetime.fromtimestamp(int(picked), UTC)
+        if send_at < now - timedelta(minutes=1):
+            errors["send_at"] = "That time has passed. Leave it empty to send now."
+    if errors:
+        return errors
+    return Draft(text=message, html=html, audience=audience, audience_value=value, image_url=image_url,
+                 button_label=label, button_url=link, send_at=send_at)
+
+
+def describe_audience(audience: str, value: str) -> str:
+    if audience == "tag":
+        return f"customers tagged {value}"
+    if audience == "language":
+        return f"customers speaking {value}"
+    if audience == "active":
+        return f"customers active within {value} days"
+    if audience == "ids":
+        return f"a list of {len(value.split())} Telegram ids"
+    return "all customers"
+
+
+class CampaignSlack:
+    def __init__(self, app: AsyncApp, ops: CampaignOps, directory: Directory, db: Database, access: Access,
+                 clock: Clock) -> None:
+        self.app = app
+        self.ops = ops
+        self.directory = directory
+        self.db = db
+        self.access = access
+        self.clock = clock
+
+    def register(self) -> None:
+        self.app.view(cb.NEW_CAMPAIGN)(self.on_submit)
+        self.app.action(cb.CANCEL)(self.on_cancel_button)
+
+    async def on_command(self, ack: Any, command: dict[str, Any], words: list[str]) -> None:
+        """`/baton campaign …`, `/baton tag …`, `/baton untag …` (dispatched from operator_bridge.commands)."""
+        user = command["user_id"]
+        if not self.access.is_admin(user):
+            await ack(text="Only Baton admins can run campaigns or tag customers.")
+            return
+        actor = await self.directory.actor(user)
+        if words[0] in ("tag", "untag"):
+            if len(words) < 3:
+                await ack(text=f"Usage: `/baton {words[0]} <@username or Telegram id> <tag>…`")
+                return
+            await ack(text=await self.ops.tag(words[1], words[2:], actor, remove=words[0] == "untag"))
+            return
+        sub = words[1] if len(words) > 1 else ""
+        if sub == "new":
+            await ack()
+            try:
+                await self.app.client.views_open(trigger_id=command["trigger_id"], view=cb.new_campaign_modal())
+            except SlackApiError as exc:
+                log.warning("campaign modal: %s", exc.response.get("error"))
+            return
+        if sub == "list":
+            await ack(text=cb.campaign_list(await self._list()))
+            return
+        if sub == "cancel" and len(words) > 2 and words[2].lstrip("#").isdigit():
+            await ack(text=await self.ops.cancel(int(words[2].lstrip("#")), actor, "command"))
+            return
+        await ack(text=USAGE)
+
+    async def on_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user = body["user"]["id"]
+        if not self.access.is_admin(user):
+            await ack(response_action="errors", errors={"message": "Only Baton admins can create campaigns."})
+            return
+        parsed = parse_submission(view.get("state", {}).get("values", {}), self.clock.now())
+        if isinstance(parsed, dict):
+            await ack(response_action="errors", errors=parsed)
+            return
+        created = await self.ops.create(parsed, await self.directory.actor(user))
+        if isinstance(created, str):
+            await ack(response_action="errors", errors={"audience": created})
+            return
+        await ack()
+        log.info("campaign %s created by %s", created.id, user)
+
+    async def on_cancel_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        user = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+        if not self.access.is_admin(user):
+            text = "Only Baton admins can cancel campaigns."
+        else:
+            text = await self.ops.cancel(int(action["value"]), await self.directory.actor(user), "button")
+        try:
+            await self.app.client.chat_postEphemeral(channel=channel, user=user, text=text)
+        except SlackApiError as exc:
+            log.warning("could not tell %s: %s", user, exc.response.get("error"))
+
+    async def _list(self) -> list[cb.CampaignView]:
+        async with self.db.transaction() as session:
+            rows = []
+            for c in await store.find_recent(session):
+                assert c.id is not None
+                rows.append(cb.CampaignView(
+                    campaign_id=c.id, status=c.status, text=c.text, created_by_name=c.created_by_name,
+                    audience=describe_audience(c.audience, c.audience_value), send_at=c.send_at,
+                    counts=await store.counts(session, c.id), reply_count=await store.count_replies(session, c.id)))
+        return rows
