@@ -34,11 +34,11 @@ def _load(path: Path) -> Settings:
 
 @app.command()
 def run(config: Annotated[Path | None, typer.Option("--config", "-c", help="Path to config.toml.")] = None,
-        log_level: str = "INFO") -> None:
+        log_level: Annotated[str | None, typer.Option(help="Overrides [logging] level.")] = None) -> None:
     """Run Baton. Without a config file it runs the sandbox demo instead."""
     from bot import logs
 
-    logs.setup(log_level)
+    logs.setup(log_level or "INFO")
     path = config or (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
     if path is None:
         typer.echo("No config.toml here: starting the local sandbox demo (see README to run for real).\n")
@@ -47,6 +47,7 @@ def run(config: Annotated[Path | None, typer.Option("--config", "-c", help="Path
         asyncio.run(run_demo())
         return
     settings = _load(path)
+    logs.setup(log_level or settings.logging.level, settings.logging.format)
     _check_runtime(settings)
     from bot.app import run_forever
 

@@ -153,6 +153,12 @@ class ServerSettings(_Section):
     port: int = Field(default=8080, ge=0, le=65535)
 
 
+class LoggingSettings(_Section):
+    # "json": one JSON object per line, for log collectors; tokens are redacted in both formats.
+    format: Literal["text", "json"] = "text"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+
 class StorageSettings(_Section):
     url: str = "sqlite+aiosqlite:///baton.db"
 
@@ -291,6 +297,7 @@ class Settings(_Section):
     texts: TextSettings = TextSettings()
     escalation: EscalationSettings = EscalationSettings()
     timers: TimerSettings = TimerSettings()
+    logging: LoggingSettings = LoggingSettings()
 
 
 def _apply_env(data: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:

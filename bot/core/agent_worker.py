@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from bot.agent.base import Agent, AgentReply, AgentRequest, AgentTurn, CustomerProfile
 from bot.core import effects as fx
 from bot.core.events import AgentReplied
-from bot.core.ports import Delivered, Result
+from bot.core.ports import Delivered, Observer, Result
 from bot.core.service import Service
 from storage import conversations, customers, messages
 from storage.models import OutboxItem
@@ -23,8 +24,10 @@ class AgentWorker:
     destination = fx.AGENT
 
     def __init__(self, service: Service, agent: Agent, *, timeout: float = 30.0,
-                 typing: Callable[[int], Awaitable[None]] | None = None, history_limit: int = 20) -> None:
+                 typing: Callable[[int], Awaitable[None]] | None = None, history_limit: int = 20,
+                 observer: Observer | None = None) -> None:
         self.service = service
+        self.observer = observer or Observer()
         self.agent = agent
         self.timeout = timeout
         # Shows the customer that an answer is coming (Telegram's "typing…"); best effort.
@@ -61,11 +64,19 @@ class AgentWorker:
         return Delivered()
 
     async def _ask(self, request: AgentRequest) -> AgentReply:
+        started = time.perf_counter()
+        failed = True
         try:
-            return await asyncio.wait_for(self.agent.reply(request), timeout=self.timeout)
+            reply = await asyncio.wait_for(self.agent.reply(request), timeout=self.timeout)
+            failed = False
+            return reply
         except TimeoutError:
             log.warning("conversation %s: agent timed out after %ss", request.conversation_id, self.timeout)
             return AgentReply(HOLDING_ON_FAILURE, 0.0, f"the agent did not answer within {self.timeout:g}s")
         except Exception as exc:
             log.exception("conversation %s: agent failed", request.conversation_id)
             return AgentReply(HOLDING_ON_FAILURE, 0.0, f"the agent failed ({type(exc).__name__})")
+        finally:
+            # A failure hands off too (the holding text); `failed` tells the two apart.
+            handoff = failed or reply.handoff_reason is not None
+            self.observer.agent_answered(time.perf_counter() - started, handoff=handoff, failed=failed)
