@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -78,7 +79,15 @@ def spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
 
 
 def spawn_baton(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    return spawn(["-m", "bot", "run", "--config", str(config), "--log-level", "WARNING"], log)
+    args = ["-m", "bot", "run", "--config", str(config), "--log-level", "WARNING"]
+    profile = os.environ.get("BENCH_PROFILE")  # a path: record collapsed stacks with py-spy (see README)
+    if profile:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        spy = str(Path(sys.executable).parent / "py-spy")
+        with log.open("ab") as out:  # CPU and RSS figures are then py-spy's, not Baton's: profile only
+            return subprocess.Popen([spy, "record", "--format", "raw", "-o", profile, "--", sys.executable, *args],
+                                    cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    return spawn(args, log)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -111,7 +120,8 @@ async def wait_healthy(port: int, process: subprocess.Popen[bytes], timeout: flo
 
 
 async def stop(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
-    process.terminate()
+    # py-spy writes its profile on SIGINT (Ctrl-C); Baton stops gracefully on SIGTERM.
+    process.send_signal(signal.SIGINT if os.environ.get("BENCH_PROFILE") else signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while process.poll() is None and time.monotonic() < deadline:  # noqa: ASYNC110 (a process, no event)
         await asyncio.sleep(0.05)  # never block: the sandboxes live on this loop
