@@ -10,7 +10,6 @@ from typing import Any
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import text
 
 from bot.agent.base import Agent
 from bot.agent.registry import build_agent
@@ -24,6 +23,8 @@ from bot.core.dispatch import Dispatcher
 from bot.core.ports import Clock
 from bot.core.service import Service
 from bot.core.timers import Timers
+from bot.health import Health, slack_probe, telegram_probe
+from bot.metrics import Metrics
 from bot.telegram_io.adapter import TelegramAdapter
 from operator_bridge.adapter import SlackAdapter
 from operator_bridge.files import SlackFileFetcher
@@ -40,9 +41,10 @@ class Baton:
         self.db = Database(settings.storage.url)
         self.access = Access(settings.access.operators, settings.access.admins, settings.access.operator_group)
         self.dispatchers: list[Dispatcher] = []
+        self.metrics = Metrics()
         self.service = Service(self.db, texts=settings.texts, access=self.access, clock=self.clock,
                                wake=self._wake_all, escalation=settings.escalation,
-                               campaign_reply_days=settings.campaigns.reply_window_days)
+                               campaign_reply_days=settings.campaigns.reply_window_days, observer=self.metrics)
         self.campaign_ops = CampaignOps(self.db, clock=self.clock, wake=self._wake_all)
         # Each side fetches the other's files through a port, so neither imports the other's platform.
         self.telegram = TelegramAdapter(settings.telegram, self.service, self.db, fetch_operator_file=(
@@ -54,10 +56,14 @@ class Baton:
         self.campaigns = CampaignSender(self.db, self.telegram.send_campaign, settings.campaigns, clock=self.clock,
                                         wake_outbox=self._wake_dispatchers)
         worker = AgentWorker(self.service, self.agent, timeout=settings.agent.timeout_seconds,
-                             typing=self.telegram.typing)
+                             typing=self.telegram.typing, observer=self.metrics)
         for deliverer in (self.telegram.deliverer, self.slack.deliverer, worker):
             self.dispatchers.append(Dispatcher(self.db, deliverer, clock=self.clock,  # type: ignore[arg-type]
-                                               retry_base_seconds=retry_base_seconds, on_settled=self._wake_all))
+                                               retry_base_seconds=retry_base_seconds, on_settled=self._wake_all,
+                                               observer=self.metrics))
+        self.health = Health(self.db, telegram=telegram_probe(self.telegram.bot.get_me),
+                             slack=slack_probe(self.slack.client.auth_test),
+                             telegram_polling_ok=lambda: self.telegram.poller.healthy)
         self.timers = Timers(self.service, settings.timers, settings.escalation)
         # Jobs only sweep stored deadlines (bot/core/timers.py): no domain state lives in the scheduler.
         self.scheduler = AsyncIOScheduler(timezone="UTC")
@@ -117,16 +123,19 @@ class Baton:
         log.info("Baton is running")
 
     async def stop(self) -> None:
-        # Stop taking work first, then let in-flight deliveries end, then close connections.
+        # Stop taking work first (timers, polling, Socket Mode, then the HTTP server, which lets requests in
+        # hand finish committing); then let in-flight deliveries end, in parallel; then close connections.
+        # The Telegram client closes last: the Telegram dispatcher still sends through it while draining.
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await self.campaigns.stop()
-        await self.telegram.stop()
+        await self.telegram.stop_intake()
         await self.slack.stop()
-        for dispatcher in self.dispatchers:
-            await dispatcher.stop()
         if self._runner is not None:
             await self._runner.cleanup()
+            self._runner = None
+        await asyncio.gather(*(dispatcher.stop() for dispatcher in self.dispatchers))
+        await self.telegram.close()
         # An agent built here from the settings may hold connections (the openai backend's client).
         close = getattr(self.agent, "aclose", None) if self._owns_agent else None
         if close is not None:
@@ -135,7 +144,8 @@ class Baton:
 
     async def _start_http(self) -> None:
         app = web.Application(client_max_size=2 * 1024 * 1024)
-        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/healthz", self.health.handler)
+        app.router.add_get("/metrics", self.metrics.handler(self.db))
         if self.settings.slack.mode == "http":
             app.router.add_post("/slack/events", self.slack.handle_http)
         if self.settings.telegram.mode == "webhook":
@@ -148,19 +158,6 @@ class Baton:
         sockets = getattr(server, "sockets", None) or []
         self.port = sockets[0].getsockname()[1] if sockets else self.settings.server.port
         log.info("HTTP server on %s:%s", self.settings.server.host, self.port)
-
-    async def _healthz(self, _request: web.Request) -> web.Response:
-        checks: dict[str, Any] = {"telegram": self.telegram.poller.healthy}
-        try:
-            async with self.db.transaction() as session:
-                await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
-            checks["database"] = True
-        except Exception:
-            checks["database"] = False
-        ok = all(checks.values())
-        return web.json_response({"ok": ok, "checks": checks,
-                                  "uptime_seconds": round(time.monotonic() - self.started_at)},
-                                 status=200 if ok else 503)
 
 
 async def run_forever(settings: Settings) -> None:

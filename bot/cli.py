@@ -34,17 +34,18 @@ def _load(path: Path) -> Settings:
 
 @app.command()
 def run(config: Annotated[Path | None, typer.Option("--config", "-c", help="Path to config.toml.")] = None,
-        log_level: str = "INFO") -> None:
+        log_level: Annotated[str | None, typer.Option(help="Overrides [logging] level.")] = None) -> None:
     """Run Baton. Without a config file it runs the sandbox demo instead."""
     from bot import logs
 
-    logs.setup(log_level)
+    logs.setup(log_level or "INFO")
     path = config or (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
     if path is None:
         typer.echo("No config.toml here: starting the local sandbox demo (see README to run for real).\n")
         _demo(8090)
         return
     settings = _load(path)
+    logs.setup(log_level or settings.logging.level, settings.logging.format)
     _check_runtime(settings)
     from bot.app import run_forever
 

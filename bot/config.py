@@ -156,6 +156,12 @@ class ServerSettings(_Section):
     port: int = Field(default=8080, ge=0, le=65535)
 
 
+class LoggingSettings(_Section):
+    # "json": one JSON object per line, for log collectors; tokens are redacted in both formats.
+    format: Literal["text", "json"] = "text"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+
 class StorageSettings(_Section):
     url: str = "sqlite+aiosqlite:///baton.db"
 
@@ -342,6 +348,7 @@ class Settings(_Section):
     escalation: EscalationSettings = EscalationSettings()
     timers: TimerSettings = TimerSettings()
     campaigns: CampaignSettings = CampaignSettings()
+    logging: LoggingSettings = LoggingSettings()
 
 
 def _apply_env(data: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from bot.agent.base import Agent, AgentError, AgentReply, AgentRequest, AgentTurn, CustomerProfile
 from bot.core import effects as fx
 from bot.core.brief import handback_brief
 from bot.core.events import AgentReplied
-from bot.core.ports import Delivered, Result
+from bot.core.ports import Delivered, Observer, Result
 from bot.core.service import Service
 from storage import conversations, customers, messages
 from storage.models import OutboxItem
@@ -24,8 +25,10 @@ class AgentWorker:
     destination = fx.AGENT
 
     def __init__(self, service: Service, agent: Agent, *, timeout: float = 30.0,
-                 typing: Callable[[int], Awaitable[None]] | None = None, history_limit: int = 20) -> None:
+                 typing: Callable[[int], Awaitable[None]] | None = None, history_limit: int = 20,
+                 observer: Observer | None = None) -> None:
         self.service = service
+        self.observer = observer or Observer()
         self.agent = agent
         self.timeout = timeout
         # Shows the customer that an answer is coming (Telegram's "typing…"); best effort.
@@ -65,8 +68,12 @@ class AgentWorker:
         return Delivered()
 
     async def _ask(self, request: AgentRequest) -> AgentReply:
+        started = time.perf_counter()
+        failed = True
         try:
-            return await asyncio.wait_for(self.agent.reply(request), timeout=self.timeout)
+            reply = await asyncio.wait_for(self.agent.reply(request), timeout=self.timeout)
+            failed = False
+            return reply
         except TimeoutError:
             log.warning("conversation %s: agent timed out after %ss", request.conversation_id, self.timeout)
             return AgentReply(HOLDING_ON_FAILURE, 0.0, f"the agent did not answer within {self.timeout:g}s")
@@ -75,3 +82,7 @@ class AgentWorker:
             # Only an AgentError's message is meant for operators; anything else may carry internals.
             detail = str(exc) if isinstance(exc, AgentError) else type(exc).__name__
             return AgentReply(HOLDING_ON_FAILURE, 0.0, f"the agent failed ({detail})")
+        finally:
+            # A failure hands off too (the holding text); `failed` tells the two apart.
+            handoff = failed or reply.handoff_reason is not None
+            self.observer.agent_answered(time.perf_counter() - started, handoff=handoff, failed=failed)

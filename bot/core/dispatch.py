@@ -6,9 +6,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from bot.core.ports import Clock, Deliverer, Result, RetryLater
+from bot.core.ports import Clock, Deliverer, Observer, Result, RetryLater
 from bot.core.settle import settle
 from bot.core.tasks import TaskGroup
 from storage import outbox
@@ -21,8 +21,9 @@ log = logging.getLogger(__name__)
 class Dispatcher:
     def __init__(self, db: Database, deliverer: Deliverer, *, clock: Clock | None = None,
                  max_lanes: int = 64, idle_poll_seconds: float = 2.0, retry_base_seconds: float = 1.0,
-                 on_settled: Callable[[], None] | None = None) -> None:
+                 on_settled: Callable[[], None] | None = None, observer: Observer | None = None) -> None:
         self.db = db
+        self.observer = observer or Observer()
         self.deliverer = deliverer
         self.destination = deliverer.destination
         self.clock = clock or Clock()
@@ -106,9 +107,11 @@ class Dispatcher:
                 await asyncio.shield(self._mark_attempt(item.id))
                 result = await self._deliver(item)
                 # Shielded: a stop must not cut a transaction in half (SQLite would keep its lock).
-                await asyncio.shield(settle(self.db, item, result, self.clock.now(),
-                                            retry_base=self.retry_base_seconds))
+                settled_at = self.clock.now()
+                author = await asyncio.shield(settle(self.db, item, result, settled_at,
+                                                     retry_base=self.retry_base_seconds))
                 self.on_settled()
+                self._observe(item, result, author, settled_at)
                 if isinstance(result, RetryLater):
                     return  # the lane waits; the loop restarts it when the row is due
         except Exception:
@@ -116,6 +119,12 @@ class Dispatcher:
         finally:
             self._active.discard(lane)
             self._wake.set()
+
+    def _observe(self, item: OutboxItem, result: Result, author: str | None, now: datetime) -> None:
+        try:
+            self.observer.delivery_settled(item, result, author=author, now=now)
+        except Exception:  # metrics must never stop a lane
+            log.exception("observer failed on outbox %s", item.id)
 
     async def _mark_attempt(self, item_id: int) -> None:
         async with self.db.transaction() as session:

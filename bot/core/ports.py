@@ -46,3 +46,18 @@ class Clock:
 
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+class Observer:
+    """Hooks the core calls at notable moments (metrics). Every method is a no-op here so bot/core stays free
+    of any metrics library; bot/metrics.py implements it and bot/app.py injects it."""
+
+    def delivery_settled(self, item: OutboxItem, result: Result, *, author: str | None, now: datetime) -> None:
+        """An outbox row left (Delivered), will be retried (RetryLater) or gave up (Failed).
+        `author` is the relayed message's author when the row carried one."""
+
+    def mode_changed(self, change: str) -> None:
+        """A conversation was taken over, handed back or resolved ("takeover", "handback", "resolve")."""
+
+    def agent_answered(self, seconds: float, *, handoff: bool, failed: bool) -> None:
+        """The agent answered (or timed out / failed, then `failed`) after `seconds`."""

@@ -40,7 +40,7 @@ from bot.core.events import (
     TakeoverRequested,
 )
 from bot.core.media import encode_shared
-from bot.core.ports import Clock
+from bot.core.ports import Clock, Observer
 from bot.core.rules import escalation_reason
 from bot.core.states import Decision, Effect, Kind, Mode, Refusal, State, decide
 from bot.core.text import html_to_plain
@@ -57,9 +57,10 @@ KEEP_AS_NOTE = "keep_as_note"
 class Service:
     def __init__(self, db: Database, *, texts: TextSettings, access: Access, clock: Clock | None = None,
                  wake: Callable[[], None] = lambda: None, escalation: EscalationSettings | None = None,
-                 campaign_reply_days: float = 3) -> None:
+                 campaign_reply_days: float = 3, observer: Observer | None = None) -> None:
         self.db = db
         self.campaign_reply_days = campaign_reply_days
+        self.observer = observer or Observer()
         self.texts = texts
         self.escalation = escalation or EscalationSettings()
         self.access = access
@@ -340,6 +341,7 @@ class Service:
                     note.is_note = False
                     session.add(note)
                     fx.deliver_operator_message(session, customer, conv, note, now=now)
+        self.observer.mode_changed(kind.value)  # after the commit: only changes that happened count
         return Outcome(conversation_id=conv.id, changed=True)
 
     @staticmethod

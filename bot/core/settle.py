@@ -26,7 +26,9 @@ def backoff(attempts: int, base: float = 1.0, rng: random.Random | None = None) 
     return delay * (0.5 + (rng or random).random() / 2)
 
 
-async def settle(db: Database, item: OutboxItem, result: Result, now: datetime, *, retry_base: float = 1.0) -> None:
+async def settle(db: Database, item: OutboxItem, result: Result, now: datetime, *,
+                 retry_base: float = 1.0) -> str | None:
+    """Record the result; returns the delivered message's author (for metrics), when the row carried one."""
     assert item.id is not None
     async with db.transaction() as session:
         if isinstance(result, RetryLater):
@@ -35,43 +37,44 @@ async def settle(db: Database, item: OutboxItem, result: Result, now: datetime, 
                         item.kind, item.conversation_id, delay, result.reason)
             await outbox.retry_later(session, item.id, now + timedelta(seconds=delay), result.reason,
                                      progress=result.progress)
-            return
+            return None
         if isinstance(result, Failed):
             log.error("outbox %s (%s/%s, conversation %s) failed: %s", item.id, item.destination, item.kind,
                       item.conversation_id, result.reason)
             await outbox.finish(session, item.id, status="failed", error=result.reason)
             if not await edit_results.failed(session, item, result, now):
                 await _made_visible(session, item, result, now)
-            return
+            return None
         await outbox.finish(session, item.id, status="done", error=result.skipped)
         if item.kind in edit_results.KINDS:
             await edit_results.delivered(session, item, result, now)
-            return
-        await _record_ids(session, item, result, now)
+            return None
+        author = await _record_ids(session, item, result, now)
         for covered_id in result.covered:
             covered = await session.get(OutboxItem, covered_id)
             if covered is not None and covered.status == "pending":
                 await outbox.finish(session, covered_id, status="done", error=f"posted with outbox {item.id}")
                 await _record_ids(session, covered, result, now)
+        return author
 
 
-async def _record_ids(session: AsyncSession, item: OutboxItem, result: Delivered, now: datetime) -> None:
+async def _record_ids(session: AsyncSession, item: OutboxItem, result: Delivered, now: datetime) -> str | None:
     if result.skipped:
-        return
+        return None
     if item.kind == fx.OPEN_THREAD and result.slack_channel and result.slack_ts and item.conversation_id:
         await conversations.set_thread(session, item.conversation_id, result.slack_channel, result.slack_ts)
-        return
+        return None
     if item.kind == fx.ALERT and result.slack_channel and result.slack_ts:
         alert = await alerts.get(session, int(outbox.payload_of(item).get("alert_id", 0)))
         if alert is not None:
             alert.slack_channel, alert.slack_ts = result.slack_channel, result.slack_ts
             session.add(alert)
-        return
+        return None
     if item.message_id is None:
-        return
+        return None
     message = await messages.get(session, item.message_id)
     if message is None:
-        return
+        return None
     if item.destination == fx.SLACK and item.kind == fx.MIRROR and result.slack_ts:
         message.slack_ts = result.slack_ts
     elif item.destination == fx.TELEGRAM and result.tg_message_id is not None:
@@ -81,6 +84,7 @@ async def _record_ids(session: AsyncSession, item: OutboxItem, result: Delivered
             # The operator sees in the thread that the customer got it.
             fx.slack(session, conv, fx.REACT, now=now, ts=message.slack_ts, name="white_check_mark")
     session.add(message)
+    return message.author
 
 
 async def _made_visible(session: AsyncSession, item: OutboxItem, result: Failed, now: datetime) -> None:

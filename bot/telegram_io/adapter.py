@@ -60,8 +60,15 @@ class TelegramAdapter:
             self.poller.start()
 
     async def stop(self) -> None:
+        await self.stop_intake()
+        await self.close()
+
+    async def stop_intake(self) -> None:
+        """No more updates are taken; sending still works until close()."""
         if self.settings.mode == "polling":
             await self.poller.stop()
+
+    async def close(self) -> None:
         try:
             await self.application.shutdown()
         except TelegramError as exc:

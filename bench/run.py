@@ -1,0 +1,59 @@
+"""Baton benchmarks (not tests): `make bench` or `python -m bench.run`. Prints a table; takes a few minutes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import scenarios
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+PG_BENCH = "baton_bench"
+
+
+async def _postgres() -> str | None:
+    """A fresh database on the local server for the run, or None when none is reachable."""
+    try:
+        import asyncpg
+
+        con = await asyncio.wait_for(asyncpg.connect(PG_ADMIN), 2)
+    except Exception:
+        return None
+    try:
+        await con.execute(f"DROP DATABASE IF EXISTS {PG_BENCH}")
+        await con.execute(f"CREATE DATABASE {PG_BENCH}")
+    finally:
+        await con.close()
+    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{PG_BENCH}"
+
+
+async def main() -> None:
+    logging.basicConfig(level=logging.ERROR)
+    started = time.monotonic()
+    rows: list[tuple[str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="baton-bench-") as name:
+        tmp = Path(name)
+        rows += await scenarios.relay(tmp, f"sqlite+aiosqlite:///{tmp / 'relay.db'}", "SQLite")
+        pg = await _postgres()
+        if pg is None:
+            rows.append(("(a) relay throughput, PostgreSQL", f"skipped ({PG_ADMIN} not reachable)"))
+        else:
+            (tmp / "pg").mkdir()
+            rows += await scenarios.relay(tmp / "pg", pg, "PostgreSQL")
+        baton_cpu = next((float(v.split()[0]) for k, v in rows if k.startswith("(c) Baton")), None)
+        rows += await scenarios.floor(tmp, baton_cpu)
+        rows += await scenarios.many_conversations(tmp)
+        rows += await scenarios.slack_channel_limit(tmp)
+    width = max(len(k) for k, _ in rows)
+    print(f"\n{'measure':<{width}} | result\n{'-' * width}-+-{'-' * 60}")
+    for key, value in sorted(rows, key=lambda r: r[0][:3]):
+        print(f"{key:<{width}} | {value}")
+    print(f"\n(total {time.monotonic() - started:.0f} s, Python {sys.version.split()[0]})")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
