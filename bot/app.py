@@ -136,6 +136,7 @@ class Baton:
             self._runner = None
         await asyncio.gather(*(dispatcher.stop() for dispatcher in self.dispatchers))
         await self.telegram.close()
+        await self.slack.close()
         # An agent built here from the settings may hold connections (the openai backend's client).
         close = getattr(self.agent, "aclose", None) if self._owns_agent else None
         if close is not None:
