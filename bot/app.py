@@ -18,12 +18,14 @@ from bot.config import Settings
 from bot.core.access import Access
 from bot.core.agent_worker import AgentWorker
 from bot.core.dispatch import Dispatcher
+from bot.core.leader import Leadership
 from bot.core.ports import Clock
 from bot.core.service import Service
 from bot.core.timers import Timers
 from bot.telegram_io.adapter import TelegramAdapter
 from operator_bridge.adapter import SlackAdapter
 from operator_bridge.files import SlackFileFetcher
+from storage.coordination import Coordinator
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,9 @@ class Baton:
         self.db = Database(settings.storage.url)
         self.access = Access(settings.access.operators, settings.access.admins, settings.access.operator_group)
         self.dispatchers: list[Dispatcher] = []
+        # Several instances may share one PostgreSQL: lanes and leadership are claimed through it.
+        self.coordinator = Coordinator(self.db)
+        self.leadership = Leadership(self.coordinator, on_elected=self._elected, on_deposed=self._deposed)
         self.service = Service(self.db, texts=settings.texts, access=self.access, clock=self.clock,
                                wake=self._wake_all, escalation=settings.escalation)
         # Each side fetches the other's files through a port, so neither imports the other's platform.
@@ -49,7 +54,8 @@ class Baton:
                              typing=self.telegram.typing)
         for deliverer in (self.telegram.deliverer, self.slack.deliverer, worker):
             self.dispatchers.append(Dispatcher(self.db, deliverer, clock=self.clock,  # type: ignore[arg-type]
-                                               retry_base_seconds=retry_base_seconds, on_settled=self._wake_all))
+                                               retry_base_seconds=retry_base_seconds, on_settled=self._wake_all,
+                                               coordinator=self.coordinator))
         self.timers = Timers(self.service, settings.timers, settings.escalation)
         # Jobs only sweep stored deadlines (bot/core/timers.py): no domain state lives in the scheduler.
         self.scheduler = AsyncIOScheduler(timezone="UTC")
@@ -79,22 +85,38 @@ class Baton:
         await self.slack.start()
         for dispatcher in self.dispatchers:
             dispatcher.start()
-        await self.telegram.start()
-        self.scheduler.add_job(self.timers.sweep, "interval", seconds=self.settings.timers.sweep_seconds,
+        await self.telegram.start(poll=False)  # polling is the leader's (see _elected)
+        self.scheduler.add_job(self._sweep_if_leader, "interval", seconds=self.settings.timers.sweep_seconds,
                                id="timers", max_instances=1, coalesce=True)
         self.scheduler.start()
+        await self.leadership.start()
         log.info("Baton is running")
+
+    async def _elected(self) -> None:
+        if self.settings.telegram.mode == "polling":
+            self.telegram.poller.start()
+
+    async def _deposed(self) -> None:
+        if self.settings.telegram.mode == "polling":
+            await self.telegram.poller.stop()
+
+    async def _sweep_if_leader(self) -> None:
+        # Any instance may be asked by its scheduler; only the leader's sweep acts.
+        if self.leadership.leading:
+            await self.timers.sweep()
 
     async def stop(self) -> None:
         # Stop taking work first, then let in-flight deliveries end, then close connections.
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        await self.leadership.stop()
         await self.telegram.stop()
         await self.slack.stop()
         for dispatcher in self.dispatchers:
             await dispatcher.stop()
         if self._runner is not None:
             await self._runner.cleanup()
+        await self.coordinator.close()
         await self.db.dispose()
 
     async def _start_http(self) -> None:
