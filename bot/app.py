@@ -20,6 +20,7 @@ from bot.core.agent_worker import AgentWorker
 from bot.core.broadcast import CampaignSender
 from bot.core.campaigns import CampaignOps
 from bot.core.dispatch import Dispatcher
+from bot.core.leader import Leadership
 from bot.core.ports import Clock
 from bot.core.service import Service
 from bot.core.timers import Timers
@@ -28,6 +29,7 @@ from bot.metrics import Metrics
 from bot.telegram_io.adapter import TelegramAdapter
 from operator_bridge.adapter import SlackAdapter
 from operator_bridge.files import SlackFileFetcher
+from storage.coordination import Coordinator
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,9 @@ class Baton:
         self.access = Access(settings.access.operators, settings.access.admins, settings.access.operator_group)
         self.dispatchers: list[Dispatcher] = []
         self.metrics = Metrics()
+        # Several instances may share one PostgreSQL: lanes and leadership are claimed through it.
+        self.coordinator = Coordinator(self.db)
+        self.leadership = Leadership(self.coordinator, on_elected=self._elected, on_deposed=self._deposed)
         self.service = Service(self.db, texts=settings.texts, access=self.access, clock=self.clock,
                                wake=self._wake_all, escalation=settings.escalation,
                                campaign_reply_days=settings.campaigns.reply_window_days, observer=self.metrics)
@@ -60,7 +65,7 @@ class Baton:
         for deliverer in (self.telegram.deliverer, self.slack.deliverer, worker):
             self.dispatchers.append(Dispatcher(self.db, deliverer, clock=self.clock,  # type: ignore[arg-type]
                                                retry_base_seconds=retry_base_seconds, on_settled=self._wake_all,
-                                               observer=self.metrics))
+                                               observer=self.metrics, coordinator=self.coordinator))
         self.health = Health(self.db, telegram=telegram_probe(self.telegram.bot.get_me),
                              slack=slack_probe(self.slack.client.auth_test),
                              telegram_polling_ok=lambda: self.telegram.poller.healthy)
@@ -115,12 +120,28 @@ class Baton:
         await self.slack.start()
         for dispatcher in self.dispatchers:
             dispatcher.start()
-        await self.telegram.start()
-        self.campaigns.start()
-        self.scheduler.add_job(self.timers.sweep, "interval", seconds=self.settings.timers.sweep_seconds,
+        await self.telegram.start(poll=False)  # polling is the leader's (see _elected)
+        self.scheduler.add_job(self._sweep_if_leader, "interval", seconds=self.settings.timers.sweep_seconds,
                                id="timers", max_instances=1, coalesce=True)
         self.scheduler.start()
+        await self.leadership.start()
         log.info("Baton is running")
+
+    async def _elected(self) -> None:
+        # One getUpdates consumer per token, and one campaign sender: both are the leader's.
+        if self.settings.telegram.mode == "polling":
+            self.telegram.poller.start()
+        self.campaigns.start()
+
+    async def _deposed(self) -> None:
+        if self.settings.telegram.mode == "polling":
+            await self.telegram.poller.stop()
+        await self.campaigns.stop()
+
+    async def _sweep_if_leader(self) -> None:
+        # Any instance may be asked by its scheduler; only the leader's sweep acts.
+        if self.leadership.leading:
+            await self.timers.sweep()
 
     async def stop(self) -> None:
         # Stop taking work first (timers, polling, Socket Mode, then the HTTP server, which lets requests in
@@ -128,6 +149,7 @@ class Baton:
         # The Telegram client closes last: the Telegram dispatcher still sends through it while draining.
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        await self.leadership.stop()
         await self.campaigns.stop()
         await self.telegram.stop_intake()
         await self.slack.stop()
@@ -141,6 +163,7 @@ class Baton:
         close = getattr(self.agent, "aclose", None) if self._owns_agent else None
         if close is not None:
             await close()
+        await self.coordinator.close()
         await self.db.dispose()
 
     async def _start_http(self) -> None:

@@ -36,9 +36,12 @@ async def get_latest_for_customer(session: AsyncSession, customer_id: int) -> Co
     return (await session.exec(stmt)).first()
 
 
-async def get_by_thread(session: AsyncSession, slack_channel: str, slack_thread_ts: str) -> Conversation | None:
+async def get_by_thread(session: AsyncSession, slack_channel: str, slack_thread_ts: str, *,
+                        lock: bool = False) -> Conversation | None:
     stmt = select(Conversation).where(Conversation.slack_channel == slack_channel,
                                       Conversation.slack_thread_ts == slack_thread_ts)
+    if lock:
+        stmt = stmt.with_for_update()
     return (await session.exec(stmt)).first()
 
 

@@ -26,7 +26,10 @@ async def upsert_from_telegram(
     last_name: str | None, username: str | None, language: str | None,
 ) -> Customer:
     """The customer as Telegram describes them now; a message from them also means they can be reached."""
-    customer = await get_by_tg_user_id(session, tg_user_id)
+    # Locked: a customer's events are handled one at a time even across instances (PostgreSQL), so two
+    # messages cannot both find no open conversation and open two threads.
+    stmt = select(Customer).where(Customer.tg_user_id == tg_user_id).with_for_update()
+    customer = (await session.exec(stmt)).first()
     if customer is None:
         customer = Customer(tg_user_id=tg_user_id, tg_chat_id=tg_chat_id)
     customer.tg_chat_id = tg_chat_id

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -44,6 +45,18 @@ async def head_of_lane(session: AsyncSession, destination: str, lane: str) -> Ou
     stmt = (select(OutboxItem)
             .where(OutboxItem.destination == destination, OutboxItem.lane == lane, OutboxItem.status == "pending")
             .order_by(col(OutboxItem.id)).limit(1))
+    return (await session.exec(stmt)).first()
+
+
+async def claim_head(session: AsyncSession, destination: str, lane: str) -> OutboxItem | None:
+    """The lane's first pending row, locked until the caller's transaction ends; None when another
+    transaction holds it. SKIP LOCKED applies to the head only: skipping to the second row would break
+    the lane's order, so a locked head means "not now". (SQLite renders no FOR UPDATE: one writer.)"""
+    first = (select(func.min(OutboxItem.id))
+             .where(OutboxItem.destination == destination, OutboxItem.lane == lane, OutboxItem.status == "pending")
+             .scalar_subquery())
+    stmt = (select(OutboxItem).where(col(OutboxItem.id) == first, OutboxItem.status == "pending")
+            .with_for_update(skip_locked=True))
     return (await session.exec(stmt)).first()
 
 
@@ -100,8 +113,6 @@ async def cancel_pending(session: AsyncSession, *, destination: str, conversatio
 
 
 async def count_pending(session: AsyncSession) -> int:
-    from sqlalchemy import func
-
     stmt = select(func.count()).select_from(OutboxItem).where(OutboxItem.status == "pending")
     return int((await session.exec(stmt)).one())
 

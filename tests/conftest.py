@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -9,8 +10,37 @@ import pytest
 
 from sandbox.slack_server import FakeSlack
 from sandbox.telegram_server import FakeTelegram
+from tests.support import databases
 from tests.support.agents import ScriptedAgent
 from tests.support.harness import ADMIN, ALICE, BOB, CHANNEL, EVE, World
+
+
+def pytest_report_header() -> str:
+    return f"storage: {'PostgreSQL ' + databases.PG_ENV if databases.on_postgres() else 'SQLite'}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Asked for PostgreSQL but none answers: skip the run, saying why, rather than fail every test.
+    if not databases.on_postgres():
+        return
+    why = asyncio.run(databases.reachable())
+    if why is not None:
+        skip = pytest.mark.skip(reason=f"{databases.PG_ENV} is set but PostgreSQL is not reachable ({why})")
+        for item in items:
+            item.add_marker(skip)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if databases.on_postgres():
+        asyncio.run(databases.drop_template())
+
+
+@pytest.fixture(autouse=True)
+async def _own_databases() -> AsyncIterator[None]:
+    """Each test's PostgreSQL databases are dropped when it ends (SQLite files go with tmp_path)."""
+    yield
+    if databases.on_postgres():
+        await databases.drop_created()
 
 
 @pytest.fixture

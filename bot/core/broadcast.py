@@ -49,6 +49,11 @@ class CampaignSender:
         self._wake.set()
 
     def start(self) -> None:
+        # Started again when this instance becomes the leader again after losing leadership.
+        if self._task is not None and not self._task.done():
+            return
+        self._stopping = False
+        self._stopped.clear()
         self._task = asyncio.create_task(self._run(), name="campaign-sender")
 
     async def stop(self, grace_seconds: float = 5.0) -> None:

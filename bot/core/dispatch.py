@@ -12,6 +12,7 @@ from bot.core.ports import Clock, Deliverer, Observer, Result, RetryLater
 from bot.core.settle import settle
 from bot.core.tasks import TaskGroup
 from storage import outbox
+from storage.coordination import Coordinator
 from storage.db import Database
 from storage.models import OutboxItem
 
@@ -21,9 +22,12 @@ log = logging.getLogger(__name__)
 class Dispatcher:
     def __init__(self, db: Database, deliverer: Deliverer, *, clock: Clock | None = None,
                  max_lanes: int = 64, idle_poll_seconds: float = 2.0, retry_base_seconds: float = 1.0,
-                 on_settled: Callable[[], None] | None = None, observer: Observer | None = None) -> None:
+                 on_settled: Callable[[], None] | None = None, observer: Observer | None = None,
+                 coordinator: Coordinator | None = None) -> None:
         self.db = db
         self.observer = observer or Observer()
+        # Several instances on PostgreSQL: a lane is drained only while this process holds its lock.
+        self.coordinator = coordinator or Coordinator(db)
         self.deliverer = deliverer
         self.destination = deliverer.destination
         self.clock = clock or Clock()
@@ -83,8 +87,10 @@ class Dispatcher:
         async with self.db.transaction() as session:
             lanes = await outbox.due_lanes(session, self.destination, now, limit=max(room, 0) + len(self._active))
             earliest = await outbox.earliest_pending(session, self.destination)
-        for lane in lanes:
-            if lane in self._active or len(self._active) >= self.max_lanes:
+        candidates = [lane for lane in lanes if lane not in self._active][:max(room, 0)]
+        granted = await self.coordinator.try_lanes([self._key(lane) for lane in candidates])
+        for lane in candidates:
+            if self._key(lane) not in granted:
                 continue
             self._active.add(lane)
             self._tasks.spawn(self._drain(lane), name=f"{self.destination}:{lane}")
@@ -93,18 +99,21 @@ class Dispatcher:
         if earliest is None:
             return self.idle_poll_seconds
         wait = (earliest - now).total_seconds()
+        if len(granted) < len(candidates):
+            # Lanes another instance is draining look due until it is done: look again soon, not at once.
+            wait = max(wait, 0.2)
         return min(max(wait, 0.01), self.idle_poll_seconds)
+
+    def _key(self, lane: str) -> str:
+        return f"{self.destination}:{lane}"
 
     async def _drain(self, lane: str) -> None:
         try:
-            while not self._stopping:
-                async with self.db.transaction() as session:
-                    item = await outbox.head_of_lane(session, self.destination, lane)
-                now = self.clock.now()
-                if item is None or item.next_attempt_at > now + timedelta(milliseconds=1):
+            while not self._stopping and self.coordinator.holds(self._key(lane)):
+                # Shielded: a stop must not cut a transaction in half (SQLite would keep its lock).
+                item = await asyncio.shield(self._claim(lane))
+                if item is None:
                     return
-                assert item.id is not None
-                await asyncio.shield(self._mark_attempt(item.id))
                 result = await self._deliver(item)
                 # Shielded: a stop must not cut a transaction in half (SQLite would keep its lock).
                 settled_at = self.clock.now()
@@ -117,8 +126,12 @@ class Dispatcher:
         except Exception:
             log.exception("dispatcher %s: lane %s stopped; it will be retried", self.destination, lane)
         finally:
-            self._active.discard(lane)
-            self._wake.set()
+            try:
+                # Released after the last settle committed, so the next holder reads what this one wrote.
+                await asyncio.shield(self.coordinator.release(self._key(lane)))
+            finally:
+                self._active.discard(lane)
+                self._wake.set()
 
     def _observe(self, item: OutboxItem, result: Result, author: str | None, now: datetime) -> None:
         try:
@@ -126,9 +139,18 @@ class Dispatcher:
         except Exception:  # metrics must never stop a lane
             log.exception("observer failed on outbox %s", item.id)
 
-    async def _mark_attempt(self, item_id: int) -> None:
+    async def _claim(self, lane: str) -> OutboxItem | None:
+        """The lane's head if it is due, its attempt recorded (IN_FLIGHT) in the transaction that locked it."""
         async with self.db.transaction() as session:
-            await outbox.mark_attempt(session, item_id)
+            item = await outbox.claim_head(session, self.destination, lane)
+            if item is None or item.next_attempt_at > self.clock.now() + timedelta(milliseconds=1):
+                return None
+            assert item.id is not None
+            # The deliverer must see the row as it was before this attempt (last_error tells it whether a
+            # previous attempt was cut short), so the update must not touch this object.
+            session.expunge(item)
+            await outbox.mark_attempt(session, item.id)
+            return item
 
     async def _deliver(self, item: OutboxItem) -> Result:
         try:

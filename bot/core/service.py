@@ -90,12 +90,12 @@ class Service:
         try:
             outcome: Outcome = await handler(event)  # type: ignore[operator]
         except IntegrityError:
-            # Another instance committed the same delivery first: it is a re-delivery after all.
-            delivery = getattr(event, "delivery", None)
-            if delivery is None:
+            # Another instance committed a row this transaction also inserted: the same delivery (then the
+            # second try finds its receipt and says duplicate) or the same new customer (then it finds them).
+            if getattr(event, "delivery", None) is None:
                 raise
-            log.info("duplicate delivery %s %s (concurrent)", delivery.platform, delivery.delivery_id)
-            return Outcome(duplicate=True)
+            log.info("concurrent insert while handling %s; trying once more", type(event).__name__)
+            outcome = await handler(event)  # type: ignore[operator]
         if outcome.changed:
             self.wake()
         return outcome
@@ -261,7 +261,7 @@ class Service:
         now = self.clock.now()
         actor = event.actor
         async with self.db.transaction() as session:
-            conv = await conversations.get_by_thread(session, event.slack_channel, event.slack_thread_ts)
+            conv = await conversations.get_by_thread(session, event.slack_channel, event.slack_thread_ts, lock=True)
             if conv is None:
                 # Not (yet) a conversation thread: no receipt, so a retry after the thread is recorded counts.
                 return Outcome(unknown_thread=True)
@@ -363,7 +363,9 @@ class Service:
         if ref.conversation_id is not None:
             return await conversations.get(session, ref.conversation_id, lock=True)
         if ref.slack_thread is not None:
-            return await conversations.get_by_thread(session, *ref.slack_thread)
+            # Locked like every path to a conversation that may change it: on PostgreSQL this row lock is
+            # what makes two simultaneous takeovers (any instances) resolve to exactly one owner.
+            return await conversations.get_by_thread(session, *ref.slack_thread, lock=True)
         customer = None
         if ref.customer_username is not None:
             customer = await customers.get_by_username(session, ref.customer_username)

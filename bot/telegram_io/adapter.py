@@ -49,14 +49,15 @@ class TelegramAdapter:
     async def typing(self, chat_id: int) -> None:
         await self.bot.send_chat_action(chat_id, ChatAction.TYPING)
 
-    async def start(self) -> None:
+    async def start(self, *, poll: bool = True) -> None:
+        """`poll=False`: the caller starts `poller` itself (only the leader among instances may poll)."""
         await self.application.initialize()  # getMe: fails loudly on a bad token
         log.info("Telegram: running as @%s", self.bot.username)
         if self.settings.mode == "webhook":
             assert self.settings.webhook_url and self.settings.webhook_secret
             await self.bot.set_webhook(self.settings.webhook_url, secret_token=self.settings.webhook_secret,
                                        allowed_updates=ALLOWED_UPDATES)
-        else:
+        elif poll:
             self.poller.start()
 
     async def stop(self) -> None:
@@ -66,7 +67,7 @@ class TelegramAdapter:
     async def stop_intake(self) -> None:
         """No more updates are taken; sending still works until close()."""
         if self.settings.mode == "polling":
-            await self.poller.stop()
+            await self.poller.stop()  # a no-op if it never ran
 
     async def close(self) -> None:
         try:

@@ -30,6 +30,8 @@ class TelegramPoller:
         self._failures = 0
 
     def start(self) -> None:
+        # May start again after a stop: leadership can move away from this instance and back.
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="telegram-polling")
 
     async def stop(self) -> None:
@@ -40,6 +42,7 @@ class TelegramPoller:
             if self._fetching:
                 self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
         if self.offset is not None:
             # Confirm what was handled so a restart does not fetch it again (it would be ignored anyway).
             try:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sandbox.slack_server import FakeSlack
 from sandbox.telegram_server import FakeTelegram
+from tests.support import databases
 from tests.support.harness import ALICE, CHANNEL
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +40,7 @@ tier3_per_minute = 60000
 host = "127.0.0.1"
 port = 0
 [storage]
-url = "sqlite+aiosqlite:///{tmp_path / 'baton.db'}"
+url = "{databases.url_for(tmp_path)}"
 [agent]
 backend = "tests.support.agents:EchoAgent"
 [access]
@@ -67,6 +68,7 @@ def _customer_posts(slack: FakeSlack) -> dict[str, list[str]]:
 async def test_sigkill_mid_burst_loses_and_doubles_nothing(tg: FakeTelegram, slack: FakeSlack,
                                                            tmp_path: Path) -> None:
     config, log = _config(tg, slack, tmp_path), tmp_path / "baton.log"
+    await databases.prepare(databases.url_for(tmp_path))
     process = _spawn(config, log)
     try:
         await slack.wait_for(lambda: slack.socket_connections == 1, timeout=30, what="Baton connected")

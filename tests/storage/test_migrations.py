@@ -12,6 +12,7 @@ from sqlmodel import SQLModel
 import storage.models  # noqa: F401  (registers the tables)
 from storage.db import Database
 from storage.migrate import downgrade, upgrade
+from tests.support import databases
 
 LATER_MESSAGE_COLUMNS = {"tg_file_id", "file_name", "mime_type", "file_size", "media_group_id", "slack_files",
                          "edited_at", "deleted_at"}
@@ -32,7 +33,9 @@ def _diff(conn: Connection) -> list[object]:
 
 
 async def test_head_matches_the_models_and_the_chain_round_trips(tmp_path: Path) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
+    url = databases.url_for(tmp_path, "m")
+    await databases.prepare(url, migrated=False)  # the chain itself is under test: start from nothing
+    db = Database(url)
     try:
         await upgrade(db.engine)
         async with db.engine.connect() as conn:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,7 +13,7 @@ from bot.config import Settings, parse_settings
 from bot.core.ports import Clock
 from sandbox.slack_server import FakeSlack
 from sandbox.telegram_server import FakeTelegram
-from storage.db import Database
+from tests.support import databases
 
 CHANNEL = "C0SUPPORT"
 ALICE, BOB, EVE, ADMIN = "U0ALICE", "U0BOB", "U0EVE", "U0ADMIN"
@@ -32,31 +30,13 @@ def build_settings(tg: FakeTelegram, fake_slack: FakeSlack, tmp_path: Path, **ov
                   "api_url": slack.api_url, "channel": CHANNEL, "per_channel_per_second": 100,
                   "per_channel_burst": 100, "tier3_per_minute": 60000},
         "server": {"host": "127.0.0.1", "port": 0},
-        "storage": {"url": f"sqlite+aiosqlite:///{tmp_path / 'baton.db'}"},
+        "storage": {"url": databases.url_for(tmp_path)},
         "agent": {"backend": "faq", "knowledge_base": str(tmp_path / "knowledge.md")},
         "access": {"operators": [ALICE, BOB], "admins": [ADMIN]},
     }
     for section, values in overrides.items():
         data.setdefault(section, {}).update(values)
     return parse_settings(data, env={})
-
-
-_template: Path | None = None
-
-
-async def _migrated_copy(target: Path) -> None:
-    """A database at the current schema without migrating in every test: copy one migrated template.
-    Baton still runs its migrations at start; on an up-to-date database that is a quick no-op."""
-    global _template
-    if target.exists():
-        return
-    if _template is None:
-        path = Path(tempfile.mkdtemp(prefix="baton-template-")) / "template.db"
-        db = Database(f"sqlite+aiosqlite:///{path}")
-        await db.upgrade()
-        await db.dispose()
-        _template = path
-    shutil.copyfile(_template, target)
 
 
 @dataclass
@@ -73,7 +53,9 @@ class World:
 
     async def start(self, **overrides: Any) -> Baton:
         settings = self.settings(**overrides)
-        await _migrated_copy(self.tmp_path / "baton.db")
+        # A database at the current schema without migrating in every test (see tests/support/databases.py).
+        # Baton still runs its migrations at start; on an up-to-date database that is a quick no-op.
+        await databases.prepare(settings.storage.url)
         # In HTTP mode Bolt needs the URL before Slack can call it; the port is known only after start.
         self.slack.events_url = None
         baton = Baton(settings, agent=self.agent, clock=self.clock, retry_base_seconds=0.01)

@@ -30,6 +30,7 @@ from bot.core.service import Service
 from storage import conversations
 from storage.db import Database
 from storage.models import Message, OutboxItem
+from tests.support import databases
 from tests.support.harness import ShiftedClock
 
 ALICE, BOB = Actor("U0ALICE", "Alice"), Actor("U0BOB", "Bob")
@@ -40,7 +41,9 @@ T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'edits.db'}")
+    url = databases.url_for(tmp_path, "edits")
+    await databases.prepare(url)
+    database = Database(url)
     await database.upgrade()
     yield database
     await database.dispose()
