@@ -82,7 +82,7 @@ async def test_export_uploads_text_and_json_into_the_thread_and_the_cli_writes_a
     config = world.tmp_path / "config.toml"
     config.write_text(f'[telegram]\ntoken = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"\n[slack]\n'
                       f'bot_token = "xoxb-1-2-abc"\napp_token = "xapp-1-A1-abc"\nchannel = "C0123ABCD"\n'
-                      f'[storage]\nurl = "sqlite+aiosqlite:///{world.tmp_path / "baton.db"}"\n')
+                      f'[storage]\nurl = "{world.settings().storage.url}"\n')
     for args, fmt in ((["--conversation", "1"], "json"), (["--customer", "@carol"], "text"),
                       (["--since", "2000-01-01"], "text")):
         out = world.tmp_path / f"export.{fmt}"

@@ -12,11 +12,13 @@ from pathlib import Path
 from sandbox.slack_server import FakeSlack
 from sandbox.telegram_server import FakeTelegram
 from tests.e2e.test_crash import CUSTOMERS, PER_CUSTOMER, _config, _customer_posts, _spawn, _wait_last_echo
+from tests.support import databases
 
 
 async def test_sigterm_mid_burst_exits_cleanly_and_delivers_exactly_once(tg: FakeTelegram, slack: FakeSlack,
                                                                         tmp_path: Path) -> None:
     config, log = _config(tg, slack, tmp_path), tmp_path / "baton.log"
+    await databases.prepare(databases.url_for(tmp_path))  # on PostgreSQL the test's own database must exist
     process = _spawn(config, log)
     try:
         await slack.wait_for(lambda: slack.socket_connections == 1, timeout=30, what="Baton connected")
