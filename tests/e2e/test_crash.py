@@ -56,6 +56,15 @@ def _spawn(config: Path, log: Path) -> subprocess.Popen[bytes]:
                                 stdout=out, stderr=subprocess.STDOUT)
 
 
+def assert_mirrored_once_in_order(slack: FakeSlack, customers: list[int], per_customer: int) -> None:
+    """One thread per conversation, and in each every customer message exactly once, in the order sent."""
+    threads = _customer_posts(slack)
+    assert len(threads) == len(customers), "one thread per conversation, none doubled"
+    expected = {f"{c} says 0": [f"{c} says {i}" for i in range(per_customer)] for c in customers}
+    for posts in threads.values():
+        assert posts == expected[posts[0]], "each customer message mirrored once, in order"
+
+
 def _customer_posts(slack: FakeSlack) -> dict[str, list[str]]:
     """Customer messages mirrored into each thread, keyed by the thread's root ts."""
     threads: dict[str, list[str]] = {}
@@ -92,11 +101,7 @@ async def test_sigkill_mid_burst_loses_and_doubles_nothing(tg: FakeTelegram, sla
         process.kill()
         process.wait(timeout=10)
 
-    threads = _customer_posts(slack)
-    assert len(threads) == len(CUSTOMERS), "one thread per conversation, none doubled"
-    expected = {f"{c} says 0": [f"{c} says {i}" for i in range(PER_CUSTOMER)] for c in CUSTOMERS}
-    for posts in threads.values():
-        assert posts == expected[posts[0]], "each message once, in order"
+    assert_mirrored_once_in_order(slack, CUSTOMERS, PER_CUSTOMER)
 
     for customer in CUSTOMERS:
         echoes = [m.text for m in tg.messages_to(customer)]

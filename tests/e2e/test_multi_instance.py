@@ -23,6 +23,7 @@ from aiohttp import web
 
 from sandbox.slack_server import FakeSlack
 from sandbox.telegram_server import FakeTelegram
+from tests.e2e.test_crash import assert_mirrored_once_in_order
 from tests.support import databases
 from tests.support.harness import ALICE, BOB, CHANNEL, WEBHOOK_SECRET
 
@@ -208,11 +209,7 @@ async def test_two_instances_one_killed_mid_burst(tg: FakeTelegram, slack: FakeS
             process.kill()
             process.wait(timeout=10)
 
-    threads = _customer_posts(slack)
-    assert len(threads) == len(CUSTOMERS), "one thread per conversation, none doubled"
-    expected = {f"{c} says 0": [f"{c} says {i}" for i in range(PER_CUSTOMER)] for c in CUSTOMERS}
-    for posts in threads.values():
-        assert posts == expected[posts[0]], "each customer message mirrored once, in order"
+    assert_mirrored_once_in_order(slack, CUSTOMERS, PER_CUSTOMER)
     for ts in taken:
         assert _notes(slack, ts, "took over") == 1, "one owner per conversation"
         assert _notes(slack, ts, "no reply here for") == 1, "the idle warning fired once"

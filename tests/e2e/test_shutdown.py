@@ -11,7 +11,15 @@ from pathlib import Path
 
 from sandbox.slack_server import FakeSlack
 from sandbox.telegram_server import FakeTelegram
-from tests.e2e.test_crash import CUSTOMERS, PER_CUSTOMER, _config, _customer_posts, _spawn, _wait_last_echo
+from tests.e2e.test_crash import (
+    CUSTOMERS,
+    PER_CUSTOMER,
+    _config,
+    _customer_posts,
+    _spawn,
+    _wait_last_echo,
+    assert_mirrored_once_in_order,
+)
 from tests.support import databases
 
 
@@ -48,11 +56,7 @@ async def test_sigterm_mid_burst_exits_cleanly_and_delivers_exactly_once(tg: Fak
             process.kill()
             process.wait(timeout=10)
 
-    threads = _customer_posts(slack)
-    assert len(threads) == len(CUSTOMERS), "one thread per conversation, none doubled"
-    expected = {f"{c} says 0": [f"{c} says {i}" for i in range(PER_CUSTOMER)] for c in CUSTOMERS}
-    for posts in threads.values():
-        assert posts == expected[posts[0]], "each message once, in order"
+    assert_mirrored_once_in_order(slack, CUSTOMERS, PER_CUSTOMER)
     for customer in CUSTOMERS:
         echoes = [m.text for m in tg.messages_to(customer)]
         numbers = [int(text.rsplit(" ", 1)[1]) for text in echoes]
