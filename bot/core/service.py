@@ -41,8 +41,9 @@ from bot.core.events import (
 )
 from bot.core.media import encode_shared
 from bot.core.ports import Clock, Observer
+from bot.core.refs import refusal_text, resolve_ref
 from bot.core.rules import escalation_reason
-from bot.core.states import Decision, Effect, Kind, Mode, Refusal, State, decide
+from bot.core.states import Effect, Kind, Mode, Refusal, State, decide
 from bot.core.text import html_to_plain
 from storage import audit, conversations, customers, inbox, messages, staff
 from storage.db import Database
@@ -316,12 +317,12 @@ class Service:
                                   "Ask an admin to add you.")
         now = self.clock.now()
         async with self.db.transaction() as session:
-            conv = await self._resolve_ref(session, ref)
+            conv = await resolve_ref(session, ref)
             if conv is None:
                 return Outcome().tell(f"No conversation matches {ref.describe()}.")
             decision = decide(_state(conv), kind, actor=actor.slack_user_id)
             if decision.refusal is not None:
-                return Outcome(conversation_id=conv.id).tell(_refusal_text(decision, conv, kind))
+                return Outcome(conversation_id=conv.id).tell(refusal_text(decision, conv, kind))
             self._apply_mode(conv, decision.state, actor, now)
             customer = await customers.get(session, conv.customer_id)
             assert customer is not None
@@ -358,37 +359,6 @@ class Service:
         conv.idle_warned_at = None
         if state.mode is Mode.CLOSED:
             conv.closed_at = now  # type: ignore[assignment]
-
-    async def _resolve_ref(self, session: AsyncSession, ref: ConversationRef) -> Conversation | None:
-        if ref.conversation_id is not None:
-            return await conversations.get(session, ref.conversation_id, lock=True)
-        if ref.slack_thread is not None:
-            # Locked like every path to a conversation that may change it: on PostgreSQL this row lock is
-            # what makes two simultaneous takeovers (any instances) resolve to exactly one owner.
-            return await conversations.get_by_thread(session, *ref.slack_thread, lock=True)
-        customer = None
-        if ref.customer_username is not None:
-            customer = await customers.get_by_username(session, ref.customer_username)
-        elif ref.tg_user_id is not None:
-            customer = await customers.get_by_tg_user_id(session, ref.tg_user_id)
-        if customer is None:
-            return None
-        return (await conversations.get_open_for_customer(session, _id(customer), lock=True)
-                or await conversations.get_latest_for_customer(session, _id(customer)))
-
-
-def _refusal_text(decision: Decision, conv: Conversation, kind: Kind) -> str:
-    refusal = decision.refusal
-    if refusal is Refusal.OWNED_BY_OTHER:
-        return f"Conversation #{conv.id} is already taken over by {conv.owner_name}."
-    if refusal is Refusal.ALREADY_YOURS:
-        return f"You already have conversation #{conv.id}: reply in its thread to answer the customer."
-    if refusal is Refusal.ALREADY_AGENT:
-        return f"The agent is already answering conversation #{conv.id}."
-    if refusal is Refusal.ALREADY_CLOSED:
-        return (f"Conversation #{conv.id} is resolved. The customer's next message opens a new conversation."
-                if kind is not Kind.RESOLVE else f"Conversation #{conv.id} is already resolved.")
-    return f"Conversation #{conv.id} cannot do that now."
 
 
 def _customer_row(conv: Conversation, event: CustomerMessage, now: datetime) -> Message:
