@@ -61,6 +61,10 @@ class FakeTelegram(TelegramState):
         self._url: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._callback_serial = 0
+        # Telegram repeats a webhook delivery that did not get a 2xx "a reasonable amount of times"; the
+        # sandbox does not unless asked (most tests want to see the first answer), e.g. for failover tests.
+        self.webhook_retries = 0
+        self.webhook_retry_delay = 0.05
 
     # --- lifecycle -----------------------------------------------------------------------------
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -229,7 +233,16 @@ class FakeTelegram(TelegramState):
         return None
 
     async def _deliver(self, update: dict[str, Any]) -> int:
-        """POST one update to the webhook like Telegram does; failures are recorded, not retried."""
+        """POST one update to the webhook like Telegram does, repeating it `webhook_retries` times on failure."""
+        status = await self._deliver_once(update)
+        for attempt in range(self.webhook_retries):
+            if 200 <= status < 300:
+                break
+            await asyncio.sleep(self.webhook_retry_delay * 2 ** attempt)
+            status = await self._deliver_once(update)
+        return status
+
+    async def _deliver_once(self, update: dict[str, Any]) -> int:
         if self._session is None or self.webhook_url is None:
             raise RuntimeError("FakeTelegram must be started before delivering to a webhook")
         headers = {"Content-Type": "application/json"}
