@@ -22,6 +22,7 @@ from operator_bridge.admin import AdminCommands
 from operator_bridge.campaigns import CampaignSlack
 from operator_bridge.commands import SlashCommands
 from operator_bridge.directory import Directory
+from operator_bridge.files import SlackFileFetcher
 from operator_bridge.history import History
 from operator_bridge.home import AppHome
 from operator_bridge.inbound import SlackInbound
@@ -49,7 +50,8 @@ class SlackAdapter:
         admin = AdminCommands(self.app, service, self.directory, db, history, reload_kb=reload_kb, health=health)
         campaign_slack = None
         if campaigns is not None:
-            campaign_slack = CampaignSlack(self.app, campaigns, self.directory, db, service.access, service.clock)
+            campaign_slack = CampaignSlack(self.app, campaigns, self.directory, db, service.access, service.clock,
+                                           fetch_file=SlackFileFetcher.for_api(settings.bot_token, settings.api_url))
             campaign_slack.register()
         SlashCommands(self.app, service, self.directory, db, admin, campaigns=campaign_slack).register()
         self.home = AppHome(self.app, db, service.access, links, service.clock,

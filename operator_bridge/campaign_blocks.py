@@ -58,6 +58,9 @@ def new_campaign_modal() -> dict[str, Any]:
             _input("audience", "Audience", audience),
             _input("audience_value", "Tag, language, days or Telegram ids", _text_input(True), optional=True,
                    hint="For a tag: vip. Language: de. Active: 30 (days). Ids: paste them or a CSV export."),
+            _input("audience_file", "…or a CSV file of Telegram ids", {"type": "file_input",
+                   "filetypes": ["csv", "txt"], "max_files": 1}, optional=True,
+                   hint="With the audience “A list of Telegram ids”: every number in the file is an id."),
             _input("send_at", "Send at (empty: now)", {"type": "datetimepicker"}, optional=True),
         ],
     }

@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.core.access import Access
 from bot.core.campaigns import CampaignOps, Draft
+from bot.core.media import FetchFile, no_fetch
 from bot.core.ports import Clock
 from operator_bridge import campaign_blocks as cb
 from operator_bridge.directory import Directory
@@ -123,8 +124,10 @@ def describe_audience(audience: str, value: str) -> str:
 
 class CampaignSlack:
     def __init__(self, app: AsyncApp, ops: CampaignOps, directory: Directory, db: Database, access: Access,
-                 clock: Clock) -> None:
+                 clock: Clock, fetch_file: FetchFile = no_fetch) -> None:
         self.app = app
+        # Reads an uploaded audience file (a CSV of Telegram ids) with the bot token, from Slack's file host.
+        self.fetch_file = fetch_file
         self.ops = ops
         self.directory = directory
         self.db = db
@@ -169,7 +172,12 @@ class CampaignSlack:
         if not self.access.is_admin(user):
             await ack(response_action="errors", errors={"message": "Only Baton admins can create campaigns."})
             return
-        parsed = parse_submission(view.get("state", {}).get("values", {}), self.clock.now())
+        values = view.get("state", {}).get("values", {})
+        values, file_error = await self._audience_file(values)
+        if file_error:
+            await ack(response_action="errors", errors={"audience_file": file_error})
+            return
+        parsed = parse_submission(values, self.clock.now())
         if isinstance(parsed, dict):
             await ack(response_action="errors", errors=parsed)
             return
@@ -179,6 +187,22 @@ class CampaignSlack:
             return
         await ack()
         log.info("campaign %s created by %s", created.id, user)
+
+    async def _audience_file(self, values: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], str | None]:
+        """The form's values with an uploaded file's ids added to the pasted ones, or what is wrong with it."""
+        files = ((values.get("audience_file") or {}).get("audience_file") or {}).get("files") or []
+        if not files:
+            return values, None
+        selected = (values.get("audience", {}).get("audience") or {}).get("selected_option") or {}
+        if selected.get("value") != "ids":
+            return values, "A file of ids needs the audience “A list of Telegram ids”."
+        data = await self.fetch_file(str(files[0].get("url_private_download") or ""))
+        if not isinstance(data, bytes):
+            return values, f"Could not read the file: {getattr(data, 'reason', 'too large')}."
+        pasted = str((values.get("audience_value", {}).get("audience_value") or {}).get("value") or "")
+        merged = dict(values)
+        merged["audience_value"] = {"audience_value": {"value": f"{pasted}\n{data.decode('utf-8-sig', 'replace')}"}}
+        return merged, None
 
     async def on_cancel_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()

@@ -77,12 +77,24 @@ class FilesApiMixin(DeliveryMixin):
                                text: str = "", *, thread_ts: str | None = None) -> dict:
         """A person drops a file into a channel or thread: a `file_share` message event, like Slack's."""
         msg = self.store_user_message(user_id, channel, text, thread_ts)
+        msg.update(subtype="file_share", upload=True, display_as_bot=False,
+                   files=[self.host_file(user_id, data, filename, mimetype, created=int(float(msg["ts"])))])
+        if not text:
+            msg.pop("blocks", None)  # a bare file share has no rich text
+        self.changed()
+        await self.deliver_event({**msg, "channel": channel})
+        return self.message(channel, msg["ts"])
+
+    def host_file(self, user_id: str, data: bytes, filename: str, mimetype: str, *,
+                  created: int | None = None) -> dict:
+        """A file a person uploaded (e.g. in a modal's file input): the file object Slack hands the app,
+        downloadable from `url_private_download` with the bot token."""
         file_id = self.new_id("F")
         self.hosted_files[file_id] = {"data": bytes(data), "mimetype": mimetype, "name": filename}
         base = f"{self.url}files-pri/{self.team_id}-{file_id}"
         ext = PurePosixPath(filename).suffix.lstrip(".").lower()
-        created = int(float(msg["ts"]))
-        msg.update(subtype="file_share", upload=True, display_as_bot=False, files=[{
+        created = created if created is not None else int(self.clock())
+        return {
             "id": file_id, "created": created, "timestamp": created, "name": filename, "title": filename,
             "mimetype": mimetype, "filetype": ext or "binary", "pretty_type": (ext or "binary").upper(),
             "user": user_id, "user_team": self.team_id, "editable": False, "size": len(data), "mode": "hosted",
@@ -92,12 +104,7 @@ class FilesApiMixin(DeliveryMixin):
             "permalink": f"{PERMALINK_HOST}/files/{user_id}/{file_id}/{quote(filename)}",
             "permalink_public": f"https://slack-files.com/{self.team_id}-{file_id}-0000000000",
             "has_rich_preview": False, "file_access": "visible",
-        }])
-        if not text:
-            msg.pop("blocks", None)  # a bare file share has no rich text
-        self.changed()
-        await self.deliver_event({**msg, "channel": channel})
-        return self.message(channel, msg["ts"])
+        }
 
     async def _handle_file_download(self, request: web.Request) -> web.Response:
         """url_private(_download): only with the bot token in the Authorization header, never in the URL."""

@@ -162,3 +162,20 @@ async def test_tags_and_a_scheduled_send(world: World) -> None:
     world.baton.campaigns.wake()
     await _campaign_message(world, "Done")
     assert [m.chat_id for m in _campaign_sends(world, "VIP preview")] == [CAROL]
+
+
+async def test_an_uploaded_csv_of_telegram_ids_is_the_audience(world: World) -> None:
+    world.slack.add_channel(ALERTS, "alerts")
+    ids = _customers(world, 6)
+    await world.start(slack={"alerts_channel": ALERTS}, campaigns={"per_second": 100})
+    csv = "telegram_id,name\n" + "\n".join(f"{i},Customer{i}" for i in ids[:4])
+    upload = {"files": [world.slack.host_file(ADMIN, csv.encode(), "audience.csv", "text/csv")]}
+
+    wrong = await _create(world, _form(audience="all", audience_file=upload))
+    assert "needs the audience" in wrong.body["errors"]["audience_file"]
+
+    answer = await _create(world, _form(audience="ids", value=str(ids[4]), audience_file=upload))
+    assert answer.body is None or "errors" not in answer.body
+    await _campaign_message(world, "sent 5 / 5")
+    reached = {m.chat_id for m in _campaign_sends(world)}
+    assert reached == set(ids[:5])  # the four in the file and the one pasted; the sixth was in neither
