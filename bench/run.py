@@ -37,14 +37,15 @@ async def main() -> None:
     rows: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="baton-bench-") as name:
         tmp = Path(name)
-        rows += await scenarios.relay(tmp, f"sqlite+aiosqlite:///{tmp / 'relay.db'}", "SQLite")
+        rows += await scenarios.relay(tmp, f"sqlite+aiosqlite:///{tmp / 'relay.db'}", "SQLite", latencies=True)
         pg = await _postgres()
         if pg is None:
             rows.append(("(a) relay throughput, PostgreSQL", f"skipped ({PG_ADMIN} not reachable)"))
         else:
             (tmp / "pg").mkdir()
             rows += await scenarios.relay(tmp / "pg", pg, "PostgreSQL")
-        baton_cpu = next((float(v.split()[0]) for k, v in rows if k.startswith("(c) Baton")), None)
+        baton_cpu = next((float(v.split()[0]) for k, v in rows
+                          if k.startswith("(c) Baton CPU per relayed message, SQLite")), None)
         rows += await scenarios.floor(tmp, baton_cpu)
         rows += await scenarios.many_conversations(tmp)
         rows += await scenarios.slack_channel_limit(tmp)

@@ -39,7 +39,8 @@ async def _closed_loop(tg: FakeTelegram, customers: list[int], per_customer: int
     await asyncio.gather(*(one(c) for c in customers))
 
 
-async def relay(tmp: Path, db_url: str, label: str, *, customers: int = 40, per_customer: int = 8) -> list[Row]:
+async def relay(tmp: Path, db_url: str, label: str, *, customers: int = 40, per_customer: int = 8,
+                latencies: bool = False) -> list[Row]:
     """(a) throughput, (b) latencies and (c) Baton's CPU per relayed message, on one Baton process."""
     tg, slack = await sandboxes()
     port = free_port()
@@ -57,8 +58,8 @@ async def relay(tmp: Path, db_url: str, label: str, *, customers: int = 40, per_
         wall, cpu = time.monotonic() - t0, cpu_seconds(process.pid) - cpu0
         rows.append((f"(a) relay throughput, {label}", f"{total / wall:.0f} msg/s ({total} msgs, {customers} "
                      "customers closed-loop; in→stored→agent→out→mirrored)"))
-        if label == "SQLite":
-            rows.append(("(c) Baton CPU per relayed message", f"{cpu / total * 1000:.2f} ms"))
+        rows.append((f"(c) Baton CPU per relayed message, {label}", f"{cpu / total * 1000:.2f} ms"))
+        if latencies:
             rows += await _latencies(tg, slack)
             rows.append(("(d) RSS after the run (empty DB)", f"{rss_mb(process.pid):.0f} MB"))
         return rows

@@ -47,8 +47,10 @@ class Baton:
         # Several instances may share one PostgreSQL: lanes and leadership are claimed through it.
         self.coordinator = Coordinator(self.db)
         self.leadership = Leadership(self.coordinator, on_elected=self._elected, on_deposed=self._deposed)
+        # Whoever writes outbox rows, the dispatchers of their destinations are woken after the commit.
+        self.db.on_enqueued = self._wake_destinations
         self.service = Service(self.db, texts=settings.texts, access=self.access, clock=self.clock,
-                               wake=self._wake_all, escalation=settings.escalation,
+                               wake=self._conversations_changed, escalation=settings.escalation,
                                campaign_reply_days=settings.campaigns.reply_window_days, observer=self.metrics)
         self.campaign_ops = CampaignOps(self.db, clock=self.clock, wake=self._wake_all)
         # Each side fetches the other's files through a port, so neither imports the other's platform.
@@ -64,7 +66,7 @@ class Baton:
                              typing=self.telegram.typing, observer=self.metrics)
         for deliverer in (self.telegram.deliverer, self.slack.deliverer, worker):
             self.dispatchers.append(Dispatcher(self.db, deliverer, clock=self.clock,  # type: ignore[arg-type]
-                                               retry_base_seconds=retry_base_seconds, on_settled=self._wake_all,
+                                               retry_base_seconds=retry_base_seconds,
                                                observer=self.metrics, coordinator=self.coordinator))
         self.health = Health(self.db, telegram=telegram_probe(self.telegram.bot.get_me),
                              slack=slack_probe(self.slack.client.auth_test),
@@ -85,7 +87,15 @@ class Baton:
     def _wake_dispatchers(self) -> None:
         for dispatcher in self.dispatchers:
             dispatcher.wake()
-        # Something changed in a conversation: App Home views of recent visitors refresh (debounced).
+        self._conversations_changed()
+
+    def _wake_destinations(self, destinations: set[str]) -> None:
+        for dispatcher in self.dispatchers:
+            if dispatcher.destination in destinations:
+                dispatcher.wake()
+
+    def _conversations_changed(self) -> None:
+        # App Home views of recent visitors refresh (debounced).
         self.slack.home.poke()
 
     def _reload_kb(self) -> str:

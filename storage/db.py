@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -11,6 +11,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+# session.info key: the outbox destinations a transaction wrote to.
+ENQUEUED = "baton.enqueued"
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -50,6 +53,9 @@ class Database:
         self.url = url
         self.engine = create_engine(url)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        # Told, after each commit, which outbox destinations got rows in it (see storage.outbox.enqueue):
+        # the composition root wakes exactly those dispatchers, whoever wrote the rows.
+        self.on_enqueued: Callable[[set[str]], None] | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -57,8 +63,12 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        async with self._sessions() as session, session.begin():
-            yield session
+        async with self._sessions() as session:
+            async with session.begin():
+                yield session
+            enqueued = session.info.get(ENQUEUED)
+            if enqueued and self.on_enqueued is not None:
+                self.on_enqueued(enqueued)
 
     async def upgrade(self) -> None:
         from storage.migrate import upgrade

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.core.ports import Clock, Deliverer, Observer, Result, RetryLater
@@ -22,7 +21,7 @@ log = logging.getLogger(__name__)
 class Dispatcher:
     def __init__(self, db: Database, deliverer: Deliverer, *, clock: Clock | None = None,
                  max_lanes: int = 64, idle_poll_seconds: float = 2.0, retry_base_seconds: float = 1.0,
-                 on_settled: Callable[[], None] | None = None, observer: Observer | None = None,
+                 observer: Observer | None = None,
                  coordinator: Coordinator | None = None) -> None:
         self.db = db
         self.observer = observer or Observer()
@@ -33,8 +32,6 @@ class Dispatcher:
         self.clock = clock or Clock()
         self.max_lanes = max_lanes
         self.retry_base_seconds = retry_base_seconds
-        # Settling can enqueue work for other destinations (a ✅ after a Telegram send): wake them at once.
-        self.on_settled = on_settled or self.wake
         # Rows written by another process (or left by a crash) are found by this periodic look.
         self.idle_poll_seconds = idle_poll_seconds
         self._wake = asyncio.Event()
@@ -85,8 +82,8 @@ class Dispatcher:
         now = self.clock.now()
         room = self.max_lanes - len(self._active)
         async with self.db.transaction() as session:
-            lanes = await outbox.due_lanes(session, self.destination, now, limit=max(room, 0) + len(self._active))
-            earliest = await outbox.earliest_pending(session, self.destination)
+            lanes, later = await outbox.scan_heads(session, self.destination, now,
+                                                   limit=max(room, 0) + len(self._active))
         candidates = [lane for lane in lanes if lane not in self._active][:max(room, 0)]
         granted = await self.coordinator.try_lanes([self._key(lane) for lane in candidates])
         for lane in candidates:
@@ -94,14 +91,13 @@ class Dispatcher:
                 continue
             self._active.add(lane)
             self._tasks.spawn(self._drain(lane), name=f"{self.destination}:{lane}")
-        if earliest is None and not self._active:
+        if not lanes and later is None and not self._active:
             self._idle.set()
-        if earliest is None:
-            return self.idle_poll_seconds
-        wait = (earliest - now).total_seconds()
+        # Started lanes wake this loop when they end; only a head that is not due yet needs a timer.
+        wait = (later - now).total_seconds() if later is not None else self.idle_poll_seconds
         if len(granted) < len(candidates):
             # Lanes another instance is draining look due until it is done: look again soon, not at once.
-            wait = max(wait, 0.2)
+            wait = min(wait, 0.2)
         return min(max(wait, 0.01), self.idle_poll_seconds)
 
     def _key(self, lane: str) -> str:
@@ -119,7 +115,8 @@ class Dispatcher:
                 settled_at = self.clock.now()
                 author = await asyncio.shield(settle(self.db, item, result, settled_at,
                                                      retry_base=self.retry_base_seconds))
-                self.on_settled()
+                # Rows the settle enqueued (a ✅ after a Telegram send) wake their own dispatchers through
+                # Database.on_enqueued; this lane simply goes on with its next row.
                 self._observe(item, result, author, settled_at)
                 if isinstance(result, RetryLater):
                     return  # the lane waits; the loop restarts it when the row is due
