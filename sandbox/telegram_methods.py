@@ -260,7 +260,7 @@ async def send_chat_action(s: TelegramState, p: Params, method: str) -> Any:
         raise bad_request('parameter "action" is required')
     if action not in CHAT_ACTIONS:
         raise bad_request("wrong parameter action in request")
-    s.chat_actions.append((chat.id, action))
+    await s.record_chat_action(chat.id, action)
     return True
 
 

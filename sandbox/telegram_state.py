@@ -281,13 +281,18 @@ class TelegramState:
         async with self._sent_changed:
             self._sent_changed.notify_all()
 
+    async def record_chat_action(self, chat_id: int, action: str) -> None:
+        self.chat_actions.append((chat_id, action))
+        async with self._sent_changed:
+            self._sent_changed.notify_all()
+
     async def record_deletion(self, chat_id: int, message_id: int) -> None:
         self.deletions.append((chat_id, message_id))
         async with self._sent_changed:
             self._sent_changed.notify_all()
 
     async def wait_until(self, predicate: Callable[[], Any], timeout: float = 5.0, *, what: str = "condition") -> Any:
-        """predicate()'s first truthy value, re-checked whenever the bot sends, edits or deletes."""
+        """predicate()'s first truthy value, re-checked whenever the bot sends, edits, deletes or shows an action."""
         async with self._sent_changed:
             try:
                 await asyncio.wait_for(self._sent_changed.wait_for(predicate), timeout)

@@ -19,20 +19,25 @@ from storage.models import OutboxItem
 log = logging.getLogger(__name__)
 
 HOLDING_ON_FAILURE = "Thanks for your message. A colleague will get back to you here shortly."
+# Telegram shows "typing…" for five seconds or until the next message: refreshed a little sooner.
+TYPING_REFRESH_SECONDS = 4.5
 
 
 class AgentWorker:
     destination = fx.AGENT
 
     def __init__(self, service: Service, agent: Agent, *, timeout: float = 30.0,
-                 typing: Callable[[int], Awaitable[None]] | None = None, history_limit: int = 20,
-                 observer: Observer | None = None) -> None:
+                 typing: Callable[[int], Awaitable[None]] | None = None, typing_after: float = 0.5,
+                 history_limit: int = 20, observer: Observer | None = None) -> None:
         self.service = service
         self.observer = observer or Observer()
         self.agent = agent
         self.timeout = timeout
-        # Shows the customer that an answer is coming (Telegram's "typing…"); best effort.
+        # Shows the customer that an answer is coming (Telegram's "typing…"); best effort. Only for an
+        # agent that takes a noticeable time (an LLM): an instant answer needs no indicator, and skipping
+        # it saves a Bot API call per message.
         self.typing = typing
+        self.typing_after = typing_after
         self.history_limit = history_limit
 
     async def deliver(self, item: OutboxItem) -> Result:
@@ -57,15 +62,27 @@ class AgentWorker:
             history=[AgentTurn(m.author, m.text, m.created_at) for m in recent  # type: ignore[arg-type]
                      if not m.is_note and m.deleted_at is None],
         )
-        if self.typing is not None:
-            try:
-                await self.typing(customer.tg_chat_id)
-            except Exception as exc:
-                log.debug("typing indicator failed: %s", exc)
-        reply = await self._ask(request)
+        reply = await self._ask_showing_typing(request, customer.tg_chat_id)
         # Shielded: once the agent has answered, a stop must not cut the recording transaction in half.
         await asyncio.shield(self.service.handle(AgentReplied(item.conversation_id, item.message_id, reply)))
         return Delivered()
+
+    async def _ask_showing_typing(self, request: AgentRequest, chat_id: int) -> AgentReply:
+        asking = asyncio.ensure_future(self._ask(request))
+        try:
+            delay = self.typing_after
+            while self.typing is not None:
+                done, _ = await asyncio.wait({asking}, timeout=delay)
+                if done:
+                    break
+                try:
+                    await self.typing(chat_id)
+                except Exception as exc:
+                    log.debug("typing indicator failed: %s", exc)
+                delay = TYPING_REFRESH_SECONDS
+            return await asking
+        finally:
+            asking.cancel()  # a no-op once answered; a stop while waiting must not leave the call running
 
     async def _ask(self, request: AgentRequest) -> AgentReply:
         started = time.perf_counter()
