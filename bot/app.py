@@ -89,10 +89,9 @@ class Baton:
             dispatcher.wake()
         self._conversations_changed()
 
-    def _wake_destinations(self, destinations: set[str]) -> None:
+    def _wake_destinations(self, lanes: set[tuple[str, str]]) -> None:
         for dispatcher in self.dispatchers:
-            if dispatcher.destination in destinations:
-                dispatcher.wake()
+            dispatcher.hint(lane for destination, lane in lanes if destination == dispatcher.destination)
 
     def _conversations_changed(self) -> None:
         # App Home views of recent visitors refresh (debounced).

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-# session.info key: the outbox destinations a transaction wrote to.
+# session.info key: the outbox lanes a transaction wrote to.
 ENQUEUED = "baton.enqueued"
 
 
@@ -53,9 +53,9 @@ class Database:
         self.url = url
         self.engine = create_engine(url)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
-        # Told, after each commit, which outbox destinations got rows in it (see storage.outbox.enqueue):
-        # the composition root wakes exactly those dispatchers, whoever wrote the rows.
-        self.on_enqueued: Callable[[set[str]], None] | None = None
+        # Told, after each commit, which outbox lanes got rows in it, as (destination, lane) pairs (see
+        # storage.outbox.enqueue): the composition root hints exactly those dispatchers, whoever wrote them.
+        self.on_enqueued: Callable[[set[tuple[str, str]]], None] | None = None
 
     @property
     def is_sqlite(self) -> bool:

@@ -22,7 +22,7 @@ def enqueue(session: AsyncSession, *, destination: str, lane: str, kind: str,
                       message_id=message_id, payload=json.dumps(payload or {}),
                       next_attempt_at=now or utcnow())
     session.add(item)
-    session.info.setdefault(ENQUEUED, set()).add(destination)
+    session.info.setdefault(ENQUEUED, set()).add((destination, lane))
     return item
 
 
@@ -62,8 +62,10 @@ _HEAD_ID = (select(func.min(OutboxItem.id))
             .where(col(OutboxItem.destination) == bindparam("destination"), col(OutboxItem.lane) == bindparam("lane"),
                    col(OutboxItem.status) == "pending")
             .scalar_subquery())
+# populate_existing: the dispatcher claims in the transaction that settled the previous row, which may
+# have loaded this one already.
 _CLAIM_HEAD = (select(OutboxItem).where(col(OutboxItem.id) == _HEAD_ID, col(OutboxItem.status) == "pending")
-               .with_for_update(skip_locked=True))
+               .with_for_update(skip_locked=True).execution_options(populate_existing=True))
 
 
 async def claim_head(session: AsyncSession, destination: str, lane: str) -> OutboxItem | None:

@@ -1,14 +1,27 @@
-"""The dispatcher: drains one destination's outbox, strictly in order per lane, lanes in parallel."""
+"""The dispatcher: drains one destination's outbox, strictly in order per lane, lanes in parallel.
+
+Finding work costs database round trips, and they dominate Baton's CPU per message, so the dispatcher
+avoids looking for what it already knows:
+- a commit that wrote outbox rows names their lanes (`hint`, through Database.on_enqueued): those lanes
+  start at once, with no scan of the table;
+- a lane drains row after row, settling one and claiming the next in the same transaction;
+- the table is scanned only when something may be there that no hint announced: at start, when a
+  retried row falls due, after a lane left rows behind, when all lanes were busy, and every
+  `idle_poll_seconds` for rows written by another instance (or left by a crash).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.core.ports import Clock, Deliverer, Observer, Result, RetryLater
-from bot.core.settle import settle
+from bot.core.settle import settle_in
 from bot.core.tasks import TaskGroup
 from storage import outbox
 from storage.coordination import Coordinator
@@ -17,12 +30,13 @@ from storage.models import OutboxItem
 
 log = logging.getLogger(__name__)
 
+Claimed = tuple[OutboxItem | None, bool]  # the row, or None and whether a head is there but not due yet
+
 
 class Dispatcher:
     def __init__(self, db: Database, deliverer: Deliverer, *, clock: Clock | None = None,
                  max_lanes: int = 64, idle_poll_seconds: float = 2.0, retry_base_seconds: float = 1.0,
-                 observer: Observer | None = None,
-                 coordinator: Coordinator | None = None) -> None:
+                 observer: Observer | None = None, coordinator: Coordinator | None = None) -> None:
         self.db = db
         self.observer = observer or Observer()
         # Several instances on PostgreSQL: a lane is drained only while this process holds its lock.
@@ -32,16 +46,33 @@ class Dispatcher:
         self.clock = clock or Clock()
         self.max_lanes = max_lanes
         self.retry_base_seconds = retry_base_seconds
-        # Rows written by another process (or left by a crash) are found by this periodic look.
         self.idle_poll_seconds = idle_poll_seconds
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._active: set[str] = set()
+        self._hinted: set[str] = set()  # lanes with new rows, not being drained
+        self._again: set[str] = set()  # lanes with new rows while being drained: claim once more
+        self._rescan = True
+        self._next_scan = 0.0  # loop time of the next timed scan
+        self._later: datetime | None = None  # the earliest head not yet due, as of the last scan
+        self._overflow = False  # the last scan found more due lanes than there was room for
         self._tasks = TaskGroup(f"dispatch-{self.destination}")
         self._loop: asyncio.Task[None] | None = None
         self._stopping = False
 
     def wake(self) -> None:
+        """Look at the whole outbox of this destination again."""
+        self._rescan = True
+        self._idle.clear()
+        self._wake.set()
+
+    def hint(self, lanes: Iterable[str]) -> None:
+        """Rows were committed in these lanes."""
+        lanes = list(lanes)
+        if not lanes:
+            return
+        for lane in lanes:
+            (self._again if lane in self._active else self._hinted).add(lane)
         self._idle.clear()
         self._wake.set()
 
@@ -68,66 +99,97 @@ class Dispatcher:
         await self._tasks.cancel_all()
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while not self._stopping:
             self._wake.clear()
-            try:
-                timeout = await self._start_due_lanes()
-            except Exception:
-                log.exception("dispatcher %s: cannot read the outbox; retrying", self.destination)
-                timeout = self.idle_poll_seconds
+            if self._rescan or loop.time() >= self._next_scan:
+                self._rescan = False
+                try:
+                    wait = await self._scan()
+                except Exception:
+                    log.exception("dispatcher %s: cannot read the outbox; retrying", self.destination)
+                    wait = self.idle_poll_seconds
+                self._next_scan = loop.time() + wait
+            if self._hinted:
+                await self._start_hinted()
+            if not (self._active or self._hinted or self._rescan or self._overflow or self._later):
+                self._idle.set()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+                await asyncio.wait_for(self._wake.wait(), timeout=max(self._next_scan - loop.time(), 0.0))
 
-    async def _start_due_lanes(self) -> float:
+    async def _scan(self) -> float:
+        """Start the due lanes; seconds until the next scan."""
         now = self.clock.now()
-        room = self.max_lanes - len(self._active)
+        room = max(self.max_lanes - len(self._active), 0)
         async with self.db.transaction() as session:
-            lanes, later = await outbox.scan_heads(session, self.destination, now,
-                                                   limit=max(room, 0) + len(self._active))
-        candidates = [lane for lane in lanes if lane not in self._active][:max(room, 0)]
-        granted = await self.coordinator.try_lanes([self._key(lane) for lane in candidates])
-        for lane in candidates:
-            if self._key(lane) not in granted:
-                continue
-            self._active.add(lane)
-            self._tasks.spawn(self._drain(lane), name=f"{self.destination}:{lane}")
-        if not lanes and later is None and not self._active:
-            self._idle.set()
+            lanes, self._later = await outbox.scan_heads(session, self.destination, now,
+                                                         limit=room + len(self._active))
+        candidates = [lane for lane in lanes if lane not in self._active]
+        self._overflow = len(candidates) > room
+        self._hinted.difference_update(candidates)
+        refused = await self._start(candidates[:room])
         # Started lanes wake this loop when they end; only a head that is not due yet needs a timer.
-        wait = (later - now).total_seconds() if later is not None else self.idle_poll_seconds
-        if len(granted) < len(candidates):
+        wait = (self._later - now).total_seconds() if self._later is not None else self.idle_poll_seconds
+        if refused:
             # Lanes another instance is draining look due until it is done: look again soon, not at once.
             wait = min(wait, 0.2)
         return min(max(wait, 0.01), self.idle_poll_seconds)
+
+    async def _start_hinted(self) -> None:
+        room = max(self.max_lanes - len(self._active), 0)
+        lanes = [lane for lane in self._hinted if lane not in self._active][:room]
+        self._hinted.difference_update(lanes)  # the rest waits for a lane to end
+        if await self._start(lanes):
+            self._next_scan = min(self._next_scan, asyncio.get_running_loop().time() + 0.2)
+
+    async def _start(self, lanes: list[str]) -> int:
+        """Drain these lanes; how many another instance holds."""
+        granted = set(await self.coordinator.try_lanes([self._key(lane) for lane in lanes]))
+        for lane in lanes:
+            if self._key(lane) in granted:
+                self._active.add(lane)
+                self._tasks.spawn(self._drain(lane), name=f"{self.destination}:{lane}")
+        return len(lanes) - len(granted)
 
     def _key(self, lane: str) -> str:
         return f"{self.destination}:{lane}"
 
     async def _drain(self, lane: str) -> None:
+        rescan = False
         try:
-            while not self._stopping and self.coordinator.holds(self._key(lane)):
+            while True:
+                self._again.discard(lane)
                 # Shielded: a stop must not cut a transaction in half (SQLite would keep its lock).
-                item = await asyncio.shield(self._claim(lane))
-                if item is None:
+                item, not_due = await asyncio.shield(self._claim(lane))
+                while item is not None:
+                    result = await self._deliver(item)
+                    settled_at = self.clock.now()
+                    retry = isinstance(result, RetryLater)
+                    go_on = not retry and not self._stopping and self.coordinator.holds(self._key(lane))
+                    self._again.discard(lane)
+                    author, (following, not_due) = await asyncio.shield(
+                        self._settle(item, result, settled_at, lane if go_on else None))
+                    self._observe(item, result, author, settled_at)
+                    if retry:
+                        rescan = True  # the lane waits; a scan sets the timer for when its row is due
+                        return
+                    item = following
+                rescan = not_due
+                # A row committed after the last claim began was not seen by it: claim once more.
+                if not_due or lane not in self._again or self._stopping or not self.coordinator.holds(
+                        self._key(lane)):
                     return
-                result = await self._deliver(item)
-                # Shielded: a stop must not cut a transaction in half (SQLite would keep its lock).
-                settled_at = self.clock.now()
-                author = await asyncio.shield(settle(self.db, item, result, settled_at,
-                                                     retry_base=self.retry_base_seconds))
-                # Rows the settle enqueued (a ✅ after a Telegram send) wake their own dispatchers through
-                # Database.on_enqueued; this lane simply goes on with its next row.
-                self._observe(item, result, author, settled_at)
-                if isinstance(result, RetryLater):
-                    return  # the lane waits; the loop restarts it when the row is due
         except Exception:
             log.exception("dispatcher %s: lane %s stopped; it will be retried", self.destination, lane)
+            rescan = True
         finally:
             try:
                 # Released after the last settle committed, so the next holder reads what this one wrote.
                 await asyncio.shield(self.coordinator.release(self._key(lane)))
             finally:
                 self._active.discard(lane)
+                if rescan or self._overflow:
+                    self._rescan = True
                 self._wake.set()
 
     def _observe(self, item: OutboxItem, result: Result, author: str | None, now: datetime) -> None:
@@ -136,18 +198,30 @@ class Dispatcher:
         except Exception:  # metrics must never stop a lane
             log.exception("observer failed on outbox %s", item.id)
 
-    async def _claim(self, lane: str) -> OutboxItem | None:
-        """The lane's head if it is due, its attempt recorded (IN_FLIGHT) in the transaction that locked it."""
+    async def _claim(self, lane: str) -> Claimed:
         async with self.db.transaction() as session:
-            item = await outbox.claim_head(session, self.destination, lane)
-            if item is None or item.next_attempt_at > self.clock.now() + timedelta(milliseconds=1):
-                return None
-            assert item.id is not None
-            # The deliverer must see the row as it was before this attempt (last_error tells it whether a
-            # previous attempt was cut short), so the update must not touch this object.
-            session.expunge(item)
-            await outbox.mark_attempt(session, item.id)
-            return item
+            return await self._claim_in(session, lane)
+
+    async def _settle(self, item: OutboxItem, result: Result, now: datetime, lane: str | None
+                      ) -> tuple[str | None, Claimed]:
+        """Record the result and, unless `lane` is None, claim the lane's next row: one transaction."""
+        async with self.db.transaction() as session:
+            author = await settle_in(session, item, result, now, retry_base=self.retry_base_seconds)
+            return author, (await self._claim_in(session, lane) if lane is not None else (None, False))
+
+    async def _claim_in(self, session: AsyncSession, lane: str) -> Claimed:
+        """The lane's head if it is due, its attempt recorded (IN_FLIGHT) in the transaction that locked it."""
+        item = await outbox.claim_head(session, self.destination, lane)
+        if item is None:
+            return None, False
+        if item.next_attempt_at > self.clock.now() + timedelta(milliseconds=1):
+            return None, True
+        assert item.id is not None
+        # The deliverer must see the row as it was before this attempt (last_error tells it whether a
+        # previous attempt was cut short), so the update must not touch this object.
+        session.expunge(item)
+        await outbox.mark_attempt(session, item.id)
+        return item, False
 
     async def _deliver(self, item: OutboxItem) -> Result:
         try:

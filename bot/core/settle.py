@@ -29,33 +29,39 @@ def backoff(attempts: int, base: float = 1.0, rng: random.Random | None = None) 
 async def settle(db: Database, item: OutboxItem, result: Result, now: datetime, *,
                  retry_base: float = 1.0) -> str | None:
     """Record the result; returns the delivered message's author (for metrics), when the row carried one."""
-    assert item.id is not None
     async with db.transaction() as session:
-        if isinstance(result, RetryLater):
-            delay = result.after if result.after is not None else backoff(item.attempts + 1, retry_base)
-            log.warning("outbox %s (%s/%s, conversation %s) retry in %.1fs: %s", item.id, item.destination,
-                        item.kind, item.conversation_id, delay, result.reason)
-            await outbox.retry_later(session, item.id, now + timedelta(seconds=delay), result.reason,
-                                     progress=result.progress)
-            return None
-        if isinstance(result, Failed):
-            log.error("outbox %s (%s/%s, conversation %s) failed: %s", item.id, item.destination, item.kind,
-                      item.conversation_id, result.reason)
-            await outbox.finish(session, item.id, status="failed", error=result.reason)
-            if not await edit_results.failed(session, item, result, now):
-                await _made_visible(session, item, result, now)
-            return None
-        await outbox.finish(session, item.id, status="done", error=result.skipped)
-        if item.kind in edit_results.KINDS:
-            await edit_results.delivered(session, item, result, now)
-            return None
-        author = await _record_ids(session, item, result, now)
-        for covered_id in result.covered:
-            covered = await session.get(OutboxItem, covered_id)
-            if covered is not None and covered.status == "pending":
-                await outbox.finish(session, covered_id, status="done", error=f"posted with outbox {item.id}")
-                await _record_ids(session, covered, result, now)
-        return author
+        return await settle_in(session, item, result, now, retry_base=retry_base)
+
+
+async def settle_in(session: AsyncSession, item: OutboxItem, result: Result, now: datetime, *,
+                    retry_base: float = 1.0) -> str | None:
+    """`settle` in the caller's transaction (the dispatcher claims the lane's next row in the same one)."""
+    assert item.id is not None
+    if isinstance(result, RetryLater):
+        delay = result.after if result.after is not None else backoff(item.attempts + 1, retry_base)
+        log.warning("outbox %s (%s/%s, conversation %s) retry in %.1fs: %s", item.id, item.destination,
+                    item.kind, item.conversation_id, delay, result.reason)
+        await outbox.retry_later(session, item.id, now + timedelta(seconds=delay), result.reason,
+                                 progress=result.progress)
+        return None
+    if isinstance(result, Failed):
+        log.error("outbox %s (%s/%s, conversation %s) failed: %s", item.id, item.destination, item.kind,
+                  item.conversation_id, result.reason)
+        await outbox.finish(session, item.id, status="failed", error=result.reason)
+        if not await edit_results.failed(session, item, result, now):
+            await _made_visible(session, item, result, now)
+        return None
+    await outbox.finish(session, item.id, status="done", error=result.skipped)
+    if item.kind in edit_results.KINDS:
+        await edit_results.delivered(session, item, result, now)
+        return None
+    author = await _record_ids(session, item, result, now)
+    for covered_id in result.covered:
+        covered = await session.get(OutboxItem, covered_id)
+        if covered is not None and covered.status == "pending":
+            await outbox.finish(session, covered_id, status="done", error=f"posted with outbox {item.id}")
+            await _record_ids(session, covered, result, now)
+    return author
 
 
 async def _record_ids(session: AsyncSession, item: OutboxItem, result: Delivered, now: datetime) -> str | None:
