@@ -14,13 +14,13 @@ from bot.core import effects as fx
 from bot.core.campaigns import KINDS as CAMPAIGN_KINDS
 from bot.core.media import FetchFile, no_fetch
 from bot.core.pacing import Pacer
-from bot.core.ports import Delivered, Failed, Result, RetryLater
+from bot.core.ports import Delivered, Failed, Loaded, Result, RetryLater
 from operator_bridge import blocks, coalesce
 from operator_bridge.campaign_outbound import CampaignMessages
 from operator_bridge.files import CustomerFileMirror
 from operator_bridge.formatting import html_to_mrkdwn
 from operator_bridge.outbound_edits import update_mirror
-from storage import alerts, conversations, customers, messages, outbox
+from storage import alerts, conversations, messages, outbox
 from storage.db import Database
 from storage.models import Conversation, Customer, Message, OutboxItem
 
@@ -49,24 +49,18 @@ class SlackDeliverer:
                                           post_pacer=self.post_pacer, tier3_pacer=self.tier3_pacer,
                                           find_posted=self._find_posted, metadata=_metadata)
 
-    async def deliver(self, item: OutboxItem) -> Result:
+    async def deliver(self, item: OutboxItem, loaded: Loaded) -> Result:
         try:
-            return await self._deliver(item)
+            return await self._deliver(item, loaded)
         except SlackApiError as exc:
             return classify(exc)
         except (TimeoutError, aiohttp.ClientError, ConnectionError) as exc:
             return RetryLater(f"network error talking to Slack: {type(exc).__name__}")
 
-    async def _deliver(self, item: OutboxItem) -> Result:
+    async def _deliver(self, item: OutboxItem, loaded: Loaded) -> Result:
         if item.kind in CAMPAIGN_KINDS:
             return await self.campaigns.deliver(item)
-        assert item.conversation_id is not None
-        async with self.db.transaction() as session:
-            conv = await conversations.get(session, item.conversation_id)
-            customer = await customers.get(session, conv.customer_id) if conv else None
-            message = await messages.get(session, item.message_id) if item.message_id else None
-            previous = (await conversations.get(session, conv.previous_conversation_id)
-                        if conv and conv.previous_conversation_id else None)
+        conv, customer, message = loaded.conversation, loaded.customer, loaded.message
         if conv is None or customer is None:
             return Failed("conversation not found")
         if item.kind == fx.OPEN_THREAD:
@@ -76,7 +70,7 @@ class SlackDeliverer:
             target = self.channels[(conv.id or 0) % len(self.channels)]
             if item.last_error == outbox.IN_FLIGHT and (found := await self._find_posted(item, target)):
                 return Delivered(slack_channel=target, slack_ts=found)
-            text, card = blocks.card(await self._card_view(conv, customer, previous))
+            text, card = blocks.card(await self._card_view(conv, customer))
             await self.post_pacer.wait(target)
             resp = await self.client.chat_postMessage(channel=target, text=text, blocks=card,
                                                       unfurl_links=False, metadata=_metadata(item))
@@ -90,7 +84,7 @@ class SlackDeliverer:
                 and (found := await self._find_posted(item, channel, thread_ts))):
             return Delivered(slack_channel=channel, slack_ts=found)
         if item.kind == fx.UPDATE_CARD:
-            text, card = blocks.card(await self._card_view(conv, customer, previous))
+            text, card = blocks.card(await self._card_view(conv, customer))
             await self.tier3_pacer.wait("chat.update")
             await self.client.chat_update(channel=channel, ts=thread_ts, text=text, blocks=card)
             return Delivered()
@@ -193,8 +187,11 @@ class SlackDeliverer:
         username, icon = self._author(message, customer)
         return {"text": text or " ", "username": username, "icon_emoji": icon}
 
-    async def _card_view(self, conv: Conversation, customer: Customer, previous: Conversation | None
-                         ) -> blocks.CardView:
+    async def _card_view(self, conv: Conversation, customer: Customer) -> blocks.CardView:
+        previous = None
+        if conv.previous_conversation_id:
+            async with self.db.transaction() as session:
+                previous = await conversations.get(session, conv.previous_conversation_id)
         link = None
         if previous is not None and previous.slack_channel and previous.slack_thread_ts:
             try:

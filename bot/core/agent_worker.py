@@ -11,9 +11,9 @@ from bot.agent.base import Agent, AgentError, AgentReply, AgentRequest, AgentTur
 from bot.core import effects as fx
 from bot.core.brief import handback_brief
 from bot.core.events import AgentReplied
-from bot.core.ports import Delivered, Observer, Result
+from bot.core.ports import Delivered, Loaded, Observer, Result
 from bot.core.service import Service
-from storage import conversations, customers, messages
+from storage import messages
 from storage.models import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -40,17 +40,16 @@ class AgentWorker:
         self.typing_after = typing_after
         self.history_limit = history_limit
 
-    async def deliver(self, item: OutboxItem) -> Result:
+    async def deliver(self, item: OutboxItem, loaded: Loaded) -> Result:
         assert item.conversation_id is not None and item.message_id is not None
+        conv, customer = loaded.conversation, loaded.customer
+        if conv is None or conv.mode != "agent":
+            return Delivered(skipped="no longer the agent's conversation")
         async with self.service.db.transaction() as session:
-            conv = await conversations.get(session, item.conversation_id)
-            if conv is None or conv.mode != "agent":
-                return Delivered(skipped="no longer the agent's conversation")
             latest = await messages.latest_customer_message_id(session, conv.id or 0)
             if latest is not None and latest > item.message_id:
                 # A newer question is queued behind this one; answering that answers both.
                 return Delivered(skipped="superseded by a newer customer message")
-            customer = await customers.get(session, conv.customer_id)
             recent = await messages.find_recent(session, conv.id or 0, limit=self.history_limit)
             # After a hand back, what the human stretch covered, so the agent picks up where the human left.
             brief = await handback_brief(session, conv)

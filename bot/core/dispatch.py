@@ -20,17 +20,18 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.core.ports import Clock, Deliverer, Observer, Result, RetryLater
+from bot.core.ports import Clock, Deliverer, Loaded, Observer, Result, RetryLater
 from bot.core.settle import settle_in
 from bot.core.tasks import TaskGroup
 from storage import outbox
 from storage.coordination import Coordinator
 from storage.db import Database
-from storage.models import OutboxItem
+from storage.models import Conversation, Customer, Message, OutboxItem
 
 log = logging.getLogger(__name__)
 
-Claimed = tuple[OutboxItem | None, bool]  # the row, or None and whether a head is there but not due yet
+# The row and what its delivery reads, or None and whether a head is there but not due yet.
+Claimed = tuple[tuple[OutboxItem, Loaded] | None, bool]
 
 
 class Dispatcher:
@@ -160,20 +161,20 @@ class Dispatcher:
             while True:
                 self._again.discard(lane)
                 # Shielded: a stop must not cut a transaction in half (SQLite would keep its lock).
-                item, not_due = await asyncio.shield(self._claim(lane))
-                while item is not None:
-                    result = await self._deliver(item)
+                claimed, not_due = await asyncio.shield(self._claim(lane))
+                while claimed is not None:
+                    item, loaded = claimed
+                    result = await self._deliver(item, loaded)
                     settled_at = self.clock.now()
                     retry = isinstance(result, RetryLater)
                     go_on = not retry and not self._stopping and self.coordinator.holds(self._key(lane))
                     self._again.discard(lane)
-                    author, (following, not_due) = await asyncio.shield(
+                    author, (claimed, not_due) = await asyncio.shield(
                         self._settle(item, result, settled_at, lane if go_on else None))
                     self._observe(item, result, author, settled_at)
                     if retry:
                         rescan = True  # the lane waits; a scan sets the timer for when its row is due
                         return
-                    item = following
                 rescan = not_due
                 # A row committed after the last claim began was not seen by it: claim once more.
                 if not_due or lane not in self._again or self._stopping or not self.coordinator.holds(
@@ -221,13 +222,23 @@ class Dispatcher:
         # previous attempt was cut short), so the update must not touch this object.
         session.expunge(item)
         await outbox.mark_attempt(session, item.id)
-        return item, False
+        return (item, await _load(session, item)), False
 
-    async def _deliver(self, item: OutboxItem) -> Result:
+    async def _deliver(self, item: OutboxItem, loaded: Loaded) -> Result:
         try:
-            return await self.deliverer.deliver(item)
+            return await self.deliverer.deliver(item, loaded)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug or an unclassified error: never lose the row, try again later
             log.exception("outbox %s (%s/%s): unexpected error", item.id, item.destination, item.kind)
             return RetryLater(f"unexpected error: {type(exc).__name__}")
+
+
+async def _load(session: AsyncSession, item: OutboxItem) -> Loaded:
+    # session.get: rows the same transaction already loaded (settling the previous row) cost nothing.
+    conv = await session.get(Conversation, item.conversation_id) if item.conversation_id else None
+    customer_id = conv.customer_id if conv else (
+        int(item.lane.split(":", 1)[1]) if item.lane.startswith("customer:") else None)
+    customer = await session.get(Customer, customer_id) if customer_id else None
+    message = await session.get(Message, item.message_id) if item.message_id else None
+    return Loaded(conv, customer, message)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from storage.models import OutboxItem
+from storage.models import Conversation, Customer, Message, OutboxItem
 
 
 @dataclass(frozen=True)
@@ -35,10 +35,21 @@ class Failed:
 Result = Delivered | RetryLater | Failed
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """The rows a delivery reads, loaded by the dispatcher in the transaction that claimed the outbox row
+    (one transaction less per delivery). Snapshots: a deliverer that must re-check something at the
+    last moment reads it again."""
+
+    conversation: Conversation | None = None
+    customer: Customer | None = None
+    message: Message | None = None
+
+
 class Deliverer(Protocol):
     destination: str
 
-    async def deliver(self, item: OutboxItem) -> Result: ...
+    async def deliver(self, item: OutboxItem, loaded: Loaded) -> Result: ...
 
 
 class Clock:

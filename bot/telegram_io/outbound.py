@@ -13,13 +13,13 @@ from telegram.error import TelegramError
 from bot.core import effects as fx
 from bot.core.media import FetchFile, decode_shared, no_fetch
 from bot.core.pacing import Pacer
-from bot.core.ports import Delivered, Failed, Result, RetryLater
+from bot.core.ports import Delivered, Failed, Loaded, Result, RetryLater
 from bot.telegram_io.convert import split_html
 from bot.telegram_io.errors import classify
 from bot.telegram_io.outbound_edits import KINDS as EDIT_KINDS
 from bot.telegram_io.outbound_edits import TelegramEdits
 from bot.telegram_io.shared_files import SharedFileSender
-from storage import conversations, customers, messages, outbox
+from storage import outbox
 from storage.db import Database
 from storage.models import OutboxItem
 
@@ -37,12 +37,8 @@ class TelegramDeliverer:
         self.shared_files = SharedFileSender(bot, fetch_operator_file, self._send)
         self.edits = TelegramEdits(bot, self._send)
 
-    async def deliver(self, item: OutboxItem) -> Result:
-        customer_id = int(item.lane.split(":", 1)[1])
-        async with self.db.transaction() as session:
-            customer = await customers.get(session, customer_id)
-            message = await messages.get(session, item.message_id) if item.message_id else None
-            conv = await conversations.get(session, item.conversation_id) if item.conversation_id else None
+    async def deliver(self, item: OutboxItem, loaded: Loaded) -> Result:
+        customer, message = loaded.customer, loaded.message
         if customer is None:
             return Failed("unknown customer")
         if customer.blocked:
@@ -56,6 +52,8 @@ class TelegramDeliverer:
             markup = html.escape(str(outbox.payload_of(item).get("text", "")), quote=False)
         elif message is not None:
             # Checked right before sending: a takeover that landed while the agent was answering wins.
+            # (`loaded` was read in the transaction that claimed this row, just now.)
+            conv = loaded.conversation
             if item.kind == fx.DELIVER_AGENT and (conv is None or conv.mode != "agent"):
                 return Delivered(skipped="taken over before the agent's reply left")
             if message.deleted_at is not None:
