@@ -54,3 +54,15 @@ async def get_from_customer(session: AsyncSession, customer_id: int, tg_message_
                    Message.tg_message_id == tg_message_id)
             .order_by(col(Message.id).desc()))
     return (await session.exec(stmt)).first()
+
+
+_TABLE = Message.__table__  # type: ignore[attr-defined]
+
+
+async def set_platform_ids(session: AsyncSession, message_id: int, *, slack_ts: str | None = None,
+                           tg_message_id: int | None = None) -> None:
+    """Where a delivered message now lives; a plain update, since the settling transaction has no need
+    to load the row (it runs once per delivery)."""
+    values = {k: v for k, v in (("slack_ts", slack_ts), ("tg_message_id", tg_message_id)) if v is not None}
+    if values:
+        await session.exec(_TABLE.update().where(_TABLE.c.id == message_id).values(**values))

@@ -12,7 +12,7 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import ENQUEUED
-from storage.models import OutboxItem, utcnow
+from storage.models import Conversation, Customer, Message, OutboxItem, utcnow
 
 
 def enqueue(session: AsyncSession, *, destination: str, lane: str, kind: str,
@@ -62,17 +62,25 @@ _HEAD_ID = (select(func.min(OutboxItem.id))
             .where(col(OutboxItem.destination) == bindparam("destination"), col(OutboxItem.lane) == bindparam("lane"),
                    col(OutboxItem.status) == "pending")
             .scalar_subquery())
-# populate_existing: the dispatcher claims in the transaction that settled the previous row, which may
-# have loaded this one already.
-_CLAIM_HEAD = (select(OutboxItem).where(col(OutboxItem.id) == _HEAD_ID, col(OutboxItem.status) == "pending")
-               .with_for_update(skip_locked=True).execution_options(populate_existing=True))
+# With the rows its delivery reads, in the same statement. populate_existing: the dispatcher claims in the
+# transaction that settled the previous row, which may have loaded some of them already.
+_CLAIM_HEAD = (select(OutboxItem, Conversation, Customer, Message)
+               .outerjoin(Conversation, col(Conversation.id) == col(OutboxItem.conversation_id))
+               .outerjoin(Customer, col(Customer.id) == col(Conversation.customer_id))
+               .outerjoin(Message, col(Message.id) == col(OutboxItem.message_id))
+               .where(col(OutboxItem.id) == _HEAD_ID, col(OutboxItem.status) == "pending")
+               .with_for_update(of=OutboxItem, skip_locked=True).execution_options(populate_existing=True))
+
+Claimed = tuple[OutboxItem, Conversation | None, Customer | None, Message | None]
 
 
-async def claim_head(session: AsyncSession, destination: str, lane: str) -> OutboxItem | None:
-    """The lane's first pending row, locked until the caller's transaction ends; None when another
-    transaction holds it. SKIP LOCKED applies to the head only: skipping to the second row would break
-    the lane's order, so a locked head means "not now". (SQLite renders no FOR UPDATE: one writer.)"""
-    return (await session.exec(_CLAIM_HEAD, params={"destination": destination, "lane": lane})).first()
+async def claim_head(session: AsyncSession, destination: str, lane: str) -> Claimed | None:
+    """The lane's first pending row (with its conversation, that conversation's customer and its message),
+    locked until the caller's transaction ends; None when another transaction holds it. SKIP LOCKED
+    applies to the head only: skipping to the second row would break the lane's order, so a locked head
+    means "not now". (SQLite renders no FOR UPDATE: one writer.)"""
+    row = (await session.exec(_CLAIM_HEAD, params={"destination": destination, "lane": lane})).first()
+    return (row[0], row[1], row[2], row[3]) if row is not None else None
 
 
 async def find_pending_after(session: AsyncSession, destination: str, lane: str, after_id: int, *,

@@ -26,7 +26,7 @@ from bot.core.tasks import TaskGroup
 from storage import outbox
 from storage.coordination import Coordinator
 from storage.db import Database
-from storage.models import Conversation, Customer, Message, OutboxItem
+from storage.models import Customer, OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ class Dispatcher:
                     go_on = not retry and not self._stopping and self.coordinator.holds(self._key(lane))
                     self._again.discard(lane)
                     author, (claimed, not_due) = await asyncio.shield(
-                        self._settle(item, result, settled_at, lane if go_on else None))
+                        self._settle(item, loaded, result, settled_at, lane if go_on else None))
                     self._observe(item, result, author, settled_at)
                     if retry:
                         rescan = True  # the lane waits; a scan sets the timer for when its row is due
@@ -203,18 +203,19 @@ class Dispatcher:
         async with self.db.transaction() as session:
             return await self._claim_in(session, lane)
 
-    async def _settle(self, item: OutboxItem, result: Result, now: datetime, lane: str | None
+    async def _settle(self, item: OutboxItem, loaded: Loaded, result: Result, now: datetime, lane: str | None
                       ) -> tuple[str | None, Claimed]:
         """Record the result and, unless `lane` is None, claim the lane's next row: one transaction."""
         async with self.db.transaction() as session:
-            author = await settle_in(session, item, result, now, retry_base=self.retry_base_seconds)
+            author = await settle_in(session, item, result, now, retry_base=self.retry_base_seconds, loaded=loaded)
             return author, (await self._claim_in(session, lane) if lane is not None else (None, False))
 
     async def _claim_in(self, session: AsyncSession, lane: str) -> Claimed:
         """The lane's head if it is due, its attempt recorded (IN_FLIGHT) in the transaction that locked it."""
-        item = await outbox.claim_head(session, self.destination, lane)
-        if item is None:
+        claimed = await outbox.claim_head(session, self.destination, lane)
+        if claimed is None:
             return None, False
+        item, conv, customer, message = claimed
         if item.next_attempt_at > self.clock.now() + timedelta(milliseconds=1):
             return None, True
         assert item.id is not None
@@ -222,7 +223,9 @@ class Dispatcher:
         # previous attempt was cut short), so the update must not touch this object.
         session.expunge(item)
         await outbox.mark_attempt(session, item.id)
-        return (item, await _load(session, item)), False
+        if customer is None and item.lane.startswith("customer:"):  # a Telegram row of no conversation
+            customer = await session.get(Customer, int(item.lane.split(":", 1)[1]))
+        return (item, Loaded(conv, customer, message)), False
 
     async def _deliver(self, item: OutboxItem, loaded: Loaded) -> Result:
         try:
@@ -233,12 +236,3 @@ class Dispatcher:
             log.exception("outbox %s (%s/%s): unexpected error", item.id, item.destination, item.kind)
             return RetryLater(f"unexpected error: {type(exc).__name__}")
 
-
-async def _load(session: AsyncSession, item: OutboxItem) -> Loaded:
-    # session.get: rows the same transaction already loaded (settling the previous row) cost nothing.
-    conv = await session.get(Conversation, item.conversation_id) if item.conversation_id else None
-    customer_id = conv.customer_id if conv else (
-        int(item.lane.split(":", 1)[1]) if item.lane.startswith("customer:") else None)
-    customer = await session.get(Customer, customer_id) if customer_id else None
-    message = await session.get(Message, item.message_id) if item.message_id else None
-    return Loaded(conv, customer, message)

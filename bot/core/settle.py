@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import edit_results
 from bot.core import effects as fx
-from bot.core.ports import Delivered, Failed, Result, RetryLater
+from bot.core.ports import Delivered, Failed, Loaded, Result, RetryLater
 from storage import alerts, conversations, customers, messages, outbox
 from storage.db import Database
 from storage.models import OutboxItem
@@ -34,8 +34,9 @@ async def settle(db: Database, item: OutboxItem, result: Result, now: datetime, 
 
 
 async def settle_in(session: AsyncSession, item: OutboxItem, result: Result, now: datetime, *,
-                    retry_base: float = 1.0) -> str | None:
-    """`settle` in the caller's transaction (the dispatcher claims the lane's next row in the same one)."""
+                    retry_base: float = 1.0, loaded: Loaded | None = None) -> str | None:
+    """`settle` in the caller's transaction (the dispatcher claims the lane's next row in the same one).
+    `loaded`: the rows read when the item was claimed, so they need not be read again."""
     assert item.id is not None
     if isinstance(result, RetryLater):
         delay = result.after if result.after is not None else backoff(item.attempts + 1, retry_base)
@@ -55,7 +56,7 @@ async def settle_in(session: AsyncSession, item: OutboxItem, result: Result, now
     if item.kind in edit_results.KINDS:
         await edit_results.delivered(session, item, result, now)
         return None
-    author = await _record_ids(session, item, result, now)
+    author = await _record_ids(session, item, result, now, loaded)
     for covered_id in result.covered:
         covered = await session.get(OutboxItem, covered_id)
         if covered is not None and covered.status == "pending":
@@ -64,7 +65,8 @@ async def settle_in(session: AsyncSession, item: OutboxItem, result: Result, now
     return author
 
 
-async def _record_ids(session: AsyncSession, item: OutboxItem, result: Delivered, now: datetime) -> str | None:
+async def _record_ids(session: AsyncSession, item: OutboxItem, result: Delivered, now: datetime,
+                      loaded: Loaded | None = None) -> str | None:
     if result.skipped:
         return None
     if item.kind == fx.OPEN_THREAD and result.slack_channel and result.slack_ts and item.conversation_id:
@@ -78,18 +80,21 @@ async def _record_ids(session: AsyncSession, item: OutboxItem, result: Delivered
         return None
     if item.message_id is None:
         return None
-    message = await messages.get(session, item.message_id)
+    message = loaded.message if loaded is not None else await messages.get(session, item.message_id)
     if message is None:
         return None
     if item.destination == fx.SLACK and item.kind == fx.MIRROR and result.slack_ts:
-        message.slack_ts = result.slack_ts
+        await messages.set_platform_ids(session, item.message_id, slack_ts=result.slack_ts)
     elif item.destination == fx.TELEGRAM and result.tg_message_id is not None:
-        message.tg_message_id = result.tg_message_id
-        conv = await conversations.get(session, message.conversation_id)
-        if item.kind == fx.DELIVER and message.slack_ts and conv is not None:
-            # The operator sees in the thread that the customer got it.
-            fx.slack(session, conv, fx.REACT, now=now, ts=message.slack_ts, name="white_check_mark")
-    session.add(message)
+        await messages.set_platform_ids(session, item.message_id, tg_message_id=result.tg_message_id)
+        # An operator's message has its Slack ts from the start (it was posted there), so the snapshot
+        # taken at the claim has it.
+        if item.kind == fx.DELIVER and message.slack_ts:
+            conv = loaded.conversation if loaded is not None else await conversations.get(
+                session, message.conversation_id)
+            if conv is not None:
+                # The operator sees in the thread that the customer got it.
+                fx.slack(session, conv, fx.REACT, now=now, ts=message.slack_ts, name="white_check_mark")
     return message.author
 
 
