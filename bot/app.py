@@ -31,6 +31,7 @@ from operator_bridge.adapter import SlackAdapter
 from operator_bridge.files import SlackFileFetcher
 from storage.coordination import Coordinator
 from storage.db import Database
+from storage.pacing import SharedBudgets
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,13 @@ class Baton:
             self.dispatchers.append(Dispatcher(self.db, deliverer, clock=self.clock,  # type: ignore[arg-type]
                                                retry_base_seconds=retry_base_seconds,
                                                observer=self.metrics, coordinator=self.coordinator))
+        self.budgets = SharedBudgets(self.db) if self.coordinator.shared else None
+        if self.budgets is not None:
+            # Telegram's and Slack's limits are per bot and workspace: instances share the budgets.
+            for name, pacer in (("telegram", self.telegram.pacer), ("slack.post", self.slack.deliverer.post_pacer),
+                                ("slack.tier3", self.slack.deliverer.tier3_pacer),
+                                ("campaign", self.campaigns.pacer)):
+                pacer.share(self.budgets, name)
         self.health = Health(self.db, telegram=telegram_probe(self.telegram.bot.get_me),
                              slack=slack_probe(self.slack.client.auth_test),
                              telegram_polling_ok=lambda: self.telegram.poller.healthy)
@@ -173,6 +181,8 @@ class Baton:
         if close is not None:
             await close()
         await self.coordinator.close()
+        if self.budgets is not None:
+            await self.budgets.close()
         await self.db.dispose()
 
     async def _start_http(self) -> None:

@@ -109,7 +109,7 @@ class SlackDeliverer:
             if message.tg_file_id:
                 await self.post_pacer.wait(channel)
                 return await self.files.mirror(channel, thread_ts, message, self._mirror_args(message, customer))
-            if not self.post_pacer.has_capacity(channel):
+            if not await self.post_pacer.has_capacity(channel):
                 # The channel is at its limit: fold this thread's waiting mirror messages into one post so the
                 # thread's lag stays bounded instead of growing by a second per message.
                 batch = await coalesce.waiting_mirrors(self.db, item)

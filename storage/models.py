@@ -229,3 +229,13 @@ class CampaignRecipient(SQLModel, table=True):
     error: str | None = None
     # The conversation the customer's reply opened (or joined), once they replied.
     conversation_id: int | None = None
+
+
+class PacingBudget(SQLModel, table=True):
+    """A send budget shared by every instance on one PostgreSQL (storage/pacing.py): when the key's next
+    send may leave, as seconds since the epoch on the database's clock (so instance clocks never matter)."""
+
+    __tablename__ = "pacing_budget"
+
+    key: str = Field(primary_key=True)
+    tat: float

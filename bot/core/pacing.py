@@ -1,11 +1,29 @@
-"""Send budgets per chat or channel and overall, so Baton stays under platform limits instead of hitting 429s."""
+"""Send budgets per chat or channel and overall, so Baton stays under platform limits instead of hitting 429s.
+
+One process keeps its budgets in memory (aiolimiter). Several instances on one PostgreSQL share them
+through the database (`share`, storage/pacing.py): Telegram's and Slack's limits are per bot and per
+workspace, not per process, so two instances pacing alone would together send twice the allowed rate.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections import OrderedDict
 from collections.abc import Hashable
+from typing import Protocol
 
 from aiolimiter import AsyncLimiter
+
+log = logging.getLogger(__name__)
+
+
+class Budgets(Protocol):
+    """Budgets kept outside this process (storage.pacing.SharedBudgets)."""
+
+    async def reserve(self, key: str, interval: float, burst: int) -> tuple[float, float]: ...
+
+    async def would_wait(self, key: str, interval: float, burst: int) -> float: ...
 
 
 class Pacer:
@@ -14,10 +32,17 @@ class Pacer:
     def __init__(self, rate: float, burst: int = 1, *, overall_rate: float | None = None,
                  overall_burst: int | None = None, max_keys: int = 10_000) -> None:
         self.rate, self.burst = rate, max(1, burst)
-        self._overall = (AsyncLimiter(overall_burst or overall_rate, (overall_burst or overall_rate) / overall_rate)
+        self.overall_rate, self.overall_burst = overall_rate, overall_burst or overall_rate
+        self._overall = (AsyncLimiter(self.overall_burst, self.overall_burst / overall_rate)  # type: ignore[arg-type,operator]
                          if overall_rate else None)
         self._keys: OrderedDict[Hashable, AsyncLimiter] = OrderedDict()
         self._max_keys = max_keys
+        self._shared: Budgets | None = None
+        self._name = ""
+
+    def share(self, budgets: Budgets, name: str) -> None:
+        """Keep this pacer's budgets in `budgets` under `name` (the same name on every instance)."""
+        self._shared, self._name = budgets, name
 
     def _bucket(self, key: Hashable) -> AsyncLimiter:
         bucket = self._keys.get(key)
@@ -29,12 +54,32 @@ class Pacer:
             self._keys.move_to_end(key)
         return bucket
 
-    def has_capacity(self, key: Hashable) -> bool:
+    async def has_capacity(self, key: Hashable) -> bool:
+        """Whether a send to `key` could leave now, without taking a slot."""
+        if self._shared is not None:
+            try:
+                return await self._shared.would_wait(f"{self._name}:{key}", 1 / self.rate, self.burst) == 0
+            except Exception as exc:
+                log.warning("shared pacing budget unavailable (%s); using this instance's own", exc)
         overall_ok = self._overall is None or self._overall.has_capacity()
         return overall_ok and self._bucket(key).has_capacity()
 
     async def wait(self, key: Hashable) -> None:
+        if self._shared is not None:
+            try:
+                await self._wait_shared(self._shared, key)
+                return
+            except Exception as exc:  # the database is away: pacing alone is better than not sending
+                log.warning("shared pacing budget unavailable (%s); using this instance's own", exc)
         # The key's own budget first: waiting on it must not burn the shared budget meanwhile.
         await self._bucket(key).acquire()
         if self._overall is not None:
             await self._overall.acquire()
+
+    async def _wait_shared(self, budgets: Budgets, key: Hashable) -> None:
+        _, delay = await budgets.reserve(f"{self._name}:{key}", 1 / self.rate, self.burst)
+        await asyncio.sleep(delay)
+        if self.overall_rate:
+            assert self.overall_burst is not None
+            _, delay = await budgets.reserve(f"{self._name}:*", 1 / self.overall_rate, int(self.overall_burst))
+            await asyncio.sleep(delay)

@@ -34,8 +34,8 @@ class TelegramAdapter:
             .updater(None).connection_pool_size(64).build())
         self.bot = self.application.bot
         self.inbound = TelegramInbound(service)
-        pacer = Pacer(settings.per_chat_per_second, settings.per_chat_burst,
-                      overall_rate=settings.overall_per_second)
+        self.pacer = pacer = Pacer(settings.per_chat_per_second, settings.per_chat_burst,
+                                   overall_rate=settings.overall_per_second)
         self.deliverer = TelegramDeliverer(self.bot, db, pacer, fetch_operator_file=fetch_operator_file)
         self.send_campaign = CampaignSend(self.bot, pacer)
         # The port the Slack side uses to fetch customers' files; the Bot and its token stay here.

@@ -1,0 +1,77 @@
+"""Send budgets shared through PostgreSQL: two instances (two engines on one database) draw on one budget."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.core.pacing import Pacer
+from storage.db import Database
+from storage.pacing import SharedBudgets
+from tests.support import databases
+
+on_postgres = pytest.mark.skipif(not databases.on_postgres(), reason=(
+    f"shared budgets live in PostgreSQL: set {databases.PG_ENV} (make test-postgres)"))
+
+
+@pytest.fixture
+async def two_instances(tmp_path: Path) -> AsyncIterator[tuple[SharedBudgets, SharedBudgets]]:
+    url = databases.url_for(tmp_path)
+    await databases.prepare(url)
+    dbs = [Database(url), Database(url)]
+    budgets = [SharedBudgets(db) for db in dbs]
+    try:
+        yield budgets[0], budgets[1]
+    finally:
+        for b in budgets:
+            await b.close()
+        for db in dbs:
+            await db.dispose()
+
+
+@on_postgres
+async def test_reservations_from_two_instances_take_consecutive_slots(
+        two_instances: tuple[SharedBudgets, SharedBudgets]) -> None:
+    a, b = two_instances
+    # Burst 2, then one send per 10 s, whichever instance asks.
+    slots = [await (a if i % 2 == 0 else b).reserve("telegram:42", 10.0, 2) for i in range(6)]
+    times = [at for at, _ in slots]
+    waits = [wait for _, wait in slots]
+    assert [round(later - earlier, 6) for earlier, later in zip(times, times[1:], strict=False)] == [10.0] * 5
+    assert waits[:2] == [0.0, 0.0]
+    for i, wait in enumerate(waits[2:], start=1):
+        assert 10.0 * i - 1 < wait <= 10.0 * i  # the database's clock moved on a little between the calls
+    # Another key has its own budget.
+    assert (await a.reserve("telegram:43", 10.0, 2))[1] == 0.0
+
+
+@on_postgres
+async def test_a_pacer_on_one_instance_sees_the_sends_of_another(
+        two_instances: tuple[SharedBudgets, SharedBudgets]) -> None:
+    first, second = Pacer(0.1, 1), Pacer(0.1, 1)  # Slack's one post per ten seconds, say
+    first.share(two_instances[0], "slack.post")
+    second.share(two_instances[1], "slack.post")
+    assert await second.has_capacity("C1")
+    await first.wait("C1")  # the first slot: no waiting
+    assert not await second.has_capacity("C1")
+    assert await second.has_capacity("C2")
+    assert await first.has_capacity("C2")
+
+
+async def test_without_its_database_a_pacer_paces_alone(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    unreachable = Database("postgresql+asyncpg://postgres@127.0.0.1:1/nowhere")
+    budgets = SharedBudgets(unreachable)
+    pacer = Pacer(0.1, 2)
+    pacer.share(budgets, "telegram")
+    try:
+        with caplog.at_level(logging.WARNING):
+            await pacer.wait(7)
+            await pacer.wait(7)
+            assert not await pacer.has_capacity(7)  # the local budget (burst 2) is spent
+    finally:
+        await budgets.close()
+        await unreachable.dispose()
+    assert "shared pacing budget unavailable" in caplog.text
