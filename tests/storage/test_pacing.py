@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -40,7 +41,7 @@ async def test_reservations_from_two_instances_take_consecutive_slots(
     slots = [await (a if i % 2 == 0 else b).reserve("telegram:42", 10.0, 2) for i in range(6)]
     times = [at for at, _ in slots]
     waits = [wait for _, wait in slots]
-    assert [round(later - earlier, 6) for earlier, later in zip(times, times[1:], strict=False)] == [10.0] * 5
+    assert [round(later - earlier, 6) for earlier, later in itertools.pairwise(times)] == [10.0] * 5
     assert waits[:2] == [0.0, 0.0]
     for i, wait in enumerate(waits[2:], start=1):
         assert 10.0 * i - 1 < wait <= 10.0 * i  # the database's clock moved on a little between the calls
