@@ -189,6 +189,9 @@ class Dispatcher:
                 await asyncio.shield(self.coordinator.release(self._key(lane)))
             finally:
                 self._active.discard(lane)
+                if lane in self._again:  # hinted while the lock was being released: start it again
+                    self._again.discard(lane)
+                    self._hinted.add(lane)
                 if rescan or self._overflow:
                     self._rescan = True
                 self._wake.set()
