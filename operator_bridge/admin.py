@@ -17,6 +17,7 @@ from bot.core import stats as stats_mod
 from bot.core.admin_ops import refresh_access
 from bot.core.events import AgentPauseRequested, CustomerBlockRequested
 from bot.core.service import Service
+from bot.core.text import quote
 from operator_bridge.directory import Directory
 from operator_bridge.history import NOT_OPERATOR, History
 from storage import audit, conversations, history, outbox, staff
@@ -106,7 +107,7 @@ class AdminCommands:
         agent = sum(1 for c in open_rows if c.mode == "agent")
         human = sum(1 for c in open_rows if c.mode == "human")
         checks = ", ".join(f"{k} {'ok' if v else 'DOWN'}" for k, v in health.items() if isinstance(v, bool))
-        last = f"{error[0]:%Y-%m-%d %H:%M} UTC: {error[1][:200]}" if error else "none"
+        last = f"{error[0]:%Y-%m-%d %H:%M} UTC: {quote(error[1][:200])}" if error else "none"
         return (f"*Baton {__version__}* is running (up {stats_mod.duration(health.get('uptime_seconds'))}); "
                 f"{checks or 'database ok'}.\n"
                 f"Agent: {'*paused*: new messages go to humans' if paused else 'answering'}.\n"
@@ -162,9 +163,9 @@ class AdminCommands:
         async with self.db.transaction() as session:
             found = await history.find_customers(session, " ".join(args), limit=5)
         if len(found) != 1:
-            names = ", ".join(f"{c.display_name} ({c.tg_user_id})" for c in found)
+            names = ", ".join(f"{quote(c.display_name)} ({c.tg_user_id})" for c in found)
             return f"{len(found)} customers match: {names}. Use @username or the Telegram id." if found else \
-                f"No customer matches `{' '.join(args)}`."
+                f"No customer matches `{quote(' '.join(args))}`."
         actor = await self.directory.actor(user)
         outcome = await self.service.handle(CustomerBlockRequested(actor, found[0].id or 0, blocked))
         return "\n".join(fb.text for fb in outcome.feedback)

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from bot.core.access import Access
 from bot.core.events import AgentPauseRequested, CustomerBlockRequested, Outcome
+from bot.core.text import quote
 from storage import audit, customers, staff
 from storage.db import Database
 
@@ -22,7 +23,7 @@ async def block(db: Database, access: Access, event: CustomerBlockRequested, now
             return Outcome().tell("No such customer.")
         verb = "blocked" if event.blocked else "unblocked"
         if customer.blocked == event.blocked:
-            return Outcome().tell(f"{customer.display_name} is already {verb}.")
+            return Outcome().tell(f"{quote(customer.display_name)} is already {verb}.")
         customer.blocked = event.blocked
         session.add(customer)
         audit.record(session, action="block" if event.blocked else "unblock", source="command",
@@ -30,7 +31,7 @@ async def block(db: Database, access: Access, event: CustomerBlockRequested, now
                      actor_name=event.actor.name, detail=f"customer {customer.id} tg {customer.tg_user_id}")
         extra = (" Their messages are still stored, but they get no replies and nothing is posted in Slack."
                  if event.blocked else " Their next message is answered as usual.")
-    return Outcome(changed=True).tell(f"{customer.display_name} is {verb}.{extra}")
+    return Outcome(changed=True).tell(f"{quote(customer.display_name)} is {verb}.{extra}")
 
 
 async def pause(db: Database, access: Access, event: AgentPauseRequested, now: datetime) -> Outcome:

@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core import effects as fx
 from bot.core.events import Actor
 from bot.core.ports import Clock
+from bot.core.text import quote
 from storage import audit, customers, outbox
 from storage import campaigns as store
 from storage.db import Database
@@ -104,7 +105,7 @@ class CampaignOps:
         async with self.db.transaction() as session:
             customer = await _customer_by_ref(session, ref)
             if customer is None:
-                return f"No customer matches `{ref}`: use their @username or Telegram id."
+                return f"No customer matches `{quote(ref)}`: use their @username or Telegram id."
             current = store.tags_of(customer)
             wanted = [store.normalise_tag(t) for t in tags]
             store.set_tags(customer, [t for t in current if t not in wanted] if remove else current + wanted)
@@ -113,7 +114,7 @@ class CampaignOps:
                          actor_slack_user_id=actor.slack_user_id, actor_name=actor.name,
                          detail=f"customer {customer.tg_user_id}: {','.join(wanted)}")
             shown = ", ".join(store.tags_of(customer)) or "none"
-            return f"{customer.display_name}'s tags: {shown}."
+            return f"{quote(customer.display_name)}'s tags: {quote(shown)}."
 
 
 async def _customer_by_ref(session: AsyncSession, ref: str) -> Customer | None:

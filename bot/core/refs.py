@@ -6,6 +6,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.events import ConversationRef
 from bot.core.states import Decision, Kind, Refusal
+from bot.core.text import quote
 from storage import conversations, customers
 from storage.models import Conversation
 
@@ -33,7 +34,7 @@ def refusal_text(decision: Decision, conv: Conversation, kind: Kind) -> str:
     """What an operator is told when the conversation's state refuses what they asked."""
     refusal = decision.refusal
     if refusal is Refusal.OWNED_BY_OTHER:
-        return f"Conversation #{conv.id} is already taken over by {conv.owner_name}."
+        return f"Conversation #{conv.id} is already taken over by {quote(conv.owner_name or 'an operator')}."
     if refusal is Refusal.ALREADY_YOURS:
         return f"You already have conversation #{conv.id}: reply in its thread to answer the customer."
     if refusal is Refusal.ALREADY_AGENT:

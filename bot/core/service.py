@@ -44,7 +44,7 @@ from bot.core.ports import Clock, Observer
 from bot.core.refs import refusal_text, resolve_ref
 from bot.core.rules import escalation_reason
 from bot.core.states import Effect, Kind, Mode, Refusal, State, decide
-from bot.core.text import html_to_plain
+from bot.core.text import html_to_plain, quote
 from storage import audit, conversations, customers, inbox, messages, staff
 from storage.db import Database
 from storage.models import Conversation, Customer, Message
@@ -220,8 +220,8 @@ class Service:
             session.add(customer)
             conv = await conversations.get_open_for_customer(session, _id(customer))
             if conv is not None:
-                text = (f":no_entry: {customer.display_name} blocked the bot: nothing can reach them until they "
-                        "unblock it." if event.blocked else f":arrows_counterclockwise: {customer.display_name} "
+                text = (f":no_entry: {quote(customer.display_name)} blocked the bot: nothing can reach them until they "
+                        "unblock it." if event.blocked else f":arrows_counterclockwise: {quote(customer.display_name)} "
                         "unblocked the bot.")
                 fx.slack(session, conv, fx.NOTE, now=self.clock.now(), text=text)
         return Outcome(conversation_id=conv.id if conv else None, changed=True)
@@ -296,8 +296,8 @@ class Service:
                     Button(TAKEOVER_AND_SEND, "Take over and send", value, "primary"),
                     Button(KEEP_AS_NOTE, "Keep as note", value))
             if decision.refusal is Refusal.OWNED_BY_OTHER:
-                return outcome.tell(f"{conv.owner_name} has taken over this conversation, so your reply was not "
-                                    "sent to the customer. It stays an internal note.")
+                return outcome.tell(f"{quote(conv.owner_name or 'An operator')} has taken over this conversation, "
+                                    "so your reply was not sent to the customer. It stays an internal note.")
             return outcome.tell("This conversation is resolved, so your reply was not sent. "
                                 "It stays an internal note.")
 
@@ -335,7 +335,7 @@ class Service:
                 await session.flush()
                 brief = await handback_brief(session, conv)
                 if brief:
-                    fx.slack(session, conv, fx.NOTE, now=now, text=":memo: *Brief for the agent*\n" + brief)
+                    fx.slack(session, conv, fx.NOTE, now=now, text=":memo: *Brief for the agent*\n" + quote(brief))
             if send_note_ts is not None:
                 note = await messages.get_by_slack_ts(session, _id(conv), send_note_ts)
                 if note is not None and note.is_note:
