@@ -320,7 +320,8 @@ class Service:
             conv = await resolve_ref(session, ref)
             if conv is None:
                 return Outcome().tell(f"No conversation matches {ref.describe()}.")
-            decision = decide(_state(conv), kind, actor=actor.slack_user_id)
+            privileged = source == "timer" or self.access.is_admin(actor.slack_user_id)
+            decision = decide(_state(conv), kind, actor=actor.slack_user_id, privileged=privileged)
             if decision.refusal is not None:
                 return Outcome(conversation_id=conv.id).tell(refusal_text(decision, conv, kind))
             self._apply_mode(conv, decision.state, actor, now)
@@ -336,14 +337,19 @@ class Service:
                 brief = await handback_brief(session, conv)
                 if brief:
                     fx.slack(session, conv, fx.NOTE, now=now, text=":memo: *Brief for the agent*\n" + quote(brief))
+            outcome = Outcome(conversation_id=conv.id, changed=True)
             if send_note_ts is not None:
                 note = await messages.get_by_slack_ts(session, _id(conv), send_note_ts)
-                if note is not None and note.is_note:
+                # Only the presser's own note: never someone else's words under their name.
+                if note is not None and note.is_note and note.author_slack_user_id == actor.slack_user_id:
                     note.is_note = False
                     session.add(note)
                     fx.deliver_operator_message(session, customer, conv, note, now=now)
+                else:
+                    outcome.tell(f"You took over conversation #{conv.id}. That note is not yours, so it was not "
+                                 "sent; reply in the thread to answer the customer.")
         self.observer.mode_changed(kind.value)  # after the commit: only changes that happened count
-        return Outcome(conversation_id=conv.id, changed=True)
+        return outcome
 
     @staticmethod
     def _apply_mode(conv: Conversation, state: State, actor: Actor, now: object) -> None:
