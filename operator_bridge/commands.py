@@ -15,6 +15,7 @@ from operator_bridge.campaigns import WORDS as CAMPAIGN_WORDS
 from operator_bridge.campaigns import CampaignSlack
 from operator_bridge.directory import Directory
 from operator_bridge.refs import RefError, parse_ref
+from operator_bridge.replays import delivery_of
 from storage import conversations, customers
 from storage.db import Database
 
@@ -53,7 +54,7 @@ class SlashCommands:
         actor = await self.directory.actor(command["user_id"])
         event_type = {"/takeover": TakeoverRequested, "/handback": HandbackRequested,
                       "/resolve": ResolveRequested}[name]
-        outcome = await self.service.handle(event_type(ref, actor, "command"))
+        outcome = await self.service.handle(event_type(ref, actor, "command", delivery=delivery_of("command", command)))
         await ack(text=_answer(outcome, name))
 
     async def on_baton(self, ack: Any, command: dict[str, Any]) -> None:
@@ -74,6 +75,8 @@ class SlashCommands:
 
 
 def _answer(outcome: Outcome, command: str) -> str:
+    if outcome.duplicate:
+        return "This command was already handled."
     if outcome.feedback:
         return "\n".join(fb.text for fb in outcome.feedback)
     number = f"#{outcome.conversation_id}"

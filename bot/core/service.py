@@ -302,21 +302,25 @@ class Service:
                                 "It stays an internal note.")
 
     async def _takeover(self, event: TakeoverRequested) -> Outcome:
-        return await self._mode_change(Kind.TAKEOVER, event.ref, event.actor, event.source, event.send_note_ts)
+        return await self._mode_change(Kind.TAKEOVER, event.ref, event.actor, event.source, event.send_note_ts,
+                                       delivery=event.delivery)
 
     async def _handback(self, event: HandbackRequested) -> Outcome:
-        return await self._mode_change(Kind.HANDBACK, event.ref, event.actor, event.source)
+        return await self._mode_change(Kind.HANDBACK, event.ref, event.actor, event.source, delivery=event.delivery)
 
     async def _resolve(self, event: ResolveRequested) -> Outcome:
-        return await self._mode_change(Kind.RESOLVE, event.ref, event.actor, event.source)
+        return await self._mode_change(Kind.RESOLVE, event.ref, event.actor, event.source, delivery=event.delivery)
 
     async def _mode_change(self, kind: Kind, ref: ConversationRef, actor: Actor, source: str,
-                           send_note_ts: str | None = None) -> Outcome:
+                           send_note_ts: str | None = None, *, delivery: Delivery | None = None) -> Outcome:
         if source != "timer" and not self.access.is_operator(actor.slack_user_id):
             return Outcome().tell("Only Baton operators can take over, hand back or resolve conversations. "
                                   "Ask an admin to add you.")
         now = self.clock.now()
         async with self.db.transaction() as session:
+            # A replayed button press or command is recognised by its receipt, stored with its effects.
+            if delivery is not None and not await self._claim(session, delivery):
+                return Outcome(duplicate=True)
             conv = await resolve_ref(session, ref)
             if conv is None:
                 return Outcome().tell(f"No conversation matches {ref.describe()}.")
