@@ -21,6 +21,8 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
+NOT_OPERATOR_LIST = "Only Baton operators can list and take over conversations. Ask a Baton admin to add you."
+
 class SlashCommands:
     def __init__(self, app: AsyncApp, service: Service, directory: Directory, db: Database,
                  admin: AdminCommands, campaigns: CampaignSlack | None = None) -> None:
@@ -39,6 +41,10 @@ class SlashCommands:
 
     async def on_takeover(self, ack: Any, command: dict[str, Any]) -> None:
         if not command.get("text", "").strip():
+            # The list names customers and why they wait: for operators only, like /history.
+            if not self.service.access.is_operator(command["user_id"]):
+                await ack(text=NOT_OPERATOR_LIST)
+                return
             text, rows = blocks.waiting_list(await self._open_rows())
             await ack(text=text, blocks=rows)
             return
