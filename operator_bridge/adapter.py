@@ -8,9 +8,10 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import SlackSettings
@@ -18,6 +19,7 @@ from bot.core.campaigns import CampaignOps
 from bot.core.media import FetchFile, no_fetch
 from bot.core.pacing import Pacer
 from bot.core.service import Service
+from operator_bridge import http_guard
 from operator_bridge.admin import AdminCommands
 from operator_bridge.campaigns import CampaignSlack
 from operator_bridge.commands import SlashCommands
@@ -42,6 +44,7 @@ class SlackAdapter:
         self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url, retry_handlers=[])
         self.app = AsyncApp(client=self.client, signing_secret=settings.signing_secret or "unused-in-socket-mode",
                             request_verification_enabled=settings.mode == "http", process_before_response=False)
+        self._verifier = SignatureVerifier(settings.signing_secret or "unused-in-socket-mode")
         self.directory = Directory(self.client, service.access)
         SlackInbound(self.app, service, self.directory, set(settings.conversation_channels)).register()
         links = Permalinks(self.client)
@@ -90,5 +93,8 @@ class SlackAdapter:
             await self._socket.close_async()
 
     async def handle_http(self, request: web.Request) -> web.Response:
-        """POST /slack/events: Bolt verifies the signature and the 5-minute window before anything else."""
-        return await to_aiohttp_response(await self.app.async_dispatch(await to_bolt_request(request)))
+        """POST /slack/events: the signature and the 5-minute window are verified before anything else."""
+        parsed = await http_guard.bolt_request(self._verifier, request)
+        if isinstance(parsed, web.Response):
+            return parsed
+        return await to_aiohttp_response(await self.app.async_dispatch(parsed))

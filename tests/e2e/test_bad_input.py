@@ -1,0 +1,61 @@
+"""Bad input gets a clear, quiet answer: never a 500, a traceback or a wedge."""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+import pytest
+
+from tests.e2e.test_transports import free_port
+from tests.support.harness import CHANNEL, WEBHOOK_SECRET, World
+
+CAROL = 1001
+NESTED = b"[" * 100_000 + b"]" * 100_000
+
+
+async def test_junk_to_the_slack_endpoint_is_refused_quietly(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    await world.start(slack={"mode": "http"})
+    assert world.baton is not None
+    url = f"http://127.0.0.1:{world.baton.port}/slack/events"
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    caplog.set_level(logging.INFO)
+    async with aiohttp.ClientSession() as http:
+        unsigned = [(b"{not json", {"Content-Type": "application/json"}), (b"[]", {"Content-Type": "application/json"}),
+                    (b"\xff\xfe\x00junk", form),
+                    (b"payload=%7B%7D", {**form, "X-Slack-Request-Timestamp": "soon", "X-Slack-Signature": "v0=0"})]
+        for body, headers in unsigned:
+            async with http.post(url, data=body, headers=headers) as resp:
+                assert resp.status == 401, body
+        signed = [(b"{not json", "application/json"), (b"[]", "application/json"),
+                  (b"payload=%5B1%5D", form["Content-Type"]), (b"payload=" + NESTED, form["Content-Type"]),
+                  (b'{"a": "\xff"}', "application/json")]
+        for body, ctype in signed:
+            async with http.post(url, data=body, headers={"Content-Type": ctype, **world.slack.sign(body)}) as resp:
+                # Bytes that are not UTF-8 cannot even be checked against the signature: 401 as well.
+                assert resp.status == (401 if b"\xff" in body else 400), body[:20]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    # Still serving real requests.
+    await world.tg.customer_sends(CAROL, "How long does shipping take?")
+    root = await world.root()
+    await world.slack.click_button("U0ALICE", CHANNEL, root["ts"], "takeover")
+    await world.card_says(root["ts"], "has taken over")
+
+
+async def test_a_webhook_call_with_the_secret_but_no_update_is_refused_quietly(
+        world: World, caplog: pytest.LogCaptureFixture) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram/webhook"
+    await world.start(telegram={"mode": "webhook", "webhook_url": url, "webhook_secret": WEBHOOK_SECRET},
+                      server={"port": port})
+    headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET, "Content-Type": "application/json"}
+    caplog.set_level(logging.INFO)
+    async with aiohttp.ClientSession() as http:
+        for body in (b"[]", b"42", b'"text"', b"null", b'{"update_id": "x"}', b'{"message": {}}', NESTED,
+                     b'{"update_id": 1, "message": [1]}'):
+            async with http.post(url, data=body, headers=headers) as resp:
+                assert resp.status == 400, body[:20]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    await world.tg.customer_sends(CAROL, "How long does shipping take?")
+    [answer] = await world.tg.wait_for_messages(CAROL, 1)
+    assert answer.text == "Shipping takes 2-3 business days."
