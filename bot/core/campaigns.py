@@ -20,6 +20,7 @@ from bot.core.text import quote
 from storage import audit, customers, outbox
 from storage import campaigns as store
 from storage.db import Database
+from storage.ids import as_id, looks_numeric
 from storage.models import Campaign, Conversation, Customer
 
 log = logging.getLogger(__name__)
@@ -119,8 +120,10 @@ class CampaignOps:
 
 async def _customer_by_ref(session: AsyncSession, ref: str) -> Customer | None:
     raw = ref.strip()
-    if raw.lstrip("-").isdigit():
-        return await customers.get_by_tg_user_id(session, int(raw))
+    if (tg_user_id := as_id(raw)) is not None:
+        return await customers.get_by_tg_user_id(session, tg_user_id)
+    if looks_numeric(raw.lstrip("-")):
+        return None  # not an id any customer can have
     return await customers.get_by_username(session, raw)
 
 

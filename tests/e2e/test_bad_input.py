@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 
 from tests.e2e.test_transports import free_port
-from tests.support.harness import CHANNEL, WEBHOOK_SECRET, World
+from tests.support.harness import ADMIN, ALICE, CHANNEL, WEBHOOK_SECRET, World
 
 CAROL = 1001
 NESTED = b"[" * 100_000 + b"]" * 100_000
@@ -59,3 +59,36 @@ async def test_a_webhook_call_with_the_secret_but_no_update_is_refused_quietly(
     await world.tg.customer_sends(CAROL, "How long does shipping take?")
     [answer] = await world.tg.wait_for_messages(CAROL, 1)
     assert answer.text == "Shipping takes 2-3 business days."
+
+
+async def test_unicode_digits_and_huge_numbers_get_a_clear_answer(world: World, caplog: pytest.LogCaptureFixture
+                                                                  ) -> None:
+    await world.start()
+    await world.tg.customer_sends(CAROL, "How long does shipping take?")
+    root = await world.root()
+    await world.tg.wait_for_messages(CAROL, 1)
+    caplog.set_level(logging.INFO)
+    huge = "99999999999999999999"
+    answers = {}
+    for command, text in (("/takeover", "²"), ("/takeover", f"#{huge}"), ("/handback", "#²"), ("/resolve", huge),
+                          ("/takeover", "#9223372036854775808"), ("/history", huge), ("/history", "²"),
+                          ("/baton", f"tag {huge} vip"), ("/baton", "tag ² vip"), ("/baton", f"block {huge}")):
+        answers[f"{command} {text}"] = str((await world.slack.slash_command(ALICE if command != "/baton" else ADMIN,
+                                                                            command, text, channel=CHANNEL)).body)
+    assert "is not a Telegram user id" in answers["/takeover ²"]
+    assert "is not a conversation number" in answers[f"/takeover #{huge}"]
+    assert "is not a conversation number" in answers["/handback #²"]
+    assert "is not a Telegram user id" in answers[f"/resolve {huge}"]
+    assert "is not a conversation number" in answers["/takeover #9223372036854775808"]
+    assert "No customer matches" in answers[f"/history {huge}"]
+    assert "No customer matches" in answers["/history ²"]
+    assert "No customer matches" in answers[f"/baton tag {huge} vip"]
+    assert "No customer matches" in answers["/baton tag ² vip"]
+    assert "No customer matches" in answers[f"/baton block {huge}"] or "0 customers" in answers[f"/baton block {huge}"]
+    rating = next(m for m in world.tg.messages_to(CAROL) if m.reply_markup is None)
+    for data in ("csat:²:5", f"csat:{huge}:5", "csat:1:²", "csat:-1:5"):
+        await world.tg.customer_presses_button(CAROL, rating.message_id, data)
+    await world.tg.wait_until(lambda: len(world.tg.callback_answers) >= 4, what="every button press answered")
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    await world.slack.slash_command(ALICE, "/takeover", "#1", channel=CHANNEL)  # the real thing still works
+    await world.card_says(root["ts"], "has taken over")
