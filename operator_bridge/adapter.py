@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -15,6 +15,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import SlackSettings
+from bot.core.admin_ops import sync_access
 from bot.core.campaigns import CampaignOps
 from bot.core.media import FetchFile, no_fetch
 from bot.core.pacing import Pacer
@@ -46,6 +47,8 @@ class SlackAdapter:
                             request_verification_enabled=settings.mode == "http", process_before_response=False)
         self._verifier = SignatureVerifier(settings.signing_secret or "unused-in-socket-mode")
         self.directory = Directory(self.client, service.access)
+        self._db, self._access = db, service.access
+        self.app.middleware(self._current_access)  # before every listener: access decisions see other instances
         SlackInbound(self.app, service, self.directory, set(settings.conversation_channels)).register()
         links = Permalinks(self.client)
         history = History(self.app, db, service.access, links)
@@ -91,6 +94,13 @@ class SlackAdapter:
         await self.directory.stop()
         if self._socket is not None:
             await self._socket.close_async()
+
+    async def _current_access(self, next: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await sync_access(self._db, self._access)
+        except Exception as exc:  # the database away: decide on the lists loaded last rather than not at all
+            log.warning("could not check for access changes (%s); using the lists loaded last", type(exc).__name__)
+        await next()
 
     async def handle_http(self, request: web.Request) -> web.Response:
         """POST /slack/events: the signature and the 5-minute window are verified before anything else."""

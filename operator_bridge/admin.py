@@ -150,7 +150,7 @@ class AdminCommands:
                 return (f"<@{target}> is listed as {role} in the config file, so they cannot be removed from "
                         "Slack. Edit the config file and restart.")
             else:
-                changed = await staff.remove(session, target, role)
+                changed = await staff.remove(session, target, role, user, self.service.clock.now())
         await refresh_access(self.db, self.access)
         if action == "add":
             return f"<@{target}> is now a Baton {role}." if changed else f"<@{target}> already was a Baton {role}."

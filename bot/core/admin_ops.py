@@ -53,6 +53,17 @@ async def pause(db: Database, access: Access, event: AgentPauseRequested, now: d
 async def refresh_access(db: Database, access: Access) -> None:
     """Merge the operators and admins added from Slack into `access`: at start and after every change."""
     async with db.transaction() as session:
+        generation = await staff.generation(session)
         operators = await staff.list_role(session, "operator")
         admins = await staff.list_role(session, "admin")
     access.merge_stored(operators, admins)
+    access.generation = generation
+
+
+async def sync_access(db: Database, access: Access) -> None:
+    """Reload `access` if any instance changed who may act since it was loaded: one primary-key read, run
+    before every Slack request is handled, so a removal made elsewhere holds here from the next request on."""
+    async with db.transaction() as session:
+        current = await staff.generation(session)
+    if current != access.generation:
+        await refresh_access(db, access)
