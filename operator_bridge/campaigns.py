@@ -93,7 +93,9 @@ def parse_submission(values: dict[str, dict[str, Any]], now: datetime) -> Draft 
             errors["audience_value"] = "Give a number of days, e.g. 30."
     elif audience == "ids":
         ids = store.parse_ids(value)
-        if not ids:
+        if bad := store.first_bad_id(value):
+            errors["audience_value"] = _bad_id(*bad)
+        elif not ids:
             errors["audience_value"] = "Paste Telegram ids (numbers), one per line or as CSV."
         value = "\n".join(map(str, ids))
     else:
@@ -108,6 +110,11 @@ def parse_submission(values: dict[str, dict[str, Any]], now: datetime) -> Draft 
         return errors
     return Draft(text=message, html=html, audience=audience, audience_value=value, image_url=image_url,
                  button_label=label, button_url=link, send_at=send_at)
+
+
+def _bad_id(line: int, token: str, where: str = "") -> str:
+    return (f"Line {line}{where}: {token[:30]} is not a Telegram id (ids are positive whole numbers of at most "
+            "19 digits). Fix or remove it.")
 
 
 def describe_audience(audience: str, value: str) -> str:
@@ -199,9 +206,12 @@ class CampaignSlack:
         data = await self.fetch_file(str(files[0].get("url_private_download") or ""))
         if not isinstance(data, bytes):
             return values, f"Could not read the file: {getattr(data, 'reason', 'too large')}."
+        content = data.decode("utf-8-sig", "replace")
+        if bad := store.first_bad_id(content):
+            return values, _bad_id(*bad, where=" of the file")
         pasted = str((values.get("audience_value", {}).get("audience_value") or {}).get("value") or "")
         merged = dict(values)
-        merged["audience_value"] = {"audience_value": {"value": f"{pasted}\n{data.decode('utf-8-sig', 'replace')}"}}
+        merged["audience_value"] = {"audience_value": {"value": f"{pasted}\n{content}"}}
         return merged, None
 
     async def on_cancel_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
