@@ -93,6 +93,13 @@ class CampaignView:
     failure_reasons: list[tuple[str, int]] = field(default_factory=list)  # why recipients failed, most common first
 
 
+def working_modal(text: str) -> dict[str, Any]:
+    """What the modal shows while a submission with a file is read: Slack wants an answer within 3 seconds."""
+    return {"type": "modal", "callback_id": NEW_CAMPAIGN, "title": {"type": "plain_text", "text": "New campaign"},
+            "close": {"type": "plain_text", "text": "Close"},
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+
+
 def progress_line(counts: dict[str, int]) -> str:
     total = sum(counts.values())
     line = (f"sent {counts.get('sent', 0)} / {total} · {counts.get('blocked', 0)} blocked · "

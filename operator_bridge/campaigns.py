@@ -18,6 +18,7 @@ from bot.core.access import Access
 from bot.core.campaigns import CampaignOps, Draft
 from bot.core.media import FetchFile, no_fetch
 from bot.core.ports import Clock
+from bot.core.text import quote
 from operator_bridge import campaign_blocks as cb
 from operator_bridge.directory import Directory
 from operator_bridge.formatting import mrkdwn_to_html
@@ -117,6 +118,14 @@ def _bad_id(line: int, token: str, where: str = "") -> str:
             "19 digits). Fix or remove it.")
 
 
+def _files(values: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    return list(((values.get("audience_file") or {}).get("audience_file") or {}).get("files") or [])
+
+
+def _audience(values: dict[str, dict[str, Any]]) -> str:
+    return str(((values.get("audience", {}).get("audience") or {}).get("selected_option") or {}).get("value") or "")
+
+
 def describe_audience(audience: str, value: str) -> str:
     if audience == "tag":
         return f"customers tagged {value}"
@@ -180,28 +189,55 @@ class CampaignSlack:
             await ack(response_action="errors", errors={"message": "Only Baton admins can create campaigns."})
             return
         values = view.get("state", {}).get("values", {})
-        values, file_error = await self._audience_file(values)
-        if file_error:
-            await ack(response_action="errors", errors={"audience_file": file_error})
+        if _files(values):
+            # Reading a file can take longer than the 3 seconds Slack waits for this answer: answer first, then
+            # read, create and tell the admin the outcome in a direct message.
+            if _audience(values) != "ids":
+                await ack(response_action="errors",
+                          errors={"audience_file": "A file of ids needs the audience “A list of Telegram ids”."})
+                return
+            await ack(response_action="update", view=cb.working_modal(
+                ":hourglass_flowing_sand: Reading the audience file… Baton sends you the outcome in a direct "
+                "message; you can close this window."))
+            await self._tell(user, await self._create_from(values, user, str(view.get("id") or "")))
             return
-        parsed = parse_submission(values, self.clock.now())
-        if isinstance(parsed, dict):
-            await ack(response_action="errors", errors=parsed)
-            return
-        created = await self.ops.create(parsed, await self.directory.actor(user))
-        if isinstance(created, str):
-            await ack(response_action="errors", errors={"audience": created})
+        outcome = await self._create(values, user, str(view.get("id") or ""))
+        if isinstance(outcome, dict):
+            await ack(response_action="errors", errors=outcome)
             return
         await ack()
+
+    async def _create_from(self, values: dict[str, dict[str, Any]], user: str, form_id: str) -> str:
+        values, file_error = await self._audience_file(values)
+        outcome = {"audience_file": file_error} if file_error else await self._create(values, user, form_id)
+        if isinstance(outcome, dict):
+            return "The campaign was *not* created:\n" + "\n".join(f"• {quote(why)}" for why in outcome.values())
+        return outcome
+
+    async def _create(self, values: dict[str, dict[str, Any]], user: str, form_id: str) -> dict[str, str] | str:
+        """Field → error, or what to tell the admin once the campaign exists."""
+        parsed = parse_submission(values, self.clock.now())
+        if isinstance(parsed, dict):
+            return parsed
+        created = await self.ops.create(parsed, await self.directory.actor(user), form_id=form_id or None)
+        if isinstance(created, str):
+            return {"audience": created}
         log.info("campaign %s created by %s", created.id, user)
+        return f"Campaign #{created.id} is created: its message shows how sending goes."
+
+    async def _tell(self, user: str, text: str) -> None:
+        try:
+            dm = await self.app.client.conversations_open(users=user)
+            await self.app.client.chat_postMessage(channel=dm["channel"]["id"], text=text)
+        except SlackApiError as exc:
+            log.warning("could not tell %s about their campaign: %s", user, exc.response.get("error"))
 
     async def _audience_file(self, values: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], str | None]:
         """The form's values with an uploaded file's ids added to the pasted ones, or what is wrong with it."""
-        files = ((values.get("audience_file") or {}).get("audience_file") or {}).get("files") or []
+        files = _files(values)
         if not files:
             return values, None
-        selected = (values.get("audience", {}).get("audience") or {}).get("selected_option") or {}
-        if selected.get("value") != "ids":
+        if _audience(values) != "ids":
             return values, "A file of ids needs the audience “A list of Telegram ids”."
         data = await self.fetch_file(str(files[0].get("url_private_download") or ""))
         if not isinstance(data, bytes):

@@ -17,7 +17,7 @@ from bot.core import effects as fx
 from bot.core.events import Actor
 from bot.core.ports import Clock
 from bot.core.text import quote
-from storage import audit, customers, outbox
+from storage import audit, customers, inbox, outbox
 from storage import campaigns as store
 from storage.db import Database
 from storage.ids import as_id, looks_numeric
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 # Outbox kinds for the campaign's message in Slack (rendered from the stored campaign when delivered).
 CAMPAIGN_POST, CAMPAIGN_UPDATE = "campaign_post", "campaign_update"
 KINDS = (CAMPAIGN_POST, CAMPAIGN_UPDATE)
+ALREADY_CREATED = "This form already created its campaign: `/baton campaign list` shows it."
 
 
 def campaign_lane(campaign_id: int | None) -> str:
@@ -61,8 +62,9 @@ class CampaignOps:
         self.clock = clock
         self.wake = wake  # the dispatchers and the sender
 
-    async def create(self, draft: Draft, actor: Actor) -> Campaign | str:
-        """The new campaign, or why not (phrased for the admin)."""
+    async def create(self, draft: Draft, actor: Actor, *, form_id: str | None = None) -> Campaign | str:
+        """The new campaign, or why not (phrased for the admin). `form_id` (the Slack view's id) makes creation
+        idempotent: a form submitted again, pressed twice or replayed, creates nothing more."""
         now = self.clock.now()
         async with self.db.transaction() as session:
             if draft.audience != "ids":
@@ -70,6 +72,9 @@ class CampaignOps:
                 found = await store.audience_ids(session, draft.audience, draft.audience_value, now)
                 if not found:
                     return "No customers match this audience."
+            # Claimed only once the campaign is made, so a form refused above may be fixed and sent again.
+            if form_id is not None and not await inbox.claim(session, "slack", f"campaign-form:{form_id}"):
+                return ALREADY_CREATED
             campaign = Campaign(text=draft.text, html=draft.html, image_url=draft.image_url,
                                 button_label=draft.button_label, button_url=draft.button_url,
                                 audience=draft.audience, audience_value=draft.audience_value,
