@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import aiohttp
 import pytest
@@ -92,3 +93,23 @@ async def test_unicode_digits_and_huge_numbers_get_a_clear_answer(world: World, 
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
     await world.slack.slash_command(ALICE, "/takeover", "#1", channel=CHANNEL)  # the real thing still works
     await world.card_says(root["ts"], "has taken over")
+
+
+async def test_telegram_service_messages_open_nothing_and_raise_no_alert(world: World) -> None:
+    world.slack.add_channel("C0ALERTS", "alerts")
+    await world.start(slack={"alerts_channel": "C0ALERTS"})
+    chat = {"id": CAROL, "type": "private", "first_name": "Carol"}
+    sender = {"id": CAROL, "is_bot": False, "first_name": "Carol"}
+    pinned = {"message_id": 1, "date": int(time.time()), "chat": chat, "from": sender, "text": "old"}
+    notices = [{"pinned_message": pinned}, {"new_chat_title": "Carol & Co"}, {"write_access_allowed": {}},
+               {"new_chat_photo": [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]}]
+    for number, notice in enumerate(notices, 100):
+        await world.tg.push_update({"update_id": 900 + number, "message": {
+            "message_id": number, "date": int(time.time()), "chat": chat, "from": sender, **notice}})
+    await world.tg.customer_sends(CAROL, "How long does shipping take?")  # after the notices, in order
+    root = await world.root()
+    await world.tg.wait_for_messages(CAROL, 1)
+    await world.thread_has(root["ts"], "Shipping takes")
+    assert len(world.roots()) == 1
+    assert not any("Unsupported" in str(m) for m in world.slack.thread(CHANNEL, root["ts"]))
+    assert world.slack.messages("C0ALERTS") == []
