@@ -24,6 +24,7 @@ from operator_bridge.directory import Directory
 from operator_bridge.formatting import mrkdwn_to_html
 from storage import campaigns as store
 from storage.db import Database
+from storage.ids import as_id, looks_numeric
 
 log = logging.getLogger(__name__)
 
@@ -178,8 +179,10 @@ class CampaignSlack:
         if sub == "list":
             await ack(text=cb.campaign_list(await self._list()))
             return
-        if sub == "cancel" and len(words) > 2 and words[2].lstrip("#").isdigit():
-            await ack(text=await self.ops.cancel(int(words[2].lstrip("#")), actor, "command"))
+        if sub == "cancel" and len(words) > 2 and looks_numeric(words[2].lstrip("#")):
+            campaign_id = as_id(words[2].lstrip("#"))
+            await ack(text=await self.ops.cancel(campaign_id, actor, "command") if campaign_id is not None
+                      else f"`{quote(words[2][:40])}` is not a campaign number: write it in plain digits, e.g. `3`.")
             return
         await ack(text=USAGE)
 

@@ -73,7 +73,8 @@ async def test_unicode_digits_and_huge_numbers_get_a_clear_answer(world: World, 
     answers = {}
     for command, text in (("/takeover", "²"), ("/takeover", f"#{huge}"), ("/handback", "#²"), ("/resolve", huge),
                           ("/takeover", "#9223372036854775808"), ("/history", huge), ("/history", "²"),
-                          ("/baton", f"tag {huge} vip"), ("/baton", "tag ² vip"), ("/baton", f"block {huge}")):
+                          ("/baton", f"tag {huge} vip"), ("/baton", "tag ² vip"), ("/baton", f"block {huge}"),
+                          ("/baton", "campaign cancel ²"), ("/baton", f"campaign cancel #{huge}")):
         answers[f"{command} {text}"] = str((await world.slack.slash_command(ALICE if command != "/baton" else ADMIN,
                                                                             command, text, channel=CHANNEL)).body)
     assert "is not a Telegram user id" in answers["/takeover ²"]
@@ -86,6 +87,8 @@ async def test_unicode_digits_and_huge_numbers_get_a_clear_answer(world: World, 
     assert "No customer matches" in answers[f"/baton tag {huge} vip"]
     assert "No customer matches" in answers["/baton tag ² vip"]
     assert "No customer matches" in answers[f"/baton block {huge}"] or "0 customers" in answers[f"/baton block {huge}"]
+    assert "is not a campaign number" in answers["/baton campaign cancel ²"]
+    assert "is not a campaign number" in answers[f"/baton campaign cancel #{huge}"]
     rating = next(m for m in world.tg.messages_to(CAROL) if m.reply_markup is None)
     for data in ("csat:²:5", f"csat:{huge}:5", "csat:1:²", "csat:-1:5"):
         await world.tg.customer_presses_button(CAROL, rating.message_id, data)
