@@ -14,13 +14,14 @@ from slack_sdk.errors import SlackApiError
 
 from bot import __version__
 from bot.core import stats as stats_mod
-from bot.core.admin_ops import refresh_access
+from bot.core.admin_ops import ALREADY_HANDLED, refresh_access
 from bot.core.events import AgentPauseRequested, CustomerBlockRequested
 from bot.core.service import Service
 from bot.core.text import quote
 from operator_bridge.directory import Directory
 from operator_bridge.history import NOT_OPERATOR, History
-from storage import audit, conversations, history, outbox, staff
+from operator_bridge.replays import delivery_of
+from storage import audit, conversations, history, inbox, outbox, staff
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -144,6 +145,9 @@ class AdminCommands:
         if action not in ("add", "remove") or target is None:
             return f"Usage: `/baton {role}s add|remove|list @user` (mention the person)."
         async with self.db.transaction() as session:
+            # A replayed "add" must not restore someone removed since, nor a replayed "remove" undo an add.
+            if not await inbox.claim(session, "slack", delivery_of("command", command).delivery_id):
+                return ALREADY_HANDLED
             if action == "add":
                 changed = await staff.add(session, target, role, user, self.service.clock.now())
             elif target in configured:
@@ -167,14 +171,16 @@ class AdminCommands:
             return f"{len(found)} customers match: {names}. Use @username or the Telegram id." if found else \
                 f"No customer matches `{quote(' '.join(args))}`."
         actor = await self.directory.actor(user)
-        outcome = await self.service.handle(CustomerBlockRequested(actor, found[0].id or 0, blocked))
+        outcome = await self.service.handle(CustomerBlockRequested(actor, found[0].id or 0, blocked,
+                                                                   delivery=delivery_of("command", command)))
         return "\n".join(fb.text for fb in outcome.feedback)
 
     async def agent(self, user: str, args: list[str], command: dict[str, Any]) -> str:
         if args[:1] not in (["pause"], ["resume"]):
             return "Usage: `/baton agent pause|resume`"
         actor = await self.directory.actor(user)
-        outcome = await self.service.handle(AgentPauseRequested(actor, args[0] == "pause"))
+        outcome = await self.service.handle(AgentPauseRequested(actor, args[0] == "pause",
+                                                                delivery=delivery_of("command", command)))
         return "\n".join(fb.text for fb in outcome.feedback)
 
     async def kb(self, user: str, args: list[str], command: dict[str, Any]) -> str:

@@ -22,6 +22,7 @@ from bot.core.text import quote
 from operator_bridge import campaign_blocks as cb
 from operator_bridge.directory import Directory
 from operator_bridge.formatting import mrkdwn_to_html
+from operator_bridge.replays import delivery_of
 from storage import campaigns as store
 from storage.db import Database
 from storage.ids import as_id, looks_numeric
@@ -166,7 +167,8 @@ class CampaignSlack:
             if len(words) < 3:
                 await ack(text=f"Usage: `/baton {words[0]} <@username or Telegram id> <tag>…`")
                 return
-            await ack(text=await self.ops.tag(words[1], words[2:], actor, remove=words[0] == "untag"))
+            await ack(text=await self.ops.tag(words[1], words[2:], actor, remove=words[0] == "untag",
+                                              request_id=delivery_of("command", command).delivery_id))
             return
         sub = words[1] if len(words) > 1 else ""
         if sub == "new":

@@ -10,14 +10,18 @@ from datetime import datetime
 from bot.core.access import Access
 from bot.core.events import AgentPauseRequested, CustomerBlockRequested, Outcome
 from bot.core.text import quote
-from storage import audit, customers, staff
+from storage import audit, customers, inbox, staff
 from storage.db import Database
+
+ALREADY_HANDLED = "This command was already handled."  # a replayed request: nothing changes
 
 
 async def block(db: Database, access: Access, event: CustomerBlockRequested, now: datetime) -> Outcome:
     if not access.is_admin(event.actor.slack_user_id):
         return Outcome().tell("Only Baton admins can block customers.")
     async with db.transaction() as session:
+        if event.delivery is not None and not await inbox.claim(session, "slack", event.delivery.delivery_id):
+            return Outcome(duplicate=True).tell(ALREADY_HANDLED)
         customer = await customers.get(session, event.customer_id)
         if customer is None:
             return Outcome().tell("No such customer.")
@@ -38,6 +42,8 @@ async def pause(db: Database, access: Access, event: AgentPauseRequested, now: d
     if not access.is_admin(event.actor.slack_user_id):
         return Outcome().tell("Only Baton admins can pause the agent.")
     async with db.transaction() as session:
+        if event.delivery is not None and not await inbox.claim(session, "slack", event.delivery.delivery_id):
+            return Outcome(duplicate=True).tell(ALREADY_HANDLED)
         if await staff.agent_paused(session) == event.paused:
             return Outcome().tell(f"The agent is already {'paused' if event.paused else 'running'}.")
         await staff.set_flag(session, staff.AGENT_PAUSED, "1" if event.paused else None,

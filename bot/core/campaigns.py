@@ -107,8 +107,12 @@ class CampaignOps:
         self.wake()
         return f"Campaign #{campaign_id} is cancelled."
 
-    async def tag(self, ref: str, tags: list[str], actor: Actor, *, remove: bool = False) -> str:
+    async def tag(self, ref: str, tags: list[str], actor: Actor, *, remove: bool = False,
+                  request_id: str | None = None) -> str:
+        """`request_id`: the Slack command's own id, so that a replay of it changes nothing."""
         async with self.db.transaction() as session:
+            if request_id is not None and not await inbox.claim(session, "slack", request_id):
+                return "This command was already handled."
             customer = await _customer_by_ref(session, ref)
             if customer is None:
                 return f"No customer matches `{quote(ref)}`: use their @username or Telegram id."

@@ -186,6 +186,7 @@ class CustomerBlockRequested:
     actor: Actor
     customer_id: int
     blocked: bool
+    delivery: Delivery | None = None  # the Slack command's own id: a replayed command is applied once
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,7 @@ class AgentPauseRequested:
 
     actor: Actor
     paused: bool
+    delivery: Delivery | None = None
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ import json
 import time
 from urllib.parse import urlencode
 
-from storage import audit
-from tests.support.harness import ALICE, CHANNEL, World
+from storage import audit, customers, staff
+from storage import campaigns as store
+from tests.support.harness import ADMIN, ALICE, CHANNEL, EVE, World
 
 CAROL = 1001
 
@@ -47,3 +48,31 @@ async def test_replayed_buttons_and_commands_change_nothing(world: World) -> Non
     assert actions == ["takeover", "handback", "resolve"]
     notices = [m.text for m in world.tg.messages_to(CAROL)]
     assert notices.count("You're now talking with Alice.") == 1
+
+
+async def test_replayed_admin_commands_undo_nothing(world: World) -> None:
+    await world.start(slack={"mode": "http"})
+    await world.tg.customer_sends(CAROL, "How long does shipping take?")
+    await world.tg.wait_for_messages(CAROL, 1)
+
+    async def run(text: str) -> dict:
+        await world.slack.slash_command(ADMIN, "/baton", text, channel=CHANNEL)
+        return world.slack.deliveries[-1]
+
+    add_eve = await run(f"operators add <@{EVE}>")
+    await run(f"operators remove <@{EVE}>")
+    block = await run(f"block {CAROL}")
+    await run(f"unblock {CAROL}")
+    pause = await run("agent pause")
+    await run("agent resume")
+    tag = await run(f"tag {CAROL} vip")
+    await run(f"untag {CAROL} vip")
+    for replayed in (add_eve, block, pause, tag):
+        assert await _replay(world, replayed) == 200
+    assert world.baton is not None
+    assert not world.baton.access.is_operator(EVE)
+    async with world.baton.db.transaction() as session:
+        carol = await customers.get_by_tg_user_id(session, CAROL)
+        assert carol is not None and not carol.blocked and store.tags_of(carol) == []
+        assert await staff.list_role(session, "operator") == []
+        assert not await staff.agent_paused(session)
