@@ -89,6 +89,16 @@ async def test_outside_text_reaches_no_slack_surface_live(world: World) -> None:
     await world.tg.customer_sends(MALLORY, f"Bad {EVIL}")  # the rating's comment, shown on the card
     await world.slack.wait_for(lambda: "Bad" in json.dumps(world.slack.message(CHANNEL, root["ts"])),
                                what="the comment on the card")
+    opened = len(world.slack.views_opened)  # a campaign whose text, button label and link are outside text too
+    await world.slack.slash_command(ADMIN, "/baton", "campaign new", channel=CHANNEL)
+    await world.slack.wait_for(lambda: len(world.slack.views_opened) > opened, what="the campaign modal")
+    await world.slack.submit_view(ADMIN, world.slack.views_opened[-1], {
+        "message": {"value": f"Sale {EVIL}"}, "audience": {"selected_option": {"value": "ids"}},
+        "audience_value": {"value": str(MALLORY)}, "button_label": {"value": "<!channel> Shop"},
+        "button_url": {"value": "https://shop.example.com"}})
+    await world.slack.wait_for(lambda: any("Campaign #1" in json.dumps(m) for m in world.slack.messages(ALERTS)),
+                               what="the campaign message")
+    answers.append((await world.slack.slash_command(ADMIN, "/baton", "campaign list", channel=CHANNEL)).body)
     await world.slack.click_button(ALICE, CHANNEL, root["ts"], "export")
     await world.slack.wait_for(lambda: any(c["method"].startswith("files.") for c in world.slack.call_log),
                                what="the export")
