@@ -45,7 +45,7 @@ def run(config: Annotated[Path | None, typer.Option("--config", "-c", help="Path
         _demo(8090)
         return
     settings = _load(path)
-    logs.setup(log_level or settings.logging.level, settings.logging.format)
+    logs.setup(log_level or settings.logging.level, settings.logging.format, secrets=logs.secrets_of(settings))
     _check_runtime(settings)
     from bot.app import run_forever
 

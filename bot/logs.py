@@ -1,4 +1,5 @@
-"""Logging setup that never lets a token out (the Bot API puts the bot token in every URL path).
+"""Logging setup that never lets a secret out (the Bot API puts the bot token in every URL path; PTB logs
+`setWebhook`'s secret_token at DEBUG).
 
 Redaction runs twice: a filter cleans the message early (for any handler someone adds), and both
 formatters redact their final output, which also covers tracebacks and JSON-escaped text.
@@ -10,8 +11,14 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import IO, Any
+from urllib.parse import quote
+
+from sqlalchemy.engine import make_url
+
+from bot.config import ENV_SECRETS, Settings
 
 # A bot token ("123456:AA…", also URL-encoded as 123456%3AAA…) and Slack bot/user/app tokens.
 _SECRETS = re.compile(r"(bot)?\d{5,}(?::|%3[Aa])[A-Za-z0-9_-]{20,}|xox[abpre]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+")
@@ -20,8 +27,31 @@ _SECRETS = re.compile(r"(bot)?\d{5,}(?::|%3[Aa])[A-Za-z0-9_-]{20,}|xox[abpre]-[A
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
 
 
+# The configured secrets themselves (webhook secret, signing secret, API keys, the database password...), as
+# written, URL-encoded and JSON-escaped, longest first: no pattern can know what these look like.
+_configured: list[str] = []
+
+
 def redact(text: str) -> str:
-    return _SECRETS.sub(lambda m: ("bot" if m.group(0).startswith("bot") else "") + "<redacted>", text)
+    text = _SECRETS.sub(lambda m: ("bot" if m.group(0).startswith("bot") else "") + "<redacted>", text)
+    for secret in _configured:
+        if secret in text:
+            text = text.replace(secret, "<redacted>")
+    return text
+
+
+def remember_secrets(secrets: Iterable[str | None]) -> None:
+    """Redact these exact strings from now on. Very short values are left out: they would blank ordinary words."""
+    variants = {form for secret in secrets if secret and len(secret) >= 6
+                for form in (secret, quote(secret, safe=""), json.dumps(secret)[1:-1])}
+    _configured[:] = sorted(variants, key=len, reverse=True)
+
+
+def secrets_of(settings: Settings) -> list[str | None]:
+    """Every secret in the configuration: the ones the environment may supply, and the database password."""
+    values = [getattr(getattr(settings, section), key, None) for section, key in ENV_SECRETS.values()
+              if (section, key) != ("storage", "url")]
+    return [*values, make_url(settings.storage.url).password]
 
 
 class RedactingFilter(logging.Filter):
@@ -59,7 +89,9 @@ class JsonFormatter(logging.Formatter):
         return redact(json.dumps(entry, ensure_ascii=False, default=str))
 
 
-def setup(level: str = "INFO", fmt: str = "text", stream: IO[str] | None = None) -> None:
+def setup(level: str = "INFO", fmt: str = "text", stream: IO[str] | None = None,
+          secrets: Iterable[str | None] = ()) -> None:
+    remember_secrets(secrets)
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(RedactingFilter())

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import SlackSettings
+from bot.core.admin_ops import sync_access
 from bot.core.campaigns import CampaignOps
 from bot.core.media import FetchFile, no_fetch
 from bot.core.pacing import Pacer
 from bot.core.service import Service
+from operator_bridge import http_guard
 from operator_bridge.admin import AdminCommands
 from operator_bridge.campaigns import CampaignSlack
 from operator_bridge.commands import SlashCommands
@@ -42,7 +45,10 @@ class SlackAdapter:
         self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url, retry_handlers=[])
         self.app = AsyncApp(client=self.client, signing_secret=settings.signing_secret or "unused-in-socket-mode",
                             request_verification_enabled=settings.mode == "http", process_before_response=False)
+        self._verifier = SignatureVerifier(settings.signing_secret or "unused-in-socket-mode")
         self.directory = Directory(self.client, service.access)
+        self._db, self._access = db, service.access
+        self.app.middleware(self._current_access)  # before every listener: access decisions see other instances
         SlackInbound(self.app, service, self.directory, set(settings.conversation_channels)).register()
         links = Permalinks(self.client)
         history = History(self.app, db, service.access, links)
@@ -89,6 +95,16 @@ class SlackAdapter:
         if self._socket is not None:
             await self._socket.close_async()
 
+    async def _current_access(self, next: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await sync_access(self._db, self._access)
+        except Exception as exc:  # the database away: decide on the lists loaded last rather than not at all
+            log.warning("could not check for access changes (%s); using the lists loaded last", type(exc).__name__)
+        await next()
+
     async def handle_http(self, request: web.Request) -> web.Response:
-        """POST /slack/events: Bolt verifies the signature and the 5-minute window before anything else."""
-        return await to_aiohttp_response(await self.app.async_dispatch(await to_bolt_request(request)))
+        """POST /slack/events: the signature and the 5-minute window are verified before anything else."""
+        parsed = await http_guard.bolt_request(self._verifier, request)
+        if isinstance(parsed, web.Response):
+            return parsed
+        return await to_aiohttp_response(await self.app.async_dispatch(parsed))

@@ -14,12 +14,14 @@ from slack_sdk.errors import SlackApiError
 
 from bot import __version__
 from bot.core import stats as stats_mod
-from bot.core.admin_ops import refresh_access
+from bot.core.admin_ops import ALREADY_HANDLED, refresh_access
 from bot.core.events import AgentPauseRequested, CustomerBlockRequested
 from bot.core.service import Service
+from bot.core.text import quote
 from operator_bridge.directory import Directory
 from operator_bridge.history import NOT_OPERATOR, History
-from storage import audit, conversations, history, outbox, staff
+from operator_bridge.replays import delivery_of
+from storage import audit, conversations, history, inbox, outbox, staff
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -106,7 +108,7 @@ class AdminCommands:
         agent = sum(1 for c in open_rows if c.mode == "agent")
         human = sum(1 for c in open_rows if c.mode == "human")
         checks = ", ".join(f"{k} {'ok' if v else 'DOWN'}" for k, v in health.items() if isinstance(v, bool))
-        last = f"{error[0]:%Y-%m-%d %H:%M} UTC: {error[1][:200]}" if error else "none"
+        last = f"{error[0]:%Y-%m-%d %H:%M} UTC: {quote(error[1][:200])}" if error else "none"
         return (f"*Baton {__version__}* is running (up {stats_mod.duration(health.get('uptime_seconds'))}); "
                 f"{checks or 'database ok'}.\n"
                 f"Agent: {'*paused*: new messages go to humans' if paused else 'answering'}.\n"
@@ -143,13 +145,16 @@ class AdminCommands:
         if action not in ("add", "remove") or target is None:
             return f"Usage: `/baton {role}s add|remove|list @user` (mention the person)."
         async with self.db.transaction() as session:
+            # A replayed "add" must not restore someone removed since, nor a replayed "remove" undo an add.
+            if not await inbox.claim(session, "slack", delivery_of("command", command).delivery_id):
+                return ALREADY_HANDLED
             if action == "add":
                 changed = await staff.add(session, target, role, user, self.service.clock.now())
             elif target in configured:
                 return (f"<@{target}> is listed as {role} in the config file, so they cannot be removed from "
                         "Slack. Edit the config file and restart.")
             else:
-                changed = await staff.remove(session, target, role)
+                changed = await staff.remove(session, target, role, user, self.service.clock.now())
         await refresh_access(self.db, self.access)
         if action == "add":
             return f"<@{target}> is now a Baton {role}." if changed else f"<@{target}> already was a Baton {role}."
@@ -162,18 +167,20 @@ class AdminCommands:
         async with self.db.transaction() as session:
             found = await history.find_customers(session, " ".join(args), limit=5)
         if len(found) != 1:
-            names = ", ".join(f"{c.display_name} ({c.tg_user_id})" for c in found)
+            names = ", ".join(f"{quote(c.display_name)} ({c.tg_user_id})" for c in found)
             return f"{len(found)} customers match: {names}. Use @username or the Telegram id." if found else \
-                f"No customer matches `{' '.join(args)}`."
+                f"No customer matches `{quote(' '.join(args))}`."
         actor = await self.directory.actor(user)
-        outcome = await self.service.handle(CustomerBlockRequested(actor, found[0].id or 0, blocked))
+        outcome = await self.service.handle(CustomerBlockRequested(actor, found[0].id or 0, blocked,
+                                                                   delivery=delivery_of("command", command)))
         return "\n".join(fb.text for fb in outcome.feedback)
 
     async def agent(self, user: str, args: list[str], command: dict[str, Any]) -> str:
         if args[:1] not in (["pause"], ["resume"]):
             return "Usage: `/baton agent pause|resume`"
         actor = await self.directory.actor(user)
-        outcome = await self.service.handle(AgentPauseRequested(actor, args[0] == "pause"))
+        outcome = await self.service.handle(AgentPauseRequested(actor, args[0] == "pause",
+                                                                delivery=delivery_of("command", command)))
         return "\n".join(fb.text for fb in outcome.feedback)
 
     async def kb(self, user: str, args: list[str], command: dict[str, Any]) -> str:

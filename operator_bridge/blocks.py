@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.events import Feedback
+from bot.core.text import quote
 
 Blocks = list[dict[str, Any]]
 
@@ -33,7 +34,7 @@ class CardView:
 
 
 def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return quote(text)
 
 
 def slack_time(when: datetime | None) -> str:
@@ -98,7 +99,7 @@ def card(view: CardView) -> tuple[str, Blocks]:
     if view.previous_link:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
                        f"Previous conversation: <{view.previous_link}|#{view.previous_id}>"}]})
-    text = f"Conversation #{view.conversation_id} with {view.customer_name}: {status_line(view)}"
+    text = f"Conversation #{view.conversation_id} with {who}: {status_line(view)}"
     return text, blocks
 
 
@@ -178,6 +179,6 @@ def alert(view: AlertView) -> tuple[str, Blocks]:
     if not view.outcome:
         blocks_.append({"type": "actions", "block_id": "alert_actions",
                         "elements": [button("Take over", TAKEOVER, str(view.conversation_id), "primary")]})
-    text = (f"{view.outcome}: conversation #{view.conversation_id}" if view.outcome
-            else f"Needs a human: conversation #{view.conversation_id} with {view.customer_name}: {view.reason}")
+    text = (f"{_esc(view.outcome)}: conversation #{view.conversation_id}" if view.outcome
+            else f"Needs a human: conversation #{view.conversation_id} with {who}: {_esc(view.reason)}")
     return text, blocks_

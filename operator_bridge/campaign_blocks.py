@@ -89,6 +89,15 @@ class CampaignView:
     button_label: str | None = None
     replies: list[ReplyRow] = field(default_factory=list)
     reply_count: int = 0
+    failure: str | None = None  # why the campaign as a whole stopped (status "failed")
+    failure_reasons: list[tuple[str, int]] = field(default_factory=list)  # why recipients failed, most common first
+
+
+def working_modal(text: str) -> dict[str, Any]:
+    """What the modal shows while a submission with a file is read: Slack wants an answer within 3 seconds."""
+    return {"type": "modal", "callback_id": NEW_CAMPAIGN, "title": {"type": "plain_text", "text": "New campaign"},
+            "close": {"type": "plain_text", "text": "Close"},
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
 
 
 def progress_line(counts: dict[str, int]) -> str:
@@ -108,6 +117,9 @@ def status_text(view: CampaignView) -> str:
     if view.status == "cancelled":
         return (f":no_entry_sign: Cancelled by {_esc(view.cancelled_by_name or 'an admin')} at "
                 f"{slack_time(view.finished_at)}: {progress_line(view.counts)}")
+    if view.status == "failed":
+        return (f":x: *Stopped* at {slack_time(view.finished_at)}: {_esc(view.failure or 'see the log')}. "
+                f"Nothing more will be sent: {progress_line(view.counts)}")
     return f":white_check_mark: Done at {slack_time(view.finished_at)}: {progress_line(view.counts)}"
 
 
@@ -124,6 +136,9 @@ def campaign_message(view: CampaignView) -> tuple[str, Blocks]:
         {"type": "section", "text": {"type": "mrkdwn", "text": f">{preview.replace(chr(10), chr(10) + '>')}"}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(extras)}]},
     ]
+    if view.failure_reasons:
+        why = " · ".join(f"{n} × {_esc(reason[:150])}" for reason, n in view.failure_reasons)
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f":warning: Failed: {why}"}]})
     if view.status in ("scheduled", "sending"):
         cancel = button("Cancel campaign", CANCEL, str(view.campaign_id), "danger")
         cancel["confirm"] = {"title": {"type": "plain_text", "text": "Cancel this campaign?"},

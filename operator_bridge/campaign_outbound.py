@@ -11,12 +11,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import campaigns as core
 from bot.core import effects as fx
+from bot.core.broadcast import FAILED
 from bot.core.pacing import Pacer
 from bot.core.ports import Delivered, Failed, Result, RetryLater
 from operator_bridge import campaign_blocks as cb
 from operator_bridge.campaigns import describe_audience
+from storage import audit, customers, outbox
 from storage import campaigns as store
-from storage import customers, outbox
 from storage.db import Database
 from storage.models import Campaign, OutboxItem
 
@@ -82,6 +83,9 @@ class CampaignMessages:
             reply_count = await store.count_replies(session, campaign.id)
             convs = await store.replies(session, campaign.id, limit=REPLIES_SHOWN)
             names = {c.id: (await customers.get(session, c.customer_id)) for c in convs}
+            reasons = await store.failure_reasons(session, campaign.id) if counts.get("failed") else []
+            failure = (await audit.latest_detail(session, FAILED, f"campaign {campaign.id}: ")
+                       if campaign.status == "failed" else None)
         rows = []
         for conv in convs:
             assert conv.id is not None
@@ -97,4 +101,5 @@ class CampaignMessages:
             audience=describe_audience(campaign.audience, campaign.audience_value),
             created_by_name=campaign.created_by_name, send_at=campaign.send_at, counts=counts,
             finished_at=campaign.finished_at, cancelled_by_name=campaign.cancelled_by_name,
-            image_url=campaign.image_url, button_label=campaign.button_label, replies=rows, reply_count=reply_count)
+            image_url=campaign.image_url, button_label=campaign.button_label, replies=rows, reply_count=reply_count,
+            failure=failure, failure_reasons=reasons)

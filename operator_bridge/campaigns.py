@@ -18,11 +18,14 @@ from bot.core.access import Access
 from bot.core.campaigns import CampaignOps, Draft
 from bot.core.media import FetchFile, no_fetch
 from bot.core.ports import Clock
+from bot.core.text import quote
 from operator_bridge import campaign_blocks as cb
 from operator_bridge.directory import Directory
 from operator_bridge.formatting import mrkdwn_to_html
+from operator_bridge.replays import delivery_of
 from storage import campaigns as store
 from storage.db import Database
+from storage.ids import as_id, looks_numeric
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +96,9 @@ def parse_submission(values: dict[str, dict[str, Any]], now: datetime) -> Draft 
             errors["audience_value"] = "Give a number of days, e.g. 30."
     elif audience == "ids":
         ids = store.parse_ids(value)
-        if not ids:
+        if bad := store.first_bad_id(value):
+            errors["audience_value"] = _bad_id(*bad)
+        elif not ids:
             errors["audience_value"] = "Paste Telegram ids (numbers), one per line or as CSV."
         value = "\n".join(map(str, ids))
     else:
@@ -108,6 +113,19 @@ def parse_submission(values: dict[str, dict[str, Any]], now: datetime) -> Draft 
         return errors
     return Draft(text=message, html=html, audience=audience, audience_value=value, image_url=image_url,
                  button_label=label, button_url=link, send_at=send_at)
+
+
+def _bad_id(line: int, token: str, where: str = "") -> str:
+    return (f"Line {line}{where}: {token[:30]} is not a Telegram id (ids are positive whole numbers of at most "
+            "19 digits). Fix or remove it.")
+
+
+def _files(values: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    return list(((values.get("audience_file") or {}).get("audience_file") or {}).get("files") or [])
+
+
+def _audience(values: dict[str, dict[str, Any]]) -> str:
+    return str(((values.get("audience", {}).get("audience") or {}).get("selected_option") or {}).get("value") or "")
 
 
 def describe_audience(audience: str, value: str) -> str:
@@ -149,7 +167,8 @@ class CampaignSlack:
             if len(words) < 3:
                 await ack(text=f"Usage: `/baton {words[0]} <@username or Telegram id> <tag>…`")
                 return
-            await ack(text=await self.ops.tag(words[1], words[2:], actor, remove=words[0] == "untag"))
+            await ack(text=await self.ops.tag(words[1], words[2:], actor, remove=words[0] == "untag",
+                                              request_id=delivery_of("command", command).delivery_id))
             return
         sub = words[1] if len(words) > 1 else ""
         if sub == "new":
@@ -162,8 +181,10 @@ class CampaignSlack:
         if sub == "list":
             await ack(text=cb.campaign_list(await self._list()))
             return
-        if sub == "cancel" and len(words) > 2 and words[2].lstrip("#").isdigit():
-            await ack(text=await self.ops.cancel(int(words[2].lstrip("#")), actor, "command"))
+        if sub == "cancel" and len(words) > 2 and looks_numeric(words[2].lstrip("#")):
+            campaign_id = as_id(words[2].lstrip("#"))
+            await ack(text=await self.ops.cancel(campaign_id, actor, "command") if campaign_id is not None
+                      else f"`{quote(words[2][:40])}` is not a campaign number: write it in plain digits, e.g. `3`.")
             return
         await ack(text=USAGE)
 
@@ -173,35 +194,65 @@ class CampaignSlack:
             await ack(response_action="errors", errors={"message": "Only Baton admins can create campaigns."})
             return
         values = view.get("state", {}).get("values", {})
-        values, file_error = await self._audience_file(values)
-        if file_error:
-            await ack(response_action="errors", errors={"audience_file": file_error})
+        if _files(values):
+            # Reading a file can take longer than the 3 seconds Slack waits for this answer: answer first, then
+            # read, create and tell the admin the outcome in a direct message.
+            if _audience(values) != "ids":
+                await ack(response_action="errors",
+                          errors={"audience_file": "A file of ids needs the audience “A list of Telegram ids”."})
+                return
+            await ack(response_action="update", view=cb.working_modal(
+                ":hourglass_flowing_sand: Reading the audience file… Baton sends you the outcome in a direct "
+                "message; you can close this window."))
+            await self._tell(user, await self._create_from(values, user, str(view.get("id") or "")))
             return
-        parsed = parse_submission(values, self.clock.now())
-        if isinstance(parsed, dict):
-            await ack(response_action="errors", errors=parsed)
-            return
-        created = await self.ops.create(parsed, await self.directory.actor(user))
-        if isinstance(created, str):
-            await ack(response_action="errors", errors={"audience": created})
+        outcome = await self._create(values, user, str(view.get("id") or ""))
+        if isinstance(outcome, dict):
+            await ack(response_action="errors", errors=outcome)
             return
         await ack()
+
+    async def _create_from(self, values: dict[str, dict[str, Any]], user: str, form_id: str) -> str:
+        values, file_error = await self._audience_file(values)
+        outcome = {"audience_file": file_error} if file_error else await self._create(values, user, form_id)
+        if isinstance(outcome, dict):
+            return "The campaign was *not* created:\n" + "\n".join(f"• {quote(why)}" for why in outcome.values())
+        return outcome
+
+    async def _create(self, values: dict[str, dict[str, Any]], user: str, form_id: str) -> dict[str, str] | str:
+        """Field → error, or what to tell the admin once the campaign exists."""
+        parsed = parse_submission(values, self.clock.now())
+        if isinstance(parsed, dict):
+            return parsed
+        created = await self.ops.create(parsed, await self.directory.actor(user), form_id=form_id or None)
+        if isinstance(created, str):
+            return {"audience": created}
         log.info("campaign %s created by %s", created.id, user)
+        return f"Campaign #{created.id} is created: its message shows how sending goes."
+
+    async def _tell(self, user: str, text: str) -> None:
+        try:
+            dm = await self.app.client.conversations_open(users=user)
+            await self.app.client.chat_postMessage(channel=dm["channel"]["id"], text=text)
+        except SlackApiError as exc:
+            log.warning("could not tell %s about their campaign: %s", user, exc.response.get("error"))
 
     async def _audience_file(self, values: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], str | None]:
         """The form's values with an uploaded file's ids added to the pasted ones, or what is wrong with it."""
-        files = ((values.get("audience_file") or {}).get("audience_file") or {}).get("files") or []
+        files = _files(values)
         if not files:
             return values, None
-        selected = (values.get("audience", {}).get("audience") or {}).get("selected_option") or {}
-        if selected.get("value") != "ids":
+        if _audience(values) != "ids":
             return values, "A file of ids needs the audience “A list of Telegram ids”."
         data = await self.fetch_file(str(files[0].get("url_private_download") or ""))
         if not isinstance(data, bytes):
             return values, f"Could not read the file: {getattr(data, 'reason', 'too large')}."
+        content = data.decode("utf-8-sig", "replace")
+        if bad := store.first_bad_id(content):
+            return values, _bad_id(*bad, where=" of the file")
         pasted = str((values.get("audience_value", {}).get("audience_value") or {}).get("value") or "")
         merged = dict(values)
-        merged["audience_value"] = {"audience_value": {"value": f"{pasted}\n{data.decode('utf-8-sig', 'replace')}"}}
+        merged["audience_value"] = {"audience_value": {"value": f"{pasted}\n{content}"}}
         return merged, None
 
     async def on_cancel_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.core import effects as fx
+from bot.core.text import quote
 from storage import messages, outbox
 from storage.db import Database
 from storage.models import Customer, Message, OutboxItem
@@ -38,7 +39,8 @@ def combined_post(entries: list[tuple[Message, OutboxItem]], author: Callable[[M
     lines = []
     for message, _row in entries:
         name, icon = author(message, customer)
-        text = to_mrkdwn(message.html) if message.html else message.text
+        text = to_mrkdwn(message.html) if message.html else quote(message.text)
+        name = quote(name)
         if len(text) > _MAX_SECTION:
             text = text[:_MAX_SECTION] + "…"
         body.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"{icon} *{name}*"}]})

@@ -15,10 +15,13 @@ from operator_bridge.campaigns import WORDS as CAMPAIGN_WORDS
 from operator_bridge.campaigns import CampaignSlack
 from operator_bridge.directory import Directory
 from operator_bridge.refs import RefError, parse_ref
+from operator_bridge.replays import delivery_of
 from storage import conversations, customers
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+
+NOT_OPERATOR_LIST = "Only Baton operators can list and take over conversations. Ask a Baton admin to add you."
 
 class SlashCommands:
     def __init__(self, app: AsyncApp, service: Service, directory: Directory, db: Database,
@@ -38,6 +41,10 @@ class SlashCommands:
 
     async def on_takeover(self, ack: Any, command: dict[str, Any]) -> None:
         if not command.get("text", "").strip():
+            # The list names customers and why they wait: for operators only, like /history.
+            if not self.service.access.is_operator(command["user_id"]):
+                await ack(text=NOT_OPERATOR_LIST)
+                return
             text, rows = blocks.waiting_list(await self._open_rows())
             await ack(text=text, blocks=rows)
             return
@@ -53,7 +60,7 @@ class SlashCommands:
         actor = await self.directory.actor(command["user_id"])
         event_type = {"/takeover": TakeoverRequested, "/handback": HandbackRequested,
                       "/resolve": ResolveRequested}[name]
-        outcome = await self.service.handle(event_type(ref, actor, "command"))
+        outcome = await self.service.handle(event_type(ref, actor, "command", delivery=delivery_of("command", command)))
         await ack(text=_answer(outcome, name))
 
     async def on_baton(self, ack: Any, command: dict[str, Any]) -> None:
@@ -74,6 +81,8 @@ class SlashCommands:
 
 
 def _answer(outcome: Outcome, command: str) -> str:
+    if outcome.duplicate:
+        return "This command was already handled."
     if outcome.feedback:
         return "\n".join(fb.text for fb in outcome.feedback)
     number = f"#{outcome.conversation_id}"

@@ -17,6 +17,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot.core.access import Access
+from bot.core.admin_ops import sync_access
 from bot.core.ports import Clock
 from bot.core.stats import _aware, duration
 from operator_bridge import blocks as b
@@ -80,6 +81,8 @@ class AppHome:
 
     async def publish(self, users: Iterable[str]) -> None:
         users = list(users)
+        with contextlib.suppress(Exception):  # stale lists at worst; the next Slack request syncs again
+            await sync_access(self.db, self.access)
         dashboard: list[dict[str, Any]] | None = None
         for user in users:
             if self.access.is_operator(user):

@@ -25,6 +25,7 @@ from operator_bridge.directory import Directory
 from operator_bridge.files import shared_files, with_file_labels
 from operator_bridge.formatting import mrkdwn_to_html, plain_text
 from operator_bridge.inbound_edits import EDIT_SUBTYPES, SlackEdits
+from operator_bridge.replays import delivery_of
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ class SlackInbound:
         ref = ConversationRef(conversation_id=int(action["value"]))
         event_type = {blocks.TAKEOVER: TakeoverRequested, blocks.HANDBACK: HandbackRequested,
                       blocks.RESOLVE: ResolveRequested}[action["action_id"]]
-        outcome = await self.service.handle(event_type(ref, actor, "button"))
+        outcome = await self.service.handle(event_type(ref, actor, "button", delivery=delivery_of("action", body)))
         channel, thread_ts = _where(body)
         await self.tell(outcome, channel, actor.slack_user_id, thread_ts)
 
@@ -111,7 +112,10 @@ class SlackInbound:
         conversation_id, _, note_ts = action["value"].partition(":")
         actor = await self.directory.actor(body["user"]["id"])
         outcome = await self.service.handle(TakeoverRequested(
-            ConversationRef(conversation_id=int(conversation_id)), actor, "reply", send_note_ts=note_ts))
+            ConversationRef(conversation_id=int(conversation_id)), actor, "reply", send_note_ts=note_ts,
+            delivery=delivery_of("action", body)))
+        if outcome.duplicate:
+            return
         if outcome.feedback:
             await respond(replace_original=True, text=outcome.feedback[0].text)
         else:
@@ -128,7 +132,8 @@ class SlackInbound:
         thread_ts = message.get("thread_ts") or message.get("ts")
         actor = await self.directory.actor(body["user"]["id"])
         outcome = await self.service.handle(TakeoverRequested(
-            ConversationRef(slack_thread=(channel, thread_ts)), actor, "shortcut"))
+            ConversationRef(slack_thread=(channel, thread_ts)), actor, "shortcut",
+            delivery=delivery_of("shortcut", body)))
         if outcome.changed and not outcome.feedback:
             outcome.tell(f"You took over conversation #{outcome.conversation_id}. Replies in its thread now "
                          "go to the customer.")

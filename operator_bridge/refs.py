@@ -6,6 +6,8 @@ import re
 from urllib.parse import parse_qs, urlparse
 
 from bot.core.events import ConversationRef
+from bot.core.text import quote
+from storage.ids import as_id, looks_numeric
 
 _PERMALINK_TS = re.compile(r"/archives/([A-Z0-9]+)/p(\d{10})(\d{6})")
 
@@ -18,10 +20,14 @@ def parse_ref(text: str) -> ConversationRef:
     raw = text.strip().strip("<>").split("|")[0].strip()
     if not raw:
         raise RefError("Say which conversation: `#12`, `@username`, a Telegram user id or a thread link.")
-    if raw.startswith("#") and raw[1:].isdigit():
-        return ConversationRef(conversation_id=int(raw[1:]))
-    if raw.isdigit():
-        return ConversationRef(tg_user_id=int(raw))
+    number = raw[1:] if raw.startswith("#") else raw
+    if looks_numeric(number):
+        value = as_id(number)
+        if value is None:
+            what = "conversation number" if raw.startswith("#") else "Telegram user id"
+            raise RefError(f"`{quote(raw[:40])}` is not a {what}: write it in plain digits (0-9), "
+                           "e.g. `#12` or `123456789`.")
+        return ConversationRef(conversation_id=value) if raw.startswith("#") else ConversationRef(tg_user_id=value)
     if raw.startswith("@") and len(raw) > 1 and re.fullmatch(r"@[A-Za-z0-9_]{1,64}", raw):
         return ConversationRef(customer_username=raw[1:])
     if raw.startswith(("http://", "https://")):
@@ -32,5 +38,5 @@ def parse_ref(text: str) -> ConversationRef:
             thread_ts = parse_qs(url.query).get("thread_ts", [f"{match.group(2)}.{match.group(3)}"])[0]
             return ConversationRef(slack_thread=(channel, thread_ts))
         raise RefError("That link is not a Slack message link. Use *Copy link* on the thread's first message.")
-    raise RefError(f"`{raw}` is not a conversation reference. Use `#12`, `@username`, a Telegram user id "
+    raise RefError(f"`{quote(raw[:80])}` is not a conversation reference. Use `#12`, `@username`, a Telegram user id "
                    "or a thread link.")

@@ -3,6 +3,7 @@ people sharing files in a channel, served from `url_private_download` to the bot
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from pathlib import PurePosixPath
 from urllib.parse import quote
@@ -21,6 +22,7 @@ class FilesApiMixin(DeliveryMixin):
     _pending_uploads: dict[str, dict]
     hosted_files: dict[str, dict]
     file_downloads: list[dict]
+    _holds: dict[str, asyncio.Event]
 
     def _m_files_getUploadURLExternal(self, args: dict) -> dict:
         if not args.get("filename") or not str(args.get("length") or "").isdigit():
@@ -117,6 +119,9 @@ class FilesApiMixin(DeliveryMixin):
         self.file_downloads.append({"file_id": file_id, "authorized": authorized, "path": request.path,
                                     "query": dict(request.query)})
         self.changed()
+        gate = self._holds.get("files.download")  # hold("files.download"): a slow file host
+        if gate is not None:
+            await gate.wait()
         hosted = self.hosted_files.get(file_id)
         if not authorized:
             return web.Response(status=401, text="not_authed")

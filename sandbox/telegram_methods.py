@@ -365,5 +365,5 @@ async def delete_my_commands(s: TelegramState, p: Params, method: str) -> Any:
 @api("answerCallbackQuery")
 async def answer_callback_query(s: TelegramState, p: Params, method: str) -> Any:
     p.require("callback_query_id")
-    s.callback_answers.append(dict(p.raw))
+    await s.record_callback_answer(dict(p.raw))
     return True

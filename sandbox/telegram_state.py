@@ -286,6 +286,11 @@ class TelegramState:
         async with self._sent_changed:
             self._sent_changed.notify_all()
 
+    async def record_callback_answer(self, answer: dict[str, Any]) -> None:
+        self.callback_answers.append(answer)
+        async with self._sent_changed:
+            self._sent_changed.notify_all()
+
     async def record_deletion(self, chat_id: int, message_id: int) -> None:
         self.deletions.append((chat_id, message_id))
         async with self._sent_changed:

@@ -16,6 +16,14 @@ def record(session: AsyncSession, *, action: str, source: str, conversation_id: 
                            actor_slack_user_id=actor_slack_user_id, actor_name=actor_name, detail=detail))
 
 
+async def latest_detail(session: AsyncSession, action: str, prefix: str) -> str | None:
+    """The detail of the newest `action` entry whose detail starts with `prefix`, without the prefix."""
+    stmt = (select(AuditEntry.detail).where(AuditEntry.action == action, col(AuditEntry.detail).startswith(prefix))
+            .order_by(col(AuditEntry.id).desc()).limit(1))
+    detail = (await session.exec(stmt)).first()
+    return detail[len(prefix):] if detail else None
+
+
 async def find_for_conversation(session: AsyncSession, conversation_id: int) -> Sequence[AuditEntry]:
     stmt = select(AuditEntry).where(AuditEntry.conversation_id == conversation_id).order_by(col(AuditEntry.id))
     return (await session.exec(stmt)).all()

@@ -10,6 +10,7 @@ from sqlalchemy import func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.ids import as_id
 from storage.models import Campaign, CampaignRecipient, Conversation, Customer
 
 AUDIENCES = ("all", "tag", "language", "active", "ids")
@@ -20,12 +21,36 @@ def normalise_tag(tag: str) -> str:
     return re.sub(r"[^a-z0-9_-]", "", tag.strip().lower())
 
 
+# Any run of digits is meant as one id (a header row has none); a minus sign is kept to be refused.
+_ID_TOKEN = re.compile(r"(?<![\w.])-?\d{3,}(?![\w.])")
+
+
 def parse_ids(text: str) -> list[int]:
-    """Telegram ids pasted or exported as CSV: any run of digits is one id (a header row has none)."""
+    """Telegram ids pasted or exported as CSV, in order, once each. Numbers no Telegram account can have
+    (negative, beyond 64 bits) are left out: the form refuses them (first_bad_id) before a campaign exists."""
     seen: dict[int, None] = {}
-    for token in re.findall(r"(?<![\w.])-?\d{3,}(?![\w.])", text):
-        seen[int(token)] = None
+    for token in _ID_TOKEN.findall(text):
+        if (tg_id := as_id(token)) is not None:
+            seen[tg_id] = None
     return list(seen)
+
+
+def first_bad_id(text: str) -> tuple[int, str] | None:
+    """(line number, the number as written) of the first number in `text` that cannot be a Telegram id."""
+    for number, line in enumerate(text.splitlines(), 1):
+        for token in _ID_TOKEN.findall(line):
+            if as_id(token) is None:
+                return number, token
+    return None
+
+
+async def failure_reasons(session: AsyncSession, campaign_id: int, *, limit: int = 3) -> list[tuple[str, int]]:
+    """The most frequent reasons recipients failed, with how many each."""
+    n = func.count().label("n")
+    stmt = (select(CampaignRecipient.error, n)
+            .where(CampaignRecipient.campaign_id == campaign_id, CampaignRecipient.status == "failed")
+            .group_by(CampaignRecipient.error).order_by(n.desc()).limit(limit))
+    return [(str(error or "unknown"), int(count)) for error, count in (await session.exec(stmt)).all()]
 
 
 async def get(session: AsyncSession, campaign_id: int) -> Campaign | None:

@@ -9,6 +9,7 @@ from sqlalchemy import func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.ids import as_id, looks_numeric
 from storage.models import Alert, AuditEntry, Conversation, Customer, Message
 
 
@@ -17,8 +18,8 @@ async def find_customers(session: AsyncSession, query: str, *, limit: int = 10) 
     query = query.strip()
     if query.startswith("@"):
         stmt = select(Customer).where(func.lower(Customer.username) == query[1:].lower())
-    elif query.isdigit():
-        stmt = select(Customer).where(Customer.tg_user_id == int(query))
+    elif looks_numeric(query):
+        stmt = select(Customer).where(Customer.tg_user_id == (as_id(query) or 0))  # 0: no such customer
     else:
         like = f"%{_escape_like(query.lower())}%"
         full = func.lower(Customer.first_name + " " + func.coalesce(Customer.last_name, ""))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import UTC, datetime
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -10,6 +11,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import Flag, StaffRole
 
 AGENT_PAUSED = "agent_paused"
+# Changes with every change of who is an operator or admin, in the same transaction: other instances compare
+# it with the one they loaded to know their lists are stale.
+STAFF_GENERATION = "staff_generation"
 
 
 async def list_role(session: AsyncSession, role: str) -> list[str]:
@@ -23,16 +27,23 @@ async def add(session: AsyncSession, slack_user_id: str, role: str, added_by: st
     if (await session.exec(stmt)).first() is not None:
         return False
     session.add(StaffRole(slack_user_id=slack_user_id, role=role, added_by=added_by, added_at=now))
+    await set_flag(session, STAFF_GENERATION, uuid.uuid4().hex, added_by, now)
     return True
 
 
-async def remove(session: AsyncSession, slack_user_id: str, role: str) -> bool:
+async def remove(session: AsyncSession, slack_user_id: str, role: str, removed_by: str = "", now: datetime | None = None
+                 ) -> bool:
     stmt = select(StaffRole).where(StaffRole.slack_user_id == slack_user_id, StaffRole.role == role)
     row = (await session.exec(stmt)).first()
     if row is None:
         return False
     await session.delete(row)
+    await set_flag(session, STAFF_GENERATION, uuid.uuid4().hex, removed_by, now or datetime.now(UTC))
     return True
+
+
+async def generation(session: AsyncSession) -> str | None:
+    return await get_flag(session, STAFF_GENERATION)
 
 
 async def get_flag(session: AsyncSession, name: str) -> str | None:

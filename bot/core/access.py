@@ -16,6 +16,8 @@ class Access:
         self.operator_group = operator_group
         # Filled and refreshed by the Slack side from the user group's member list.
         self.group_members: set[str] = set()
+        # Which stored change the lists above reflect (see admin_ops.sync_access); None: not loaded yet.
+        self.generation: str | None = None
 
     def merge_stored(self, operators: Iterable[str], admins: Iterable[str]) -> None:
         """Replace the people added from Slack (the staff_role table) while keeping the config lists."""

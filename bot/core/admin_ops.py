@@ -9,20 +9,25 @@ from datetime import datetime
 
 from bot.core.access import Access
 from bot.core.events import AgentPauseRequested, CustomerBlockRequested, Outcome
-from storage import audit, customers, staff
+from bot.core.text import quote
+from storage import audit, customers, inbox, staff
 from storage.db import Database
+
+ALREADY_HANDLED = "This command was already handled."  # a replayed request: nothing changes
 
 
 async def block(db: Database, access: Access, event: CustomerBlockRequested, now: datetime) -> Outcome:
     if not access.is_admin(event.actor.slack_user_id):
         return Outcome().tell("Only Baton admins can block customers.")
     async with db.transaction() as session:
+        if event.delivery is not None and not await inbox.claim(session, "slack", event.delivery.delivery_id):
+            return Outcome(duplicate=True).tell(ALREADY_HANDLED)
         customer = await customers.get(session, event.customer_id)
         if customer is None:
             return Outcome().tell("No such customer.")
         verb = "blocked" if event.blocked else "unblocked"
         if customer.blocked == event.blocked:
-            return Outcome().tell(f"{customer.display_name} is already {verb}.")
+            return Outcome().tell(f"{quote(customer.display_name)} is already {verb}.")
         customer.blocked = event.blocked
         session.add(customer)
         audit.record(session, action="block" if event.blocked else "unblock", source="command",
@@ -30,13 +35,15 @@ async def block(db: Database, access: Access, event: CustomerBlockRequested, now
                      actor_name=event.actor.name, detail=f"customer {customer.id} tg {customer.tg_user_id}")
         extra = (" Their messages are still stored, but they get no replies and nothing is posted in Slack."
                  if event.blocked else " Their next message is answered as usual.")
-    return Outcome(changed=True).tell(f"{customer.display_name} is {verb}.{extra}")
+    return Outcome(changed=True).tell(f"{quote(customer.display_name)} is {verb}.{extra}")
 
 
 async def pause(db: Database, access: Access, event: AgentPauseRequested, now: datetime) -> Outcome:
     if not access.is_admin(event.actor.slack_user_id):
         return Outcome().tell("Only Baton admins can pause the agent.")
     async with db.transaction() as session:
+        if event.delivery is not None and not await inbox.claim(session, "slack", event.delivery.delivery_id):
+            return Outcome(duplicate=True).tell(ALREADY_HANDLED)
         if await staff.agent_paused(session) == event.paused:
             return Outcome().tell(f"The agent is already {'paused' if event.paused else 'running'}.")
         await staff.set_flag(session, staff.AGENT_PAUSED, "1" if event.paused else None,
@@ -52,6 +59,17 @@ async def pause(db: Database, access: Access, event: AgentPauseRequested, now: d
 async def refresh_access(db: Database, access: Access) -> None:
     """Merge the operators and admins added from Slack into `access`: at start and after every change."""
     async with db.transaction() as session:
+        generation = await staff.generation(session)
         operators = await staff.list_role(session, "operator")
         admins = await staff.list_role(session, "admin")
     access.merge_stored(operators, admins)
+    access.generation = generation
+
+
+async def sync_access(db: Database, access: Access) -> None:
+    """Reload `access` if any instance changed who may act since it was loaded: one primary-key read, run
+    before every Slack request is handled, so a removal made elsewhere holds here from the next request on."""
+    async with db.transaction() as session:
+        current = await staff.generation(session)
+    if current != access.generation:
+        await refresh_access(db, access)

@@ -12,18 +12,23 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
+from sqlalchemy.exc import OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import CampaignSettings
 from bot.core.campaigns import queue_update
 from bot.core.pacing import Pacer
 from bot.core.ports import Clock, Delivered, Failed, Result, RetryLater
+from storage import audit
 from storage import campaigns as store
 from storage.db import Database
 from storage.models import Campaign, CampaignRecipient, Customer
 
 log = logging.getLogger(__name__)
+
+FAILED = "campaign_failed"  # audit action; its detail is "campaign N: why", shown on the campaign's message
 
 # Sends one campaign's message to one chat: the Telegram side implements it (bot/telegram_io/campaigns.py).
 SendCampaign = Callable[[int, Campaign], Awaitable[Result]]
@@ -83,24 +88,55 @@ class CampaignSender:
     async def _step(self) -> float:
         now = self.clock.now()
         async with self.db.transaction() as session:
-            for campaign in await store.due_to_start(session, now):
-                # Recipients are fixed as sending starts, in the same transaction as the status change.
-                assert campaign.id is not None
-                ids = await store.audience_ids(session, campaign.audience, campaign.audience_value, now)
-                await store.add_recipients(session, campaign.id, ids)
-                campaign.status, campaign.started_at = "sending", now
-                queue_update(session, campaign, now)
-                log.info("campaign %s: sending to %s customers", campaign.id, len(ids))
+            due = [c.id for c in await store.due_to_start(session, now) if c.id is not None]
+        # Each campaign starts (and sends) on its own: one that cannot must never hold back the others.
+        for campaign_id in due:
+            try:
+                await self._start(campaign_id, now)
+            except OperationalError as exc:  # the database away for a moment: the next step tries again
+                log.warning("campaign %s: could not start yet (%s)", campaign_id, type(exc).__name__)
+            except Exception as exc:
+                log.exception("campaign %s: could not start", campaign_id)
+                await self._fail(campaign_id, f"could not start ({type(exc).__name__}: {str(exc)[:200]})")
+        async with self.db.transaction() as session:
             sending = [c.id for c in await store.find_sending(session) if c.id is not None]
             upcoming = await store.next_start(session)
         self.wake_outbox()
         for campaign_id in sending:
-            while not self._stopping and await self._send_next(campaign_id):
-                pass
+            try:
+                while not self._stopping and await self._send_next(campaign_id):
+                    pass
+            except Exception:
+                log.exception("campaign %s: sending step failed; the next step resumes it", campaign_id)
         if upcoming is None:
             return self.idle_poll_seconds
         wait = (upcoming.replace(tzinfo=now.tzinfo) if upcoming.tzinfo is None else upcoming) - self.clock.now()
         return min(max(wait.total_seconds(), 0.01), self.idle_poll_seconds)
+
+    async def _start(self, campaign_id: int, now: datetime) -> None:
+        async with self.db.transaction() as session:
+            campaign = await store.get(session, campaign_id)
+            if campaign is None or campaign.status != "scheduled":
+                return
+            # Recipients are fixed as sending starts, in the same transaction as the status change.
+            ids = await store.audience_ids(session, campaign.audience, campaign.audience_value, now)
+            await store.add_recipients(session, campaign_id, ids)
+            campaign.status, campaign.started_at = "sending", now
+            queue_update(session, campaign, now)
+            log.info("campaign %s: sending to %s customers", campaign_id, len(ids))
+
+    async def _fail(self, campaign_id: int, reason: str) -> None:
+        """Stop a campaign for good and say why on its Slack message."""
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            campaign = await store.get(session, campaign_id)
+            if campaign is None:
+                return
+            campaign.status, campaign.finished_at = "failed", now
+            audit.record(session, action=FAILED, source="sender", conversation_id=None, actor_slack_user_id=None,
+                         actor_name=None, detail=f"campaign {campaign_id}: {reason}")
+            queue_update(session, campaign, now)
+        self.wake_outbox()
 
     async def _send_next(self, campaign_id: int) -> bool:
         """Send to the campaign's next pending recipient; False once there is nothing more to do now."""

@@ -16,9 +16,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core import effects as fx
 from bot.core.events import Actor
 from bot.core.ports import Clock
-from storage import audit, customers, outbox
+from bot.core.text import quote
+from storage import audit, customers, inbox, outbox
 from storage import campaigns as store
 from storage.db import Database
+from storage.ids import as_id, looks_numeric
 from storage.models import Campaign, Conversation, Customer
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 # Outbox kinds for the campaign's message in Slack (rendered from the stored campaign when delivered).
 CAMPAIGN_POST, CAMPAIGN_UPDATE = "campaign_post", "campaign_update"
 KINDS = (CAMPAIGN_POST, CAMPAIGN_UPDATE)
+ALREADY_CREATED = "This form already created its campaign: `/baton campaign list` shows it."
 
 
 def campaign_lane(campaign_id: int | None) -> str:
@@ -59,8 +62,9 @@ class CampaignOps:
         self.clock = clock
         self.wake = wake  # the dispatchers and the sender
 
-    async def create(self, draft: Draft, actor: Actor) -> Campaign | str:
-        """The new campaign, or why not (phrased for the admin)."""
+    async def create(self, draft: Draft, actor: Actor, *, form_id: str | None = None) -> Campaign | str:
+        """The new campaign, or why not (phrased for the admin). `form_id` (the Slack view's id) makes creation
+        idempotent: a form submitted again, pressed twice or replayed, creates nothing more."""
         now = self.clock.now()
         async with self.db.transaction() as session:
             if draft.audience != "ids":
@@ -68,6 +72,9 @@ class CampaignOps:
                 found = await store.audience_ids(session, draft.audience, draft.audience_value, now)
                 if not found:
                     return "No customers match this audience."
+            # Claimed only once the campaign is made, so a form refused above may be fixed and sent again.
+            if form_id is not None and not await inbox.claim(session, "slack", f"campaign-form:{form_id}"):
+                return ALREADY_CREATED
             campaign = Campaign(text=draft.text, html=draft.html, image_url=draft.image_url,
                                 button_label=draft.button_label, button_url=draft.button_url,
                                 audience=draft.audience, audience_value=draft.audience_value,
@@ -100,11 +107,15 @@ class CampaignOps:
         self.wake()
         return f"Campaign #{campaign_id} is cancelled."
 
-    async def tag(self, ref: str, tags: list[str], actor: Actor, *, remove: bool = False) -> str:
+    async def tag(self, ref: str, tags: list[str], actor: Actor, *, remove: bool = False,
+                  request_id: str | None = None) -> str:
+        """`request_id`: the Slack command's own id, so that a replay of it changes nothing."""
         async with self.db.transaction() as session:
+            if request_id is not None and not await inbox.claim(session, "slack", request_id):
+                return "This command was already handled."
             customer = await _customer_by_ref(session, ref)
             if customer is None:
-                return f"No customer matches `{ref}`: use their @username or Telegram id."
+                return f"No customer matches `{quote(ref)}`: use their @username or Telegram id."
             current = store.tags_of(customer)
             wanted = [store.normalise_tag(t) for t in tags]
             store.set_tags(customer, [t for t in current if t not in wanted] if remove else current + wanted)
@@ -113,13 +124,15 @@ class CampaignOps:
                          actor_slack_user_id=actor.slack_user_id, actor_name=actor.name,
                          detail=f"customer {customer.tg_user_id}: {','.join(wanted)}")
             shown = ", ".join(store.tags_of(customer)) or "none"
-            return f"{customer.display_name}'s tags: {shown}."
+            return f"{quote(customer.display_name)}'s tags: {quote(shown)}."
 
 
 async def _customer_by_ref(session: AsyncSession, ref: str) -> Customer | None:
     raw = ref.strip()
-    if raw.lstrip("-").isdigit():
-        return await customers.get_by_tg_user_id(session, int(raw))
+    if (tg_user_id := as_id(raw)) is not None:
+        return await customers.get_by_tg_user_id(session, tg_user_id)
+    if looks_numeric(raw.lstrip("-")):
+        return None  # not an id any customer can have
     return await customers.get_by_username(session, raw)
 
 

@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core import effects as fx
 from bot.core.edits import not_deleted_note
 from bot.core.ports import Delivered, Failed
+from bot.core.text import quote
 from storage import conversations, messages, outbox
 from storage.models import OutboxItem
 
@@ -24,7 +25,7 @@ async def delivered(session: AsyncSession, item: OutboxItem, result: Delivered, 
     if conv is not None:
         why = outbox.payload_of(item).get("why") or "Telegram would not change it"
         fx.slack(session, conv, fx.NOTE, now=now, text=f":pencil2: The customer's copy could not be edited "
-                                                       f"({why}), so Baton sent the new text as a correction.")
+                                                       f"({quote(why)}), so Baton sent the new text as a correction.")
 
 
 async def failed(session: AsyncSession, item: OutboxItem, result: Failed, now: datetime) -> bool:

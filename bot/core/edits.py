@@ -17,6 +17,7 @@ from bot.core.access import Access
 from bot.core.events import Actor, CustomerEdited, Delivery, OperatorDeleted, OperatorEdited, Outcome
 from bot.core.ports import Clock
 from bot.core.states import Kind, Mode, Refusal, State, decide
+from bot.core.text import quote
 from storage import audit, conversations, customers, inbox, messages, outbox
 from storage.db import Database
 from storage.models import Conversation, Customer, Message
@@ -35,7 +36,7 @@ def within_telegram_window(sent_at: datetime, now: datetime) -> bool:
 
 
 def not_deleted_note(who: str, why: str) -> str:
-    return (f":warning: {who}'s deleted reply was *not* deleted for the customer: {why}. "
+    return (f":warning: {quote(who)}'s deleted reply was *not* deleted for the customer: {quote(why)}. "
             "They still see it.")
 
 
@@ -96,7 +97,7 @@ class Edits:
                 return outcome  # a note never left Slack: the stored copy is all there is to change
             refusal = self._may_not_reply(conv, event.actor)
             if refusal is not None:
-                return outcome.tell(f"Your edit was *not* sent to the customer: {refusal}. "
+                return outcome.tell(f"Your edit was *not* sent to the customer: {quote(refusal)}. "
                                     "They still see the earlier version.")
             customer = await customers.get(session, conv.customer_id)
             assert customer is not None

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.config import TextSettings
 from bot.core.events import Actor
 from bot.core.states import Decision, Effect
+from bot.core.text import quote
 from storage import alerts, outbox
 from storage.models import Conversation, Customer, Message
 
@@ -86,6 +87,7 @@ async def _apply_one(session: AsyncSession, effect: Effect, conv: Conversation, 
     E = Effect
     msg_id = message.id if message is not None else None
     who = actor.name if actor else "someone"
+    named = quote(who)  # a Slack display name is outside text too
     if effect is E.OPEN_THREAD:
         slack(session, conv, OPEN_THREAD, now=now)
     elif effect in (E.MIRROR_CUSTOMER, E.MIRROR_AGENT):
@@ -120,15 +122,15 @@ async def _apply_one(session: AsyncSession, effect: Effect, conv: Conversation, 
     elif effect is E.UPDATE_CARD:
         slack(session, conv, UPDATE_CARD, now=now)
     elif effect is E.NOTE_TAKEN_OVER:
-        slack(session, conv, NOTE, now=now, text=f":raising_hand: *{who}* took over. The agent is silent; "
+        slack(session, conv, NOTE, now=now, text=f":raising_hand: *{named}* took over. The agent is silent; "
                                                  "replies in this thread now go to the customer.")
     elif effect is E.NOTE_HANDED_BACK:
-        slack(session, conv, NOTE, now=now, text=f":robot_face: *{who}* handed the conversation back to the agent.")
+        slack(session, conv, NOTE, now=now, text=f":robot_face: *{named}* handed the conversation back to the agent.")
     elif effect is E.NOTE_RESOLVED:
-        slack(session, conv, NOTE, now=now, text=f":white_check_mark: *{who}* resolved the conversation.")
+        slack(session, conv, NOTE, now=now, text=f":white_check_mark: *{named}* resolved the conversation.")
     elif effect is E.NOTE_NEEDS_HUMAN:
-        slack(session, conv, NOTE, now=now, text=f":rotating_light: *Needs a human*: {reason or 'the agent asked'}.",
-              alert=True)
+        why = quote(reason or "the agent asked")  # a model's or a rule's words
+        slack(session, conv, NOTE, now=now, text=f":rotating_light: *Needs a human*: {why}.", alert=True)
     elif effect is E.NOTIFY_WAITING:
         notice_customer(session, customer, conv.id, customer_text(texts, "waiting_for_human", customer), now=now)
     elif effect is E.RAISE_ALERT:

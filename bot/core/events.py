@@ -115,6 +115,7 @@ class TakeoverRequested:
     actor: Actor
     source: str  # "button" | "shortcut" | "command" | "reply"
     send_note_ts: str | None = None  # "Take over and send": the note to deliver once the takeover holds
+    delivery: Delivery | None = None  # the Slack request's own id: a replayed request is applied once
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ class HandbackRequested:
     ref: ConversationRef
     actor: Actor
     source: str
+    delivery: Delivery | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,7 @@ class ResolveRequested:
     ref: ConversationRef
     actor: Actor
     source: str
+    delivery: Delivery | None = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,7 @@ class CustomerBlockRequested:
     actor: Actor
     customer_id: int
     blocked: bool
+    delivery: Delivery | None = None  # the Slack command's own id: a replayed command is applied once
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,7 @@ class AgentPauseRequested:
 
     actor: Actor
     paused: bool
+    delivery: Delivery | None = None
 
 
 @dataclass(frozen=True)

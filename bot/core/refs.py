@@ -6,6 +6,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.events import ConversationRef
 from bot.core.states import Decision, Kind, Refusal
+from bot.core.text import quote
 from storage import conversations, customers
 from storage.models import Conversation
 
@@ -32,8 +33,12 @@ async def resolve_ref(session: AsyncSession, ref: ConversationRef) -> Conversati
 def refusal_text(decision: Decision, conv: Conversation, kind: Kind) -> str:
     """What an operator is told when the conversation's state refuses what they asked."""
     refusal = decision.refusal
+    owner = quote(conv.owner_name or "another operator")
+    if refusal is Refusal.OWNED_BY_OTHER and kind is not Kind.TAKEOVER:
+        verb = "hand it back" if kind is Kind.HANDBACK else "resolve it"
+        return f"Conversation #{conv.id} is owned by {owner}: only {owner} or an admin can {verb}."
     if refusal is Refusal.OWNED_BY_OTHER:
-        return f"Conversation #{conv.id} is already taken over by {conv.owner_name}."
+        return f"Conversation #{conv.id} is already taken over by {owner}."
     if refusal is Refusal.ALREADY_YOURS:
         return f"You already have conversation #{conv.id}: reply in its thread to answer the customer."
     if refusal is Refusal.ALREADY_AGENT:

@@ -44,7 +44,7 @@ from bot.core.ports import Clock, Observer
 from bot.core.refs import refusal_text, resolve_ref
 from bot.core.rules import escalation_reason
 from bot.core.states import Effect, Kind, Mode, Refusal, State, decide
-from bot.core.text import html_to_plain
+from bot.core.text import html_to_plain, quote
 from storage import audit, conversations, customers, inbox, messages, staff
 from storage.db import Database
 from storage.models import Conversation, Customer, Message
@@ -220,8 +220,8 @@ class Service:
             session.add(customer)
             conv = await conversations.get_open_for_customer(session, _id(customer))
             if conv is not None:
-                text = (f":no_entry: {customer.display_name} blocked the bot: nothing can reach them until they "
-                        "unblock it." if event.blocked else f":arrows_counterclockwise: {customer.display_name} "
+                text = (f":no_entry: {quote(customer.display_name)} blocked the bot: nothing can reach them until they "
+                        "unblock it." if event.blocked else f":arrows_counterclockwise: {quote(customer.display_name)} "
                         "unblocked the bot.")
                 fx.slack(session, conv, fx.NOTE, now=self.clock.now(), text=text)
         return Outcome(conversation_id=conv.id if conv else None, changed=True)
@@ -296,31 +296,36 @@ class Service:
                     Button(TAKEOVER_AND_SEND, "Take over and send", value, "primary"),
                     Button(KEEP_AS_NOTE, "Keep as note", value))
             if decision.refusal is Refusal.OWNED_BY_OTHER:
-                return outcome.tell(f"{conv.owner_name} has taken over this conversation, so your reply was not "
-                                    "sent to the customer. It stays an internal note.")
+                return outcome.tell(f"{quote(conv.owner_name or 'An operator')} has taken over this conversation, "
+                                    "so your reply was not sent to the customer. It stays an internal note.")
             return outcome.tell("This conversation is resolved, so your reply was not sent. "
                                 "It stays an internal note.")
 
     async def _takeover(self, event: TakeoverRequested) -> Outcome:
-        return await self._mode_change(Kind.TAKEOVER, event.ref, event.actor, event.source, event.send_note_ts)
+        return await self._mode_change(Kind.TAKEOVER, event.ref, event.actor, event.source, event.send_note_ts,
+                                       delivery=event.delivery)
 
     async def _handback(self, event: HandbackRequested) -> Outcome:
-        return await self._mode_change(Kind.HANDBACK, event.ref, event.actor, event.source)
+        return await self._mode_change(Kind.HANDBACK, event.ref, event.actor, event.source, delivery=event.delivery)
 
     async def _resolve(self, event: ResolveRequested) -> Outcome:
-        return await self._mode_change(Kind.RESOLVE, event.ref, event.actor, event.source)
+        return await self._mode_change(Kind.RESOLVE, event.ref, event.actor, event.source, delivery=event.delivery)
 
     async def _mode_change(self, kind: Kind, ref: ConversationRef, actor: Actor, source: str,
-                           send_note_ts: str | None = None) -> Outcome:
+                           send_note_ts: str | None = None, *, delivery: Delivery | None = None) -> Outcome:
         if source != "timer" and not self.access.is_operator(actor.slack_user_id):
             return Outcome().tell("Only Baton operators can take over, hand back or resolve conversations. "
                                   "Ask an admin to add you.")
         now = self.clock.now()
         async with self.db.transaction() as session:
+            # A replayed button press or command is recognised by its receipt, stored with its effects.
+            if delivery is not None and not await self._claim(session, delivery):
+                return Outcome(duplicate=True)
             conv = await resolve_ref(session, ref)
             if conv is None:
                 return Outcome().tell(f"No conversation matches {ref.describe()}.")
-            decision = decide(_state(conv), kind, actor=actor.slack_user_id)
+            privileged = source == "timer" or self.access.is_admin(actor.slack_user_id)
+            decision = decide(_state(conv), kind, actor=actor.slack_user_id, privileged=privileged)
             if decision.refusal is not None:
                 return Outcome(conversation_id=conv.id).tell(refusal_text(decision, conv, kind))
             self._apply_mode(conv, decision.state, actor, now)
@@ -335,15 +340,20 @@ class Service:
                 await session.flush()
                 brief = await handback_brief(session, conv)
                 if brief:
-                    fx.slack(session, conv, fx.NOTE, now=now, text=":memo: *Brief for the agent*\n" + brief)
+                    fx.slack(session, conv, fx.NOTE, now=now, text=":memo: *Brief for the agent*\n" + quote(brief))
+            outcome = Outcome(conversation_id=conv.id, changed=True)
             if send_note_ts is not None:
                 note = await messages.get_by_slack_ts(session, _id(conv), send_note_ts)
-                if note is not None and note.is_note:
+                # Only the presser's own note: never someone else's words under their name.
+                if note is not None and note.is_note and note.author_slack_user_id == actor.slack_user_id:
                     note.is_note = False
                     session.add(note)
                     fx.deliver_operator_message(session, customer, conv, note, now=now)
+                else:
+                    outcome.tell(f"You took over conversation #{conv.id}. That note is not yours, so it was not "
+                                 "sent; reply in the thread to answer the customer.")
         self.observer.mode_changed(kind.value)  # after the commit: only changes that happened count
-        return Outcome(conversation_id=conv.id, changed=True)
+        return outcome
 
     @staticmethod
     def _apply_mode(conv: Conversation, state: State, actor: Actor, now: object) -> None:

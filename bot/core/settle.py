@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core import edit_results
 from bot.core import effects as fx
 from bot.core.ports import Delivered, Failed, Loaded, Result, RetryLater
+from bot.core.text import quote
 from storage import alerts, conversations, customers, messages, outbox
 from storage.db import Database
 from storage.models import OutboxItem
@@ -113,4 +114,4 @@ async def _made_visible(session: AsyncSession, item: OutboxItem, result: Failed,
     if message is not None and message.slack_ts:
         fx.slack(session, conv, fx.REACT, now=now, ts=message.slack_ts, name="warning")
     fx.slack(session, conv, fx.NOTE, now=now,
-             text=f":warning: Not delivered to the customer: {result.reason}.")
+             text=f":warning: Not delivered to the customer: {quote(result.reason)}.")

@@ -76,9 +76,10 @@ _ESCALATE = (Effect.NOTIFY_WAITING, Effect.NOTE_NEEDS_HUMAN, Effect.UPDATE_CARD,
 
 
 def decide(state: State, kind: Kind, actor: str | None = None, handoff: bool = False,
-           escalate: bool = False) -> Decision:
+           escalate: bool = False, privileged: bool = False) -> Decision:
     """Apply one event. `actor` is the operator acting; `handoff` marks an agent reply asking for a human;
-    `escalate` marks a customer message that an escalation rule says needs a human."""
+    `escalate` marks a customer message that an escalation rule says needs a human; `privileged` marks an
+    actor who may hand back or resolve a conversation someone else owns (an admin, or Baton's own timers)."""
     mode, owner = state.mode, state.owner
     E = Effect
 
@@ -112,6 +113,10 @@ def decide(state: State, kind: Kind, actor: str | None = None, handoff: bool = F
         if mode is Mode.HUMAN:
             return Decision(state, (), Refusal.ALREADY_YOURS if owner == actor else Refusal.OWNED_BY_OTHER)
         return Decision(state, (), Refusal.ALREADY_CLOSED if mode is Mode.CLOSED else Refusal.NOT_OPEN)
+
+    if kind in (Kind.HANDBACK, Kind.RESOLVE) and mode is Mode.HUMAN and owner != actor and not privileged:
+        # An owned conversation changes hands only by its owner or an admin; anyone else is told who owns it.
+        return Decision(state, (), Refusal.OWNED_BY_OTHER)
 
     if kind is Kind.HANDBACK:
         if mode is Mode.HUMAN:

@@ -14,6 +14,7 @@ from bot.config import EscalationSettings, TimerSettings
 from bot.core import effects as fx
 from bot.core.events import Actor, ConversationRef, HandbackRequested, ResolveRequested
 from bot.core.service import Service
+from bot.core.text import quote
 from storage import conversations
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class Timers:
                 conv.wait_alerted_at = now
                 session.add(conv)
                 await fx.raise_alert(session, conv, reason, now=now)
-                fx.slack(session, conv, fx.NOTE, now=now, text=f":hourglass: {reason[0].upper()}{reason[1:]}.")
+                fx.slack(session, conv, fx.NOTE, now=now, text=f":hourglass: {quote(reason[0].upper() + reason[1:])}.")
                 log.info("conversation %s: %s", conv.id, reason)
         self.service.wake()
 

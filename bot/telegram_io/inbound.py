@@ -9,6 +9,7 @@ import logging
 from telegram import Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
+from telegram.ext import filters
 
 from bot.core.events import (
     CustomerBlockedBot,
@@ -80,6 +81,11 @@ class TelegramInbound:
             return
         if message.chat.type != ChatType.PRIVATE or message.from_user is None or message.from_user.is_bot:
             log.info("update %s: ignoring a message from a %s chat", update.update_id, message.chat.type)
+            return
+        if filters.StatusUpdate.ALL.check_update(update):
+            # A pinned message, a new title, an auto-delete timer...: Telegram's notices, nothing the customer
+            # wrote. Mirroring them opened conversations about "[Unsupported message]" and called a human.
+            log.debug("update %s: a service message, nothing for Baton", update.update_id)
             return
         user = message.from_user
         customer = CustomerInfo(tg_user_id=user.id, tg_chat_id=message.chat.id, first_name=user.first_name,

@@ -21,6 +21,7 @@ from bot.telegram_io.outbound_edits import TelegramEdits
 from bot.telegram_io.shared_files import SharedFileSender
 from storage import outbox
 from storage.db import Database
+from storage.ids import as_id
 from storage.models import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -106,9 +107,10 @@ def rating_data(conversation_id: int, rating: int) -> str:
 def parse_rating(data: str | None) -> tuple[int, int] | None:
     """(conversation id, rating) from a rating button's callback_data; None for anything else."""
     parts = (data or "").split(":")
-    if len(parts) != 3 or parts[0] != "csat" or not parts[1].isdigit() or parts[2] not in "12345" or not parts[2]:
+    if len(parts) != 3 or parts[0] != "csat" or parts[2] not in ("1", "2", "3", "4", "5"):
         return None
-    return int(parts[1]), int(parts[2])
+    conversation_id = as_id(parts[1])
+    return (conversation_id, int(parts[2])) if conversation_id is not None else None
 
 
 def _progress(chunks_sent: int) -> dict[str, int] | None:

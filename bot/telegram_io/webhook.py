@@ -27,10 +27,12 @@ def webhook_handler(bot: Bot, inbound: TelegramInbound, secret: str):  # type: i
             return web.json_response({"ok": False, "error": "invalid secret token"}, status=403)
         try:
             data = json.loads(await request.read())
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                raise ValueError("not an Update object")
             update = Update.de_json(data, bot)
-            if update is None or not isinstance(data, dict):
+            if update is None:
                 raise ValueError("not an Update")
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             log.warning("telegram webhook: malformed update (%s)", exc)
             return web.json_response({"ok": False, "error": "malformed update"}, status=400)
         try:

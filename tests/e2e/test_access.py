@@ -56,3 +56,15 @@ def test_the_manifest_declares_what_baton_listens_to() -> None:
     assert "message.channels" in manifest["settings"]["event_subscriptions"]["bot_events"]
     assert manifest["settings"]["socket_mode_enabled"] is True
     assert len(manifest["display_information"]["name"]) <= 35
+
+
+async def test_only_operators_see_the_list_of_open_conversations(world: World) -> None:
+    await world.start()
+    await world.tg.customer_sends(CAROL, "Do you ship to the moon?")  # waits for a human
+    root = await world.root()
+    await world.thread_has(root["ts"], "Needs a human")
+    refused = await world.slack.slash_command(EVE, "/takeover", "", channel=CHANNEL)
+    assert "Only Baton operators" in str(refused.body)
+    assert "Carol" not in str(refused.body) and "takeover" not in str(refused.body.get("blocks") or "")
+    listed = await world.slack.slash_command(ALICE, "/takeover", "", channel=CHANNEL)
+    assert "Carol Customer" in str(listed.body)

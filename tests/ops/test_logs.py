@@ -67,3 +67,35 @@ async def test_no_token_in_logs_even_from_httpx_and_ptb(fmt: str, restore_loggin
         assert lines and all({"time", "level", "logger", "message"} <= set(line) for line in lines)
         assert any(line.get("token") == "<redacted>" for line in lines)
         assert any("exception" in line for line in lines)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+async def test_every_configured_secret_is_redacted(fmt: str, restore_logging: None) -> None:
+    from bot.config import parse_settings
+
+    webhook_secret, signing_secret, api_key = "whsec_Zq8-kT3vLw9", "8f14e45fceea167a5a36dedd4bea2543", "sk-proj-Ab1_xY"
+    settings = parse_settings({
+        "telegram": {"token": BOT_TOKEN, "mode": "webhook", "webhook_url": "https://bot.example.com/telegram/webhook",
+                     "webhook_secret": webhook_secret},
+        "slack": {"bot_token": XOXB, "mode": "http", "signing_secret": signing_secret, "channel": "C0SUPPORT"},
+        "storage": {"url": "postgresql+asyncpg://baton:pg-Pa55word@db.example.com/baton"},
+        "agent": {"backend": "openai", "model": "gpt-4o-mini", "api_key": api_key},
+        "access": {"operators": ["U0ALICE"]},
+    }, env={})
+    stream = io.StringIO()
+    logs.setup("DEBUG", fmt, stream=stream, secrets=logs.secrets_of(settings))
+    for name in LOUD:
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    async with FakeTelegram(token=BOT_TOKEN) as tg:
+        bot = Bot(BOT_TOKEN, base_url=f"{tg.url}/bot")
+        await bot.set_webhook("https://bot.example.com/telegram/webhook", secret_token=webhook_secret)  # PTB: DEBUG
+        await bot.shutdown()
+    log = logging.getLogger("test")
+    log.info("verifying with %s", signing_secret)
+    log.info("headers %s", {"Authorization": f"Bearer {api_key}"})
+    log.info("connecting to %s", settings.storage.url)
+    log.info("quoted: %s", json.dumps({"s": signing_secret}))
+    out = stream.getvalue()
+    assert "secret_token" in out, "PTB logged the setWebhook parameters"
+    for secret in (webhook_secret, signing_secret, api_key, "pg-Pa55word", *SECRETS):
+        assert secret not in out

@@ -33,14 +33,16 @@ TABLE = [
     (HUMAN_A, Kind.OPERATOR_MESSAGE, B, False, Mode.HUMAN, A, (E.KEEP_AS_NOTE,), Refusal.OWNED_BY_OTHER),
     (AGENT, Kind.OPERATOR_MESSAGE, A, False, Mode.AGENT, None, (E.KEEP_AS_NOTE,), Refusal.ALREADY_AGENT),
     (CLOSED, Kind.OPERATOR_MESSAGE, A, False, Mode.CLOSED, None, (E.KEEP_AS_NOTE,), Refusal.ALREADY_CLOSED),
-    (HUMAN_A, Kind.HANDBACK, B, False, Mode.AGENT, None, (E.UPDATE_CARD, E.NOTE_HANDED_BACK, E.NOTIFY_BACK_TO_AGENT,
+    (HUMAN_A, Kind.HANDBACK, A, False, Mode.AGENT, None, (E.UPDATE_CARD, E.NOTE_HANDED_BACK, E.NOTIFY_BACK_TO_AGENT,
                                                           E.CLOSE_ALERTS), None),
+    (HUMAN_A, Kind.HANDBACK, B, False, Mode.HUMAN, A, (), Refusal.OWNED_BY_OTHER),
     (AGENT, Kind.HANDBACK, A, False, Mode.AGENT, None, (), Refusal.ALREADY_AGENT),
     (CLOSED, Kind.HANDBACK, A, False, Mode.CLOSED, None, (), Refusal.ALREADY_CLOSED),
     (AGENT, Kind.RESOLVE, A, False, Mode.CLOSED, None, (E.CANCEL_AGENT, E.UPDATE_CARD, E.NOTE_RESOLVED,
                                                         E.NOTIFY_RESOLVED, E.CLOSE_ALERTS, E.ASK_RATING), None),
-    (HUMAN_A, Kind.RESOLVE, B, False, Mode.CLOSED, None, (E.CANCEL_AGENT, E.UPDATE_CARD, E.NOTE_RESOLVED,
+    (HUMAN_A, Kind.RESOLVE, A, False, Mode.CLOSED, None, (E.CANCEL_AGENT, E.UPDATE_CARD, E.NOTE_RESOLVED,
                                                           E.NOTIFY_RESOLVED, E.CLOSE_ALERTS, E.ASK_RATING), None),
+    (HUMAN_A, Kind.RESOLVE, B, False, Mode.HUMAN, A, (), Refusal.OWNED_BY_OTHER),
     (CLOSED, Kind.RESOLVE, A, False, Mode.CLOSED, None, (), Refusal.ALREADY_CLOSED),
     (NONE, Kind.RESOLVE, A, False, Mode.NONE, None, (), Refusal.NOT_OPEN),
 ]
@@ -78,3 +80,11 @@ def test_a_takeover_clears_waiting_for_a_human_and_a_handback_never_keeps_an_own
     after = decide(State(Mode.AGENT, needs_human=True), Kind.TAKEOVER, actor=A).state
     assert after == State(Mode.HUMAN, A, needs_human=False)
     assert decide(after, Kind.HANDBACK, actor=A).state == State(Mode.AGENT)
+
+
+@pytest.mark.parametrize("kind", [Kind.HANDBACK, Kind.RESOLVE])
+def test_only_the_owner_or_a_privileged_actor_hands_back_or_resolves_an_owned_conversation(kind: Kind) -> None:
+    assert decide(HUMAN_A, kind, actor=B).refusal is Refusal.OWNED_BY_OTHER
+    assert decide(HUMAN_A, kind, actor=B, privileged=True).refusal is None  # an admin, or the idle timer
+    assert decide(HUMAN_A, kind, actor=A).refusal is None
+    assert decide(AGENT, Kind.RESOLVE, actor=B).refusal is None  # nobody owns it: any operator may resolve
