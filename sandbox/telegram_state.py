@@ -129,6 +129,8 @@ class TelegramState:
         # Observations for tests.
         self.sent: list[SentMessage] = []
         self.chat_actions: list[tuple[int, str]] = []
+        # chat -> when the bot last showed a chat action ("typing…") that no message has ended yet
+        self.typing_since: dict[int, float] = {}
         self.calls: list[tuple[str, dict]] = []
         self.edits: list[SentMessage] = []
         self.deletions: list[tuple[int, int]] = []
@@ -189,6 +191,7 @@ class TelegramState:
             self.chats[user_id].user = user
         else:
             self.chats[user_id] = Chat(user=user)
+        self.changed()
 
     def customer(self, user_id: int) -> Chat:
         if user_id not in self.chats:
@@ -213,9 +216,15 @@ class TelegramState:
             "date": self.now(),
         }
 
+    def changed(self) -> None:
+        """Hook for the HTTP layer: something a person could see changed (the sandbox page updates)."""
+
     def store_message(self, chat: Chat, message: dict[str, Any]) -> None:
         chat.messages[message["message_id"]] = message
         chat.order.append(message["message_id"])
+        if message["from"]["is_bot"]:
+            self.typing_since.pop(chat.id, None)  # a message ends the chat action, as in Telegram's apps
+        self.changed()
 
     def find_message(self, chat: Chat, message_id: int) -> dict[str, Any] | None:
         if message_id in chat.deleted:
@@ -273,21 +282,26 @@ class TelegramState:
     # --- observation ---------------------------------------------------------------------------
     async def record_sent(self, record: SentMessage) -> None:
         self.sent.append(record)
+        self.changed()
         async with self._sent_changed:
             self._sent_changed.notify_all()
 
     async def record_edit(self, record: SentMessage) -> None:
         self.edits.append(record)
+        self.changed()
         async with self._sent_changed:
             self._sent_changed.notify_all()
 
     async def record_chat_action(self, chat_id: int, action: str) -> None:
         self.chat_actions.append((chat_id, action))
+        self.typing_since[chat_id] = time.monotonic()
+        self.changed()
         async with self._sent_changed:
             self._sent_changed.notify_all()
 
     async def record_deletion(self, chat_id: int, message_id: int) -> None:
         self.deletions.append((chat_id, message_id))
+        self.changed()
         async with self._sent_changed:
             self._sent_changed.notify_all()
 
