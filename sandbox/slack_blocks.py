@@ -114,29 +114,29 @@ class BlockRenderer:
         bid = escape(str(block.get("block_id", "")))
         el = block.get("element") or {}
         kind = el.get("type")
-        name = f'name="{bid}"'
+        attrs = f'name="{bid}" id="field-{bid}"'
         required = "" if block.get("optional") else " required"
         placeholder = escape(str((el.get("placeholder") or {}).get("text", "")))
         if kind == "plain_text_input" and el.get("multiline"):
-            field = f'<textarea {name} rows="3" placeholder="{placeholder}"{required}></textarea>'
+            field = f'<textarea {attrs} rows="3" placeholder="{placeholder}"{required}></textarea>'
         elif kind == "plain_text_input":
-            field = f'<input {name} placeholder="{placeholder}"{required}>'
+            field = f'<input {attrs} placeholder="{placeholder}"{required}>'
         elif kind == "static_select":
-            field = f'<select {name}{required}>{self.options(el)}</select>'
+            field = f'<select {attrs}{required}>{self.options(el)}</select>'
         elif kind == "file_input":
             accept = ",".join("." + t for t in el.get("filetypes") or [])
-            field = f'<input type="file" {name} accept="{escape(accept)}">'
+            field = f'<input type="file" {attrs} accept="{escape(accept)}">'
         elif kind == "datetimepicker":
-            field = f'<input type="datetime-local" {name}>'
+            field = f'<input type="datetime-local" {attrs}>'
         elif kind == "number_input":
-            field = f'<input type="number" {name}{required}>'
+            field = f'<input type="number" {attrs}{required}>'
         else:
-            field = f'<input {name}{required}>'
+            field = f'<input {attrs}{required}>'
         optional = ' <span class="sk-optional">(optional)</span>' if block.get("optional") else ""
         hint = f'<div class="sk-hint">{self.plain(block.get("hint"))}</div>' if block.get("hint") else ""
         err = f'<div class="sk-error" role="alert">{escape(error)}</div>' if error else ""
-        return (f'<label class="sk-input" data-kind="{escape(str(kind))}"><span class="sk-label">'
-                f'{self.plain(block.get("label"))}{optional}</span>{field}{err}{hint}</label>')
+        return (f'<div class="sk-input" data-kind="{escape(str(kind))}"><label class="sk-label" for="field-{bid}">'
+                f'{self.plain(block.get("label"))}{optional}</label>{field}{err}{hint}</div>')
 
     # --- rich text ----------------------------------------------------------------------------
 

@@ -55,4 +55,5 @@ def test_block_kit_sections_fields_buttons_and_inputs() -> None:
     assert 'class="sk-btn primary" data-action-id="takeover" data-block-id="s" data-value="1"' in blocks
     assert "🤖 agent" in blocks and '<hr class="sk-divider">' in blocks
     assert "<ul><li><b>bold</b></li></ul>" in blocks
-    assert 'type="file" name="audience_file" accept=".csv"' in blocks and "Not a CSV file" in blocks
+    assert 'type="file" name="audience_file" id="field-audience_file" accept=".csv"' in blocks
+    assert '<div class="sk-error" role="alert">Not a CSV file</div>' in blocks
