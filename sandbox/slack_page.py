@@ -65,6 +65,8 @@ class SlackPage:
         if msg.get("subtype") == "tombstone":
             return '<div class="tombstone">This message was deleted.</div>'
         blocks = msg.get("blocks") or []
+        if msg.get("text") and all(b.get("type") == "rich_text" for b in blocks):
+            blocks = []  # a person's message: its text is the mrkdwn Slack formats (the sandbox keeps it raw)
         body = self.blocks.blocks(blocks) if blocks else ""
         if not body and msg.get("text"):
             body = f'<div class="sk-text">{self.md.to_html(str(msg["text"]))}</div>'

@@ -11,32 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
-import shutil
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.app import Baton
+from sandbox.screenshots import CHROMIUM_ARGS, chromium_path
 from sandbox.slack_server import FakeSlack
 from sandbox.telegram_server import FakeTelegram
-
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run"]
-
-
-def chromium_path() -> str | None:
-    for candidate in (os.environ.get("BATON_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-                      shutil.which("chromium-browser"), shutil.which("google-chrome")):
-        if candidate and Path(candidate).exists():
-            return candidate
-    return None
 
 
 @dataclass

@@ -11,7 +11,7 @@ from bot.demo import OLIVIA
 from tests.browser.conftest import Playground
 
 # What a reader must never see on either page.
-RAW_MARKUP = re.compile(r"<!date\^|<@U|<#C|<https?://|:[a-z_]+:|\*[A-Z][^*\n]*\*")
+RAW_MARKUP = re.compile(r"<!date\^|<@U|<#C|<https?://|:[a-z_]+:|(?<![\w*])\*\w[^*\n]*\*(?![\w*])")
 
 
 class TelegramChat:
@@ -70,11 +70,12 @@ class SlackWorkspacePage:
     def thread_card(self) -> Locator:
         return self.page.locator("#thread .msg").first
 
-    def reply(self, text: str) -> Locator:
+    def reply(self, text: str, *, shown: str | None = None) -> Locator:
+        """Reply in the open thread; `shown` is how Slack displays the text (formatting applied)."""
         box = self.page.get_by_label("Reply in thread")
         box.fill(text)
         box.press("Enter")
-        return self.thread_message(text)
+        return self.thread_message(shown or text)
 
     def thread_message(self, text: str) -> Locator:
         message = self.page.locator("#thread .msg", has_text=text).last

@@ -40,7 +40,8 @@ def test_question_answer_handoff_takeover_reply_note_handback_resolve_rating(con
     telegram.sees("You're now talking with Olivia.")
 
     # The owner's reply reaches the customer (Slack formatting as Telegram formatting) and gets ✅.
-    reply = slack.reply("Yes, gift wrapping is *free* for you")
+    reply = slack.reply("Yes, gift wrapping is *free* for you", shown="Yes, gift wrapping is free for you")
+    expect(reply.locator("b", has_text="free")).to_be_visible()
     expect(reply.locator(".reaction[data-reaction=white_check_mark]")).to_have_text("✅ 1")
     expect(telegram.sees("gift wrapping is free for you").locator("b", has_text="free")).to_be_visible()
 
