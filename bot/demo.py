@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +28,8 @@ CUSTOMERS = [(ALICE, "Alice", "Martin", "alice_m", "en"), (4343, "Bruno", "Kelle
 KNOWLEDGE = Path(__file__).parent / "agent" / "knowledge.example.md"
 MANIFEST = Path(__file__).parent.parent / "operator_bridge" / "manifest.yml"
 # Libraries that announce their start-up at INFO; the demo tells its own story instead.
-_CHATTY = ("alembic", "slack_bolt", "slack_sdk", "telegram", "httpx", "apscheduler", "bot", "operator_bridge",
-           "storage")
+_CHATTY = {"alembic", "slack_bolt", "slack_sdk", "telegram", "httpx", "apscheduler", "aiohttp", "bot",
+           "operator_bridge", "storage", "sandbox"}
 _reader: Mrkdwn | None = None  # how the demo's Slack reads mrkdwn (names, local times, emoji)
 
 
@@ -110,11 +112,27 @@ async def play(demo: Demo) -> None:
     await demo.bot_replies(5, 1)
 
 
-def quiet_libraries() -> None:
-    """Below DEBUG, the demo's terminal shows the story and warnings, not every library's start-up."""
+class _StartUpNoise(logging.Filter):
+    """Drops the libraries' (and Baton's own) INFO lines: the demo tells its story itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name.split(".")[0] not in _CHATTY
+
+
+@contextlib.contextmanager
+def quiet_libraries() -> Iterator[None]:
+    """Below DEBUG, the demo's terminal shows the story and warnings, not every library's start-up.
+    A filter on the root handlers, because some libraries (Bolt) set their loggers' levels themselves."""
+    handlers = list(logging.getLogger().handlers)
+    noise = _StartUpNoise()
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
-        for name in _CHATTY:
-            logging.getLogger(name).setLevel(logging.WARNING)
+        for handler in handlers:
+            handler.addFilter(noise)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(noise)
 
 
 async def start_playground(port: int, workdir: Path) -> tuple[FakeTelegram, FakeSlack, Baton]:
@@ -148,7 +166,11 @@ async def start_playground(port: int, workdir: Path) -> tuple[FakeTelegram, Fake
 
 
 async def run_demo(port: int = 8090, *, keep_running: bool = True) -> None:
-    quiet_libraries()
+    with quiet_libraries():
+        await _run_demo(port, keep_running)
+
+
+async def _run_demo(port: int, keep_running: bool) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="baton-demo-"))
     tg, slack, baton = await start_playground(port, workdir)
     print(f"Baton is running against the local sandboxes (database in {workdir}).\n")

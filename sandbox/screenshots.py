@@ -50,9 +50,8 @@ async def _shoot(page: Any, path: Path) -> None:
 async def take(out: Path) -> None:
     from playwright.async_api import async_playwright, expect
 
-    from bot.demo import ADA, CHANNEL, OLIVIA, OMAR, Demo, play, quiet_libraries, start_playground
+    from bot.demo import ADA, CHANNEL, OLIVIA, OMAR, Demo, play, start_playground
 
-    quiet_libraries()
     path = chromium_path()
     if path is None:
         sys.exit("No Chromium found: install Debian's `chromium` (or set BATON_CHROMIUM).")
@@ -94,5 +93,12 @@ async def take(out: Path) -> None:
         await tg.stop()
 
 
+async def main(out: Path) -> None:
+    from bot.demo import quiet_libraries
+
+    with quiet_libraries():
+        await take(out)
+
+
 if __name__ == "__main__":
-    asyncio.run(take(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")))
+    asyncio.run(main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")))
