@@ -90,6 +90,11 @@ class HumanActionsMixin(DeliveryMixin):
         if element.get("style"):
             action["style"] = element["style"]
         chosen = value if value is not None else element.get("value")
+        if element.get("type") in ("static_select", "overflow") and value is not None:
+            # Slack sends the chosen option itself for menus.
+            options = element.get("options") or []
+            option = next((o for o in options if o.get("value") == value), None)
+            action["selected_option"] = option
         if chosen is not None:
             action["value"] = chosen
         return action

@@ -16,6 +16,7 @@ from sandbox.slack_mrkdwn import Mrkdwn, date_fallback, emoji_for
 from sandbox.slack_state import PERMALINK_HOST, Ephemeral, SlackWorkspace
 
 _IMAGE_TYPES = ("png", "jpg", "jpeg", "gif", "webp")
+_AUDIO_TYPES = ("ogg", "oga", "mp3", "m4a", "wav", "opus")
 
 
 def _time(ts: str, fmt: str = "{time}") -> str:
@@ -71,7 +72,8 @@ class SlackPage:
         if not body and msg.get("text"):
             body = f'<div class="sk-text">{self.md.to_html(str(msg["text"]))}</div>'
         for att in msg.get("attachments") or []:
-            colour = escape(str(att.get("color", "ddd")).lstrip("#"))
+            colour = str(att.get("color", "ddd")).lstrip("#")
+            colour = colour if re.fullmatch(r"[0-9a-fA-F]{3,8}", colour) else "ddd"
             inner = "".join(f'<div class="sk-text">{self.md.to_html(str(att[k]))}</div>'
                             for k in ("pretext", "title", "text") if att.get(k))
             inner += self.blocks.blocks(att.get("blocks"))
@@ -86,6 +88,9 @@ class SlackPage:
             kind = str(f.get("filetype") or str(f.get("name", "")).rpartition(".")[2]).lower()
             if kind in _IMAGE_TYPES or str(f.get("mimetype", "")).startswith("image/"):
                 out.append(f'<a class="file-image" href="{src}" target="_blank"><img src="{src}" alt="{name}"></a>')
+            elif kind in _AUDIO_TYPES or str(f.get("mimetype", "")).startswith("audio/"):
+                player = f'<audio controls preload="none" src="{src}"></audio>'
+                out.append(f'<div class="file-audio">🎵 {name}{player}</div>')
             else:
                 out.append(f'<a class="file-chip" href="{src}" download="{name}">📄 {name}</a>')
         return "".join(out)
@@ -118,7 +123,8 @@ class SlackPage:
             count = int(msg.get("reply_count") or 0)
             private = len(self._thread_ephemerals(msg["ts"]))
             extra = f' · {private} only visible to you' if private else ""
-            summary = (f'<div><a class="thread-link" href="{self._href(thread=msg["ts"])}" data-thread="{msg["ts"]}">'
+            ts = escape(msg["ts"])
+            summary = (f'<div><a class="thread-link" href="{self._href(thread=msg["ts"])}" data-thread="{ts}">'
                        f'{count} {"reply" if count == 1 else "replies"}{extra}</a></div>')
         return (f'<div class="msg" data-channel="{escape(self.channel)}" data-ts="{escape(msg["ts"])}">'
                 f'{avatar}<div class="msg-content"><div class="msg-head"><span class="author">{name}</span> '

@@ -53,12 +53,6 @@ class SandboxUiMixin(HumanActionsMixin):
         page = SlackPage(self, viewer, channel, request.query.get("thread") or None, self.manifest)
         return page, tab
 
-    def render_html(self) -> str:
-        people = [uid for uid, u in self.users.items() if not u.get("is_bot")]
-        channel = next(iter(self.channels), "")
-        page = SlackPage(self, people[0] if people else self.bot_user_id, channel, None, self.manifest)
-        return page.page("channel")
-
     async def _handle_index(self, request: web.Request) -> web.Response:
         page, tab = self.page_for(request)
         return web.Response(text=page.page(tab), content_type="text/html")

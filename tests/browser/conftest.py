@@ -23,6 +23,7 @@ from bot.app import Baton
 from sandbox.screenshots import CHROMIUM_ARGS, chromium_path
 from sandbox.slack_server import FakeSlack
 from sandbox.telegram_server import FakeTelegram
+from tests.support import databases
 
 
 @dataclass
@@ -66,6 +67,8 @@ def browser() -> Iterator[Any]:
 def playground(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Playground]:
     from bot.demo import start_playground
 
+    if databases.on_postgres():
+        pytest.skip("the playground keeps its data in SQLite; the browser tests run in the SQLite pass")
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="playground", daemon=True)
     thread.start()

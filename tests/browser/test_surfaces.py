@@ -109,6 +109,14 @@ def test_customer_files_and_places_reach_the_thread(context: Any, playground: Pl
     telegram.page.get_by_label("Attach").click()
     telegram.page.get_by_role("button", name="📍 Location").click()
     expect(telegram.page.locator(".msg.in .place")).to_contain_text("📍")
+    invoice = tmp_path / "invoice.pdf"
+    invoice.write_bytes(b"%PDF-1.4\n% an invoice\n")
+    telegram.page.get_by_label("Attach").click()
+    telegram.page.locator("input[data-kind=document]").set_input_files(str(invoice))
+    expect(telegram.page.locator(".msg.in .file")).to_contain_text("invoice.pdf")
+    telegram.page.get_by_label("Attach").click()
+    telegram.page.get_by_role("button", name="🎤 Voice message").click()
+    expect(telegram.page.locator(".msg.in .voice")).to_contain_text("Voice message")
 
     slack = SlackWorkspacePage(context.new_page(), playground, OLIVIA)
     slack.open_thread(f"{first} {last}")
@@ -116,6 +124,8 @@ def test_customer_files_and_places_reach_the_thread(context: Any, playground: Pl
     expect(image).to_be_visible()
     assert image.evaluate("img => img.naturalWidth") == 40  # the customer's picture itself, decoded
     expect(slack.page.locator("#thread")).to_contain_text("Location")
+    expect(slack.page.locator("#thread .file-chip", has_text="invoice.pdf")).to_be_visible()
+    expect(slack.page.locator("#thread .file-audio", has_text="voice.ogg").locator("audio")).to_be_attached()
 
 
 def test_pages_fit_a_phone(browser: Any, playground: Playground) -> None:
