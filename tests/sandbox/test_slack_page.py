@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import aiohttp
+
 from sandbox.slack_blocks import BlockRenderer
 from sandbox.slack_mrkdwn import Mrkdwn
+from sandbox.slack_server import FakeSlack
 
 NAMES = {"U0OLIVIA": "Olivia Operator"}
 md = Mrkdwn(lambda uid: NAMES.get(uid, uid), lambda cid: {"C0SUPPORT": "support"}.get(cid, cid),
@@ -57,3 +62,26 @@ def test_block_kit_sections_fields_buttons_and_inputs() -> None:
     assert "<ul><li><b>bold</b></li></ul>" in blocks
     assert 'type="file" name="audience_file" id="field-audience_file" accept=".csv"' in blocks
     assert '<div class="sk-error" role="alert">Not a CSV file</div>' in blocks
+
+
+async def test_page_fragments_follow_the_viewer_and_events_announce_changes() -> None:
+    async with FakeSlack() as slack, aiohttp.ClientSession() as http:
+        slack.add_channel("C0SUPPORT", "support")
+        slack.add_user("U0OLIVIA", "olivia", real_name="Olivia Operator")
+        slack.add_user("U0SAM", "sam", real_name="Sam Sales")
+        async with http.get(f"{slack.url}_sandbox/events") as events:
+            assert (await events.content.readline()).startswith(b"retry:")
+            assert await events.content.readline() == b"data: change\n"
+            slack.add_ephemeral("C0SUPPORT", "U0SAM", "Only operators can reply, *Sam*", None, None)
+            await asyncio.wait_for(_until_change(events), 5)
+        async with http.get(f"{slack.url}_sandbox/fragments?as=U0SAM") as r:
+            sam = await r.json()
+        async with http.get(f"{slack.url}_sandbox/fragments?as=U0OLIVIA") as r:
+            olivia = await r.json()
+    assert "Only operators can reply, <b>Sam</b>" in sam["main"] and "Only visible to you" in sam["main"]
+    assert "Only operators can reply" not in olivia["main"]  # ephemeral: shown to its user only
+
+
+async def _until_change(events: aiohttp.ClientResponse) -> None:
+    while await events.content.readline() != b"data: change\n":
+        pass

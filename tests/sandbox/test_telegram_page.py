@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import aiohttp
+import telegram
+
 from sandbox.telegram_console import formatted, render_message
+from sandbox.telegram_server import FakeTelegram
 
 
 def test_entities_become_html_with_utf16_offsets() -> None:
@@ -40,3 +46,28 @@ def test_media_shows_as_photo_file_voice_and_place() -> None:
     doc = {"message_id": 4, "direction": "out", "date": 0,
            "document": {"file_id": "d", "file_name": "invoice.pdf", "file_size": 2048}}
     assert 'download="invoice.pdf">📄 <span>invoice.pdf</span><small>2.0 KB</small>' in render_message(doc)
+
+
+async def _next_event(stream: aiohttp.ClientResponse) -> bytes:
+    while True:
+        line = await stream.content.readline()
+        if line.startswith(b"data:"):
+            return line.strip()
+
+
+async def test_page_is_told_of_changes_and_shows_typing_until_the_message() -> None:
+    async with FakeTelegram() as fake, aiohttp.ClientSession() as http:
+        fake.add_customer(501, "Rosa", username="rosa", language_code="es")
+        bot = telegram.Bot(fake.token, base_url=f"{fake.url}/bot")
+        async with bot, http.get(f"{fake.url}/_sandbox/events") as events:
+            assert await _next_event(events) == b"data: change"  # at once, so the page loads fresh
+            await bot.send_chat_action(501, "typing")
+            assert await asyncio.wait_for(_next_event(events), 5) == b"data: change"
+            async with http.get(f"{fake.url}/_sandbox/fragments?chat=501") as r:
+                parts = await r.json()
+            assert parts["typing"] and "typing…" in parts["chat"] and "Rosa" in parts["list"]
+            await bot.send_message(501, "<b>Hola</b> Rosa", parse_mode="HTML")
+            assert await asyncio.wait_for(_next_event(events), 5) == b"data: change"
+            async with http.get(f"{fake.url}/_sandbox/fragments?chat=501") as r:
+                parts = await r.json()
+            assert not parts["typing"] and "<b>Hola</b> Rosa" in parts["chat"]
