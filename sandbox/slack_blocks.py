@@ -87,11 +87,10 @@ class BlockRenderer:
         if kind == "button":
             style = escape(str(el.get("style", "")))
             label = self.text(el.get("text"))
-            if el.get("url") and not el.get("action_id"):
+            if el.get("url"):  # a link button opens its link (a workspace permalink opens in this page)
                 return self.md.link(str(el["url"]), label).replace("<a ", f'<a class="sk-btn {style}" ', 1)
             value = escape(str(el.get("value", "")))
-            url = f' data-url="{escape(el["url"])}"' if el.get("url") else ""
-            return f'<button type="button" class="sk-btn {style}" {data} data-value="{value}"{url}>{label}</button>'
+            return f'<button type="button" class="sk-btn {style}" {data} data-value="{value}">{label}</button>'
         if kind in ("static_select", "overflow"):
             options = self.options(el)
             prompt = self.plain(el.get("placeholder")) or ("⋯" if kind == "overflow" else "Choose…")

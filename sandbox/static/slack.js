@@ -53,7 +53,13 @@
         if (!r.ok) { return r.text().then(function (t) { toast(t || r.statusText); throw new Error(t); }); }
         return r.json();
       })
-      .then(function (result) { refresh(); return result; });
+      .then(function (result) {
+        // What Slack shows when the app does not acknowledge in time, or is not connected.
+        if (result && result.status === 408) { toast("The app did not respond in time (Slack allows 3 seconds)."); }
+        if (result && result.status === 0) { toast("The app is not connected."); }
+        refresh();
+        return result;
+      });
   }
   function query(extra) {
     var p = new URLSearchParams({ as: config.viewer, channel: config.channel, tab: config.tab });
@@ -125,7 +131,6 @@
     document.querySelectorAll(".msg-menu").forEach(function (m) { if (!m.contains(el)) { m.hidden = true; } });
     if (el.matches("button[data-action-id]")) {
       ev.preventDefault();
-      if (el.dataset.url) { window.open(el.dataset.url, "_blank"); }
       var fields = actionFields(el, el.dataset.value);
       send(fields.home ? "/_sandbox/home_click" : "/_sandbox/click", fields);
     } else if (el.matches(".menu-btn")) {

@@ -92,8 +92,12 @@ def test_app_home_dashboard_for_operators_and_explanation_for_others(context: An
     row = home.locator(".sk-section", has_text=f"{first} {last}").first
     expect(row).to_contain_text("waiting")
     row.get_by_role("button", name="Take over").click()
-    expect(home.locator(".sk-section", has_text=f"{first} {last}").first).to_contain_text("Olivia Operator")
+    taken = home.locator(".sk-section", has_text=f"{first} {last}").first
+    expect(taken).to_contain_text("Olivia Operator")
+    taken.get_by_role("link", name="Open thread").click()  # the thread's link opens it in the page
+    expect(slack.page.locator("#thread .sk-header")).to_contain_text(f"{first} {last}")
 
+    slack.page.get_by_role("link", name="Baton · Home").click()
     slack.switch_to(SAM)
     expect(slack.page.locator("#main .home")).to_contain_text("You are not a Baton operator")
 
