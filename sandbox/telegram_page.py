@@ -11,7 +11,7 @@ from aiohttp import web
 from sandbox.live import stream_changes
 from sandbox.telegram_console import render_chat, render_chat_list, render_console
 from sandbox.telegram_media import FILE_KINDS
-from sandbox.telegram_state import TelegramState
+from sandbox.telegram_state import Chat, TelegramState
 
 TYPING_SECONDS = 5.0  # Telegram's apps show a chat action for about five seconds
 _STATIC_TYPES = {"telegram.js": "text/javascript", "telegram.css": "text/css"}
@@ -22,6 +22,17 @@ class TelegramPageMixin(TelegramState):
 
     _page_change: asyncio.Event
     page_closing: bool
+    # chat -> when the bot last showed a chat action ("typing…") that no message has ended yet
+    typing_since: dict[int, float]
+
+    def store_message(self, chat: Chat, message: dict[str, Any]) -> None:
+        if message["from"]["is_bot"]:
+            self.typing_since.pop(chat.id, None)  # a message ends the chat action, as in Telegram's apps
+        super().store_message(chat, message)
+
+    async def record_chat_action(self, chat_id: int, action: str) -> None:
+        self.typing_since[chat_id] = time.monotonic()
+        await super().record_chat_action(chat_id, action)
 
     def changed(self) -> None:
         # Swap in a fresh Event so every open page wakes exactly once per change.

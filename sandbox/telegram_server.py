@@ -49,6 +49,7 @@ class FakeTelegram(TelegramPageMixin):
         first_update_id: int | None = None,
     ) -> None:
         self._page_change = asyncio.Event()
+        self.typing_since: dict[int, float] = {}
         super().__init__(
             token,
             bot_id=bot_id,

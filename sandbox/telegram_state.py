@@ -129,8 +129,6 @@ class TelegramState:
         # Observations for tests.
         self.sent: list[SentMessage] = []
         self.chat_actions: list[tuple[int, str]] = []
-        # chat -> when the bot last showed a chat action ("typing…") that no message has ended yet
-        self.typing_since: dict[int, float] = {}
         self.calls: list[tuple[str, dict]] = []
         self.edits: list[SentMessage] = []
         self.deletions: list[tuple[int, int]] = []
@@ -222,8 +220,6 @@ class TelegramState:
     def store_message(self, chat: Chat, message: dict[str, Any]) -> None:
         chat.messages[message["message_id"]] = message
         chat.order.append(message["message_id"])
-        if message["from"]["is_bot"]:
-            self.typing_since.pop(chat.id, None)  # a message ends the chat action, as in Telegram's apps
         self.changed()
 
     def find_message(self, chat: Chat, message_id: int) -> dict[str, Any] | None:
@@ -294,7 +290,6 @@ class TelegramState:
 
     async def record_chat_action(self, chat_id: int, action: str) -> None:
         self.chat_actions.append((chat_id, action))
-        self.typing_since[chat_id] = time.monotonic()
         self.changed()
         async with self._sent_changed:
             self._sent_changed.notify_all()
