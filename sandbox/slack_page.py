@@ -104,12 +104,17 @@ class SlackPage:
                          f' data-reaction="{escape(str(r["name"]))}">{escape(char)} {int(r.get("count", 1))}</span>')
         return f'<div class="reactions">{"".join(chips)}</div>' if chips else ""
 
-    def _menu(self) -> str:
+    def _menu(self, msg: dict) -> str:
+        """Slack's message actions: your own message can be edited or deleted; the app's shortcuts."""
+        items = ""
+        if msg.get("user") == self.viewer and not msg.get("bot_id") and msg.get("subtype") != "tombstone":
+            items = (f'<button type="button" data-edit data-text="{escape(str(msg.get("text", "")))}">'
+                     'Edit message</button><button type="button" data-delete>Delete message…</button>')
         shortcuts = [s for s in (self.manifest.get("features") or {}).get("shortcuts") or []
                      if s.get("type") == "message"]
-        items = "".join(f'<button type="button" data-shortcut="{escape(str(s["callback_id"]))}">'
-                        f'{escape(str(s["name"]))}<small>{escape(self.ws.bot_name.title())}</small></button>'
-                        for s in shortcuts)
+        items += "".join(f'<button type="button" data-shortcut="{escape(str(s["callback_id"]))}">'
+                         f'{escape(str(s["name"]))}<small>{escape(self.ws.bot_name.title())}</small></button>'
+                         for s in shortcuts)
         items = items or '<span class="empty">No message shortcuts installed</span>'
         return (f'<div class="msg-tools"><button type="button" class="menu-btn" aria-label="More actions" '
                 f'title="More actions">⋮</button><div class="msg-menu" hidden>{items}</div></div>')
@@ -129,7 +134,7 @@ class SlackPage:
         return (f'<div class="msg" data-channel="{escape(self.channel)}" data-ts="{escape(msg["ts"])}">'
                 f'{avatar}<div class="msg-content"><div class="msg-head"><span class="author">{name}</span> '
                 f'<span class="ts">{_time(msg["ts"])}</span></div>{self._body(msg)}{edited}{self._files(msg)}'
-                f'{self._reactions(msg)}{summary}</div>{self._menu()}</div>')
+                f'{self._reactions(msg)}{summary}</div>{self._menu(msg)}</div>')
 
     def ephemeral(self, index: int, eph: Ephemeral) -> str:
         body = (self.blocks.blocks(eph.blocks) if eph.blocks

@@ -71,6 +71,8 @@ class FakeSlack(WebApiMixin, FilesApiMixin, SandboxUiMixin):
         app.router.add_post("/_sandbox/click", self._handle_click)
         app.router.add_post("/_sandbox/command", self._handle_command)
         app.router.add_post("/_sandbox/shortcut", self._handle_shortcut)
+        app.router.add_post("/_sandbox/edit", self._handle_edit)
+        app.router.add_post("/_sandbox/delete", self._handle_delete)
         app.router.add_post("/_sandbox/home", self._handle_open_home)
         app.router.add_post("/_sandbox/home_click", self._handle_home_click)
         app.router.add_post("/_sandbox/view_submit", self._handle_view_submit)

@@ -191,3 +191,23 @@ class SandboxUiMixin(HumanActionsMixin):
         except LookupError as exc:
             raise web.HTTPNotFound(text=str(exc)) from exc
         return self._done(request, dataclasses.asdict(resp))
+
+    async def _handle_edit(self, request: web.Request) -> web.Response:
+        form = await self._form(request, "user", "channel", "ts", "text")
+        try:
+            await self.user_edits(form["user"], form["channel"], form["ts"], form["text"])
+        except PermissionError as exc:
+            raise web.HTTPForbidden(text=str(exc)) from exc
+        except LookupError as exc:
+            raise web.HTTPNotFound(text=str(exc)) from exc
+        return self._done(request, self.message(form["channel"], form["ts"]))
+
+    async def _handle_delete(self, request: web.Request) -> web.Response:
+        form = await self._form(request, "user", "channel", "ts")
+        try:
+            if self.message(form["channel"], form["ts"]).get("user") != form["user"]:
+                raise web.HTTPForbidden(text="Slack only lets authors delete their messages")
+            await self.user_deletes(form["user"], form["channel"], form["ts"])
+        except LookupError as exc:
+            raise web.HTTPNotFound(text=str(exc)) from exc
+        return self._done(request, {"ok": True})

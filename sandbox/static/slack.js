@@ -140,6 +140,15 @@
       var msg = messageOf(el);
       el.closest(".msg-menu").hidden = true;
       send("/_sandbox/shortcut", { callback_id: el.dataset.shortcut, channel: msg.dataset.channel, ts: msg.dataset.ts });
+    } else if (el.matches("[data-edit]") || el.matches("[data-delete]")) {
+      var own = messageOf(el), where = { channel: own.dataset.channel, ts: own.dataset.ts };
+      el.closest(".msg-menu").hidden = true;
+      if (el.matches("[data-edit]")) {
+        var text = window.prompt("Edit message", el.dataset.text);
+        if (text !== null && text.trim()) { where.text = text; send("/_sandbox/edit", where); }
+      } else if (window.confirm("Delete this message? This can't be undone.")) {
+        send("/_sandbox/delete", where);
+      }
     } else if (el.matches("[data-close-modal]")) {
       send("/_sandbox/view_close", {});
     } else if (el.matches(".hints button")) {

@@ -93,6 +93,15 @@ def test_private_choice_for_an_operator_replying_while_the_agent_answers(context
     choice.get_by_role("button", name="Take over and send").click()
     expect(slack.thread_card()).to_contain_text("Omar Okafor has taken over since")
     telegram.sees("Omar here: your parcel left today")
+
+    # The owner edits the delivered reply: the customer's copy changes too.
+    sent = slack.thread_message("Omar here: your parcel left today")
+    sent.hover()
+    sent.get_by_role("button", name="More actions").click()
+    slack.page.once("dialog", lambda dialog: dialog.accept("Hi Emil, Omar here: your parcel left this morning"))
+    sent.get_by_role("button", name="Edit message").click()
+    expect(slack.thread_message("left this morning").locator(".edited")).to_have_text("(edited)")
+    expect(telegram.sees("your parcel left this morning")).to_contain_text("edited")
     texts = [m.get("text", "") for c in playground.tg.snapshot() if c["user"].get("username") == username
              for m in c["messages"]]
     assert not any("remark for colleagues" in t for t in texts)
