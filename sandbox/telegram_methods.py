@@ -366,4 +366,5 @@ async def delete_my_commands(s: TelegramState, p: Params, method: str) -> Any:
 async def answer_callback_query(s: TelegramState, p: Params, method: str) -> Any:
     p.require("callback_query_id")
     s.callback_answers.append(dict(p.raw))
+    s.changed()
     return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
@@ -124,7 +125,20 @@ class TelegramPageMixin(TelegramState):
                 int(str(data["user_id"])), int(str(data["message_id"])), str(data["data"]))
         except (KeyError, ValueError) as exc:
             raise web.HTTPBadRequest(text=str(exc)) from exc
-        return web.json_response({"ok": True, "query_id": query["id"]})
+        answer = await self._callback_answer(query["id"])
+        # Telegram's apps show the bot's answer text briefly over the chat.
+        return web.json_response({"ok": True, "query_id": query["id"], "answer": (answer or {}).get("text")})
+
+    async def _callback_answer(self, query_id: str, timeout: float = 3.0) -> dict[str, Any] | None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            waiter = self._page_change
+            found = next((a for a in self.callback_answers if str(a.get("callback_query_id")) == query_id), None)
+            if found is not None or loop.time() >= deadline:
+                return found
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(waiter.wait(), deadline - loop.time())
 
     async def _handle_send_media(self, request: web.Request) -> web.StreamResponse:
         data = await request.post()

@@ -56,7 +56,8 @@
     var press = ev.target.closest("button[data-press]");
     if (press) {
       var msg = press.closest(".msg");
-      post("/_sandbox/press", { user_id: config.chat, message_id: msg.dataset.messageId, data: press.dataset.press });
+      post("/_sandbox/press", { user_id: config.chat, message_id: msg.dataset.messageId, data: press.dataset.press })
+        .then(function (result) { if (result.answer) { toast(result.answer); } });
       return;
     }
     var attach = ev.target.closest(".attach-menu button[data-kind]");

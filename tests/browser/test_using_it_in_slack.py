@@ -62,6 +62,7 @@ def test_question_answer_handoff_takeover_reply_note_handback_resolve_rating(con
     expect(slack.thread_card()).to_contain_text("Resolved")
     question = telegram.sees("How did we do?")
     question.locator("xpath=..").get_by_role("button", name="5 ★").click()
+    expect(telegram.page.get_by_role("status")).to_have_text("Thank you!")  # the bot's answer to the press
     telegram.sees("Thank you for your rating")
     expect(slack.thread_card()).to_contain_text("CSAT ★★★★★ 5/5")
     telegram.send("Quick and friendly, thanks!")  # the text after a rating is its comment
