@@ -72,6 +72,7 @@ class FakeSlack(WebApiMixin, FilesApiMixin, SandboxUiMixin):
         app.router.add_post("/_sandbox/command", self._handle_command)
         app.router.add_post("/_sandbox/shortcut", self._handle_shortcut)
         app.router.add_post("/_sandbox/edit", self._handle_edit)
+        app.router.add_post("/_sandbox/share", self._handle_share)
         app.router.add_post("/_sandbox/delete", self._handle_delete)
         app.router.add_post("/_sandbox/home", self._handle_open_home)
         app.router.add_post("/_sandbox/home_click", self._handle_home_click)

@@ -211,3 +211,16 @@ class SandboxUiMixin(HumanActionsMixin):
         except LookupError as exc:
             raise web.HTTPNotFound(text=str(exc)) from exc
         return self._done(request, {"ok": True})
+
+    async def _handle_share(self, request: web.Request) -> web.Response:
+        """A person drops a file into a thread or channel, with an optional message."""
+        fields = await request.post()
+        upload = fields.get("file")
+        user, channel = str(fields.get("user") or ""), str(fields.get("channel") or "")
+        if not isinstance(upload, web.FileField) or not user or not channel:
+            raise web.HTTPBadRequest(text="missing fields: user, channel and a file")
+        kind = upload.content_type or mimetypes.guess_type(upload.filename)[0] or "application/octet-stream"
+        msg = await self.user_shares_file(user, channel, upload.file.read(), upload.filename, kind,
+                                          str(fields.get("text") or ""),
+                                          thread_ts=str(fields.get("thread_ts") or "") or None)
+        return self._done(request, msg)

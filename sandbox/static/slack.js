@@ -160,7 +160,17 @@
   });
   document.addEventListener("change", function (ev) {
     var el = ev.target;
-    if (el.matches("select[data-action-id]") && el.value) {
+    if (el.matches("#thread-composer input[type=file]") && el.files.length) {
+      // Share the file in the thread, with what is typed as its message (Slack's upload).
+      var data = new FormData(), text = $("#thread-composer input[name=text]");
+      data.set("user", config.viewer);
+      data.set("channel", config.channel);
+      data.set("thread_ts", config.thread);
+      data.set("text", text.value.trim());
+      data.set("file", el.files[0]);
+      text.value = "";
+      send("/_sandbox/share", data).then(function () { el.value = ""; });
+    } else if (el.matches("select[data-action-id]") && el.value) {
       send("/_sandbox/click", actionFields(el, el.value));
     } else if (el.id === "as") {
       location.search = "?" + query({ as: el.value });

@@ -153,3 +153,23 @@ def test_stats_chart_shows_as_a_picture(context: Any, playground: Playground) ->
     chart = slack.page.locator("#main .file-image img").last
     expect(chart).to_be_visible()
     assert chart.evaluate("img => img.naturalWidth") > 100  # the PNG itself, decoded by the browser
+
+
+def test_owner_shares_a_picture_in_the_thread_and_the_customer_gets_a_photo(context: Any, playground: Playground,
+                                                                          tmp_path: Any) -> None:
+    first, last, username = customer_name(playground, "Jana")
+    telegram = TelegramChat(context.new_page(), playground).start(first, last, username, "en", "Show me the box?")
+    slack = SlackWorkspacePage(context.new_page(), playground, OLIVIA)
+    slack.open_thread(f"{first} {last}")
+    slack.thread_card().get_by_role("button", name="Take over").click()
+    expect(slack.thread_card()).to_contain_text("Olivia Operator has taken over since")
+    picture = tmp_path / "box.png"
+    picture.write_bytes(png_bytes(64, 48))
+    slack.page.get_by_label("Reply in thread").fill("Here it is")
+    slack.page.get_by_label("Share a file").set_input_files(str(picture))
+    shared = slack.thread_message("Here it is")
+    expect(shared.locator(".file-image img")).to_be_visible()
+    expect(shared.locator(".reaction[data-reaction=white_check_mark]")).to_be_visible()
+    photo = telegram.sees("Here it is")
+    expect(photo.locator("img.photo")).to_be_visible()
+    assert photo.locator("img.photo").evaluate("img => img.naturalWidth") == 64
