@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # The suite again on PostgreSQL (each test in its own database); skipped, saying why, if none answers.
 BATON_TEST_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-postgres demo lint check-config bench
+.PHONY: run test test-postgres demo lint check-config bench screenshots
 
 run: $(STAMP)
 	$(BIN)/baton run $(if $(wildcard config.toml),--config config.toml,)
@@ -21,6 +21,10 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q
+
+# The README's pictures of the playground, taken from the running sandboxes (needs Chromium).
+screenshots: $(STAMP)
+	$(BIN)/python -m sandbox.screenshots docs/screenshots
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

@@ -3,24 +3,41 @@
 from __future__ import annotations
 
 import asyncio
-import re
+import contextlib
+import logging
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from bot.app import Baton
 from bot.config import parse_settings
+from sandbox.slack_mrkdwn import Mrkdwn
 from sandbox.slack_server import FakeSlack
 from sandbox.telegram_server import FakeTelegram
 
-CHANNEL, OLIVIA, ALICE = "C0SUPPORT", "U0OLIVIA", 4242
+CHANNEL, ALERTS, ALICE = "C0SUPPORT", "C0ALERTS", 4242
+OLIVIA, OMAR, ADA, SAM = "U0OLIVIA", "U0OMAR", "U0ADA", "U0SAM"
+# The playground's people: two operators, an admin and a colleague who is not an operator.
+PEOPLE = [(OLIVIA, "olivia", "Olivia Operator", "operator"), (OMAR, "omar", "Omar Okafor", "operator"),
+          (ADA, "ada", "Ada Admin", "admin"), (SAM, "sam", "Sam Sales", "not an operator")]
+CUSTOMERS = [(ALICE, "Alice", "Martin", "alice_m", "en"), (4343, "Bruno", "Keller", "bruno_k", "de"),
+             (4444, "Chiara", "Rossi", None, "it")]
 KNOWLEDGE = Path(__file__).parent / "agent" / "knowledge.example.md"
+MANIFEST = Path(__file__).parent.parent / "operator_bridge" / "manifest.yml"
+# Libraries that announce their start-up at INFO; the demo tells its own story instead.
+_CHATTY = {"alembic", "slack_bolt", "slack_sdk", "telegram", "httpx", "apscheduler", "aiohttp", "bot",
+           "operator_bridge", "storage", "sandbox"}
+_reader: Mrkdwn | None = None  # how the demo's Slack reads mrkdwn (names, local times, emoji)
 
 
 def _say(side: str, who: str, text: str) -> None:
     colour = {"telegram": "\033[36m", "slack": "\033[35m"}[side]
     label = "Telegram" if side == "telegram" else "Slack   "
-    text = re.sub(r"<!date\^\d+\^[^|]*\|([^>]*)>", r"\1", text or "")  # as a reader's Slack would show it
+    if side == "slack" and _reader is not None:
+        text = _reader.to_text(text or "")  # as a reader's Slack would show it, not its markup
     lines = [line for line in text.strip().splitlines() if line.strip()] or [""]
     print(f"{colour}[{label}]\033[0m {who}: {lines[0]}")
     for line in lines[1:]:
@@ -95,32 +112,76 @@ async def play(demo: Demo) -> None:
     await demo.bot_replies(5, 1)
 
 
-async def run_demo(port: int = 8090, *, keep_running: bool = True) -> None:
+class _StartUpNoise(logging.Filter):
+    """Drops the libraries' (and Baton's own) INFO lines: the demo tells its story itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name.split(".")[0] not in _CHATTY
+
+
+@contextlib.contextmanager
+def quiet_libraries() -> Iterator[None]:
+    """Below DEBUG, the demo's terminal shows the story and warnings, not every library's start-up.
+    A filter on the root handlers, because some libraries (Bolt) set their loggers' levels themselves."""
+    handlers = list(logging.getLogger().handlers)
+    noise = _StartUpNoise()
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        for handler in handlers:
+            handler.addFilter(noise)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(noise)
+
+
+async def start_playground(port: int, workdir: Path) -> tuple[FakeTelegram, FakeSlack, Baton]:
+    """Both sandboxes with the playground's people and customers, and Baton running between them."""
+    global _reader
     tg, slack = FakeTelegram(), FakeSlack()
     await tg.start(port=port + 1 if port else 0)
     await slack.start(port=port)
     slack.add_channel(CHANNEL, "support")
-    slack.add_user(OLIVIA, "olivia", real_name="Olivia Operator")
-    tg.add_customer(ALICE, "Alice", last_name="Martin", username="alice_m", language_code="en")
-    workdir = Path(tempfile.mkdtemp(prefix="baton-demo-"))
+    slack.add_channel(ALERTS, "support-alerts")
+    slack.manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    for user_id, handle, name, role in PEOPLE:
+        slack.add_user(user_id, handle, real_name=name)
+        slack.users[user_id]["profile"]["title"] = role
+    for user_id, first, last, username, language in CUSTOMERS:
+        tg.add_customer(user_id, first, last_name=last, username=username, language_code=language)
+    _reader = Mrkdwn(lambda uid: str(slack.users.get(uid, {}).get("real_name", uid)),
+                     lambda cid: str(slack.channels.get(cid, {}).get("name", cid)))
     settings = parse_settings({
         "telegram": {"token": tg.token, "api_url": tg.url, "poll_timeout": 10},
         "slack": {"bot_token": slack.bot_token, "app_token": slack.app_token, "api_url": slack.api_url,
-                  "channel": CHANNEL},
+                  "channel": CHANNEL, "alerts_channel": ALERTS},
         "server": {"host": "127.0.0.1", "port": 0},
         "storage": {"url": f"sqlite+aiosqlite:///{workdir / 'baton.db'}"},
         "agent": {"knowledge_base": str(KNOWLEDGE)},
-        "access": {"operators": [OLIVIA], "admins": [OLIVIA]},
+        "access": {"operators": [OLIVIA, OMAR], "admins": [ADA]},
     }, env={})
     baton = Baton(settings)
     await baton.start()
+    return tg, slack, baton
+
+
+async def run_demo(port: int = 8090, *, keep_running: bool = True) -> None:
+    with quiet_libraries():
+        await _run_demo(port, keep_running)
+
+
+async def _run_demo(port: int, keep_running: bool) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="baton-demo-"))
+    tg, slack, baton = await start_playground(port, workdir)
     print(f"Baton is running against the local sandboxes (database in {workdir}).\n")
     try:
         await play(Demo(tg, slack))
         slack_page, tg_page = slack.url.rstrip("/") + "/", tg.url.rstrip("/") + "/"
-        print(f"\nThe sandboxes keep running. Open {slack_page} to see the Slack side: post in the thread as "
-              f"Olivia, press the card's buttons, try /takeover. Open {tg_page} to write to the bot as a "
-              "customer. Press Ctrl-C to stop.")
+        print(f"\nThe sandboxes keep running.\n  Slack:    {slack_page}  (switch between Olivia and Omar "
+              "(operators), Ada (admin) and Sam (not an operator); press the card's buttons, reply in the thread, "
+              "try /takeover)\n"
+              f"  Telegram: {tg_page}  (write to the bot as Alice, Bruno, Chiara or a new customer)\n"
+              "Press Ctrl-C to stop.")
         if keep_running:
             await asyncio.Event().wait()
     finally:

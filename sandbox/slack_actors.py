@@ -19,6 +19,7 @@ class HumanActionsMixin(DeliveryMixin):
     url: str
     _response_urls: dict[str, dict]
     _triggers: set[str]
+    _trigger_users: dict[str, str]
 
     # --- payload pieces --------------------------------------------------------------------
 
@@ -32,9 +33,10 @@ class HumanActionsMixin(DeliveryMixin):
     def _team_ref(self) -> dict:
         return {"id": self.team_id, "domain": "baton-sandbox"}
 
-    def _new_trigger(self) -> str:
+    def _new_trigger(self, user_id: str) -> str:
         trigger = self.trigger_id()
         self._triggers.add(trigger)
+        self._trigger_users[trigger] = user_id  # a modal opened with it shows to this person
         return trigger
 
     def _new_response_url(self, context: dict) -> str:
@@ -47,7 +49,7 @@ class HumanActionsMixin(DeliveryMixin):
             "type": kind, "token": self.verification_token, "api_app_id": self.app_id,
             "team": self._team_ref(), "enterprise": None, "is_enterprise_install": False,
             "user": self._user_ref(user_id),
-            "channel": self._channel_ref(channel), "trigger_id": self._new_trigger(),
+            "channel": self._channel_ref(channel), "trigger_id": self._new_trigger(user_id),
             "response_url": self._new_response_url({"user": user_id, "channel": channel, **context}),
         }
 
@@ -88,6 +90,11 @@ class HumanActionsMixin(DeliveryMixin):
         if element.get("style"):
             action["style"] = element["style"]
         chosen = value if value is not None else element.get("value")
+        if element.get("type") in ("static_select", "overflow") and value is not None:
+            # Slack sends the chosen option itself for menus.
+            options = element.get("options") or []
+            option = next((o for o in options if o.get("value") == value), None)
+            action["selected_option"] = option
         if chosen is not None:
             action["value"] = chosen
         return action
@@ -117,6 +124,19 @@ class HumanActionsMixin(DeliveryMixin):
                    "container": container, "state": {"values": {}}, "actions": [action]}
         return await self._deliver("interactive", payload)
 
+    async def click_home_button(self, user_id: str, action_id: str, *, value: str | None = None) -> Response:
+        """A button on the person's App Home tab: block_actions from a view (no channel, no response_url)."""
+        view = self.home_views.get(user_id)
+        if view is None:
+            raise LookupError(f"{user_id} has no App Home view")
+        action = self._action(view.get("blocks"), action_id, value)
+        payload = {"type": "block_actions", "token": self.verification_token, "api_app_id": self.app_id,
+                   "team": self._team_ref(), "user": self._user_ref(user_id), "trigger_id": self._new_trigger(user_id),
+                   "is_enterprise_install": False, "enterprise": None,
+                   "container": {"type": "view", "view_id": view["id"]}, "view": copy.deepcopy(view),
+                   "actions": [action]}
+        return await self._deliver("interactive", payload)
+
     async def message_shortcut(self, user_id: str, callback_id: str, channel: str,
                                message_ts: str) -> Response:
         msg = self.message(channel, message_ts)
@@ -134,7 +154,7 @@ class HumanActionsMixin(DeliveryMixin):
             "token": self.verification_token, "team_id": self.team_id, "team_domain": "baton-sandbox",
             "channel_id": channel, "channel_name": self._channel_ref(channel)["name"], "user_id": user_id,
             "user_name": user["name"], "command": command, "text": text, "api_app_id": self.app_id,
-            "is_enterprise_install": "false", "trigger_id": self._new_trigger(),
+            "is_enterprise_install": "false", "trigger_id": self._new_trigger(user_id),
             "response_url": self._new_response_url({"user": user_id, "channel": channel}),
         }
         resp = await self._deliver("slash_commands", payload)
@@ -158,7 +178,7 @@ class HumanActionsMixin(DeliveryMixin):
                 chosen = values.get(block["block_id"], {})
                 state[block["block_id"]] = {element["action_id"]: {"type": element.get("type"), **chosen}}
         payload = {"type": "view_submission", "token": self.verification_token, "api_app_id": self.app_id,
-                   "team": self._team_ref(), "user": self._user_ref(user_id), "trigger_id": self._new_trigger(),
+                   "team": self._team_ref(), "user": self._user_ref(user_id), "trigger_id": self._new_trigger(user_id),
                    "is_enterprise_install": False, "enterprise": None,
                    "view": {**copy.deepcopy(view), "state": {"values": state}}}
         return await self._deliver("interactive", payload)

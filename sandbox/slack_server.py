@@ -53,6 +53,7 @@ class FakeSlack(WebApiMixin, FilesApiMixin, SandboxUiMixin):
         self._rr = 0
         self._runner: web.AppRunner | None = None
         self._base: str | None = None
+        self._ui_closing = False
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -69,6 +70,18 @@ class FakeSlack(WebApiMixin, FilesApiMixin, SandboxUiMixin):
         app.router.add_post("/_sandbox/post", self._handle_post)
         app.router.add_post("/_sandbox/click", self._handle_click)
         app.router.add_post("/_sandbox/command", self._handle_command)
+        app.router.add_post("/_sandbox/shortcut", self._handle_shortcut)
+        app.router.add_post("/_sandbox/edit", self._handle_edit)
+        app.router.add_post("/_sandbox/share", self._handle_share)
+        app.router.add_post("/_sandbox/delete", self._handle_delete)
+        app.router.add_post("/_sandbox/home", self._handle_open_home)
+        app.router.add_post("/_sandbox/home_click", self._handle_home_click)
+        app.router.add_post("/_sandbox/view_submit", self._handle_view_submit)
+        app.router.add_post("/_sandbox/view_close", self._handle_view_close)
+        app.router.add_get("/_sandbox/fragments", self._handle_fragments)
+        app.router.add_get("/_sandbox/events", self._handle_events)
+        app.router.add_get("/_sandbox/static/{name}", self._handle_static)
+        app.router.add_get("/_sandbox/files/{file_id}", self._handle_file_view)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -79,6 +92,8 @@ class FakeSlack(WebApiMixin, FilesApiMixin, SandboxUiMixin):
 
     async def stop(self) -> None:
         """Close sockets and the server; stop app clients first or they will try to reconnect."""
+        self._ui_closing = True
+        self.changed()  # ends the pages' event streams
         for method in list(self._holds):
             self.release(method)
         for task in list(self._tasks):

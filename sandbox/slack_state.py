@@ -134,6 +134,9 @@ class SlackWorkspace:
         self.reactions: dict[tuple[str, str], list[str]] = {}
         self.home_views: dict[str, dict] = {}
         self.views_opened: list[dict] = []
+        self.modals: dict[str, dict] = {}  # user -> {"view": the open modal, "errors": by block id}
+        self._trigger_users: dict[str, str] = {}
+        self.manifest: dict[str, Any] = {}  # the app's manifest: shortcuts and slash commands for the page
         self.uploads: list[dict] = []
         self.add_user(bot_user_id, self.bot_name, real_name="Baton", is_bot=True)
 

@@ -1,37 +1,21 @@
-"""Human control surface for the local demo: an auto-refreshing HTML view plus form actions."""
+"""The Slack sandbox page's server side: the HTML, live fragments, events, files and the people's actions."""
 
 from __future__ import annotations
 
 import dataclasses
-from html import escape
+import mimetypes
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from sandbox.live import stream_changes
 from sandbox.slack_actors import HumanActionsMixin
+from sandbox.slack_page import SlackPage
 
-_CSS = """
-body{font:14px/1.4 system-ui,sans-serif;margin:1em 2em;color:#1d1c1d}
-h2{border-bottom:1px solid #ddd;margin-top:1.5em}
-.msg{border-left:3px solid #ccc;padding:.3em .6em;margin:.4em 0}
-.bot{border-color:#2eb67d} .reply{margin-left:2.5em} .who{font-weight:600} .ts{color:#888;font-size:11px}
-.ctx{color:#616061;font-size:12px} .eph{border-color:#ecb22e;background:#fffbea} form{display:inline}
-.btn{margin:.15em;padding:.1em .6em} .meta{color:#888;font-size:11px;font-family:monospace}
-.actions{margin:.5em 0;padding:.5em;background:#f8f8f8}
-"""
-
-# Reload every 2 s, but not while someone is typing or choosing (a plain meta refresh would eat input).
-_REFRESH = (
-    "<noscript><meta http-equiv='refresh' content='2'></noscript><script>setInterval(function(){"
-    "var a=document.activeElement,busy=a&&/INPUT|SELECT|TEXTAREA/.test(a.tagName);"
-    "document.querySelectorAll('input[name=text]').forEach(function(i){if(i.value)busy=true});"
-    "if(!busy)location.reload()},2000)</script>"
-)
-
-
-def _text(obj: Any) -> str:
-    return obj.get("text", "") if isinstance(obj, dict) else str(obj or "")
-
+_STATIC_DIR = Path(__file__).parent / "static"
+_STATIC = {"slack.js": "text/javascript", "slack.css": "text/css", "telegram.js": "text/javascript",
+           "telegram.css": "text/css"}
 
 class SandboxUiMixin(HumanActionsMixin):
     """GET / (HTML), GET /_sandbox/state (JSON) and the POST /_sandbox/* form handlers."""
@@ -57,101 +41,48 @@ class SandboxUiMixin(HumanActionsMixin):
 
     # --- HTML ------------------------------------------------------------------------------
 
-    def _author(self, msg: dict) -> str:
-        if msg.get("bot_id"):
-            return f"{msg.get('username') or self.bot_name} (app)"
-        user = self.users.get(msg.get("user", ""), {})
-        return user.get("real_name") or msg.get("user", "?")
-
-    def _buttons(self, blocks: list[dict], fields: dict[str, str], *, pick_user: bool = True) -> str:
-        out = []
-        for block in blocks:
-            is_actions = block.get("type") == "actions"
-            elements = block.get("elements", []) if is_actions else [block.get("accessory")]
-            for el in elements:
-                if not isinstance(el, dict) or el.get("type") != "button":
-                    continue
-                hidden = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
-                                 for k, v in {**fields, "action_id": el.get("action_id", ""),
-                                              "value": el.get("value") or ""}.items())
-                out.append(f'<form method="post" action="/_sandbox/click">{hidden}'
-                           f'{self._user_select() if pick_user else ""}'
-                           f'<button class="btn">{escape(_text(el.get("text")))}'
-                           f"</button></form>")
-        return "".join(out)
-
-    def _blocks(self, blocks: list[dict] | None) -> str:
-        parts = []
-        for block in blocks or []:
-            kind = block.get("type")
-            if kind in ("section", "header", "markdown"):
-                text = _text(block.get("text")) if kind != "markdown" else block.get("text", "")
-                fields = " | ".join(_text(f) for f in block.get("fields") or [])
-                parts.append(f"<div>{escape(text)}{'<br>' + escape(fields) if fields else ''}</div>")
-            elif kind == "context":
-                context = " · ".join(_text(e) for e in block.get("elements", []))
-                parts.append(f'<div class="ctx">{escape(context)}</div>')
-            elif kind == "divider":
-                parts.append("<hr>")
-        return "".join(parts)
-
-    def _user_select(self, name: str = "user") -> str:
-        options = "".join(f'<option value="{escape(uid)}">{escape(u["name"])}</option>'
-                          for uid, u in self.users.items() if not u["is_bot"])
-        return f'<select name="{name}">{options}</select>'
-
-    def _render_msg(self, channel: str, msg: dict, css: str) -> str:
-        has_rich = any(b.get("type") != "rich_text" for b in msg.get("blocks") or [])
-        body = self._blocks(msg["blocks"]) if has_rich else f"<div>{escape(msg.get('text', ''))}</div>"
-        buttons = self._buttons(msg.get("blocks") or [], {"channel": channel, "ts": msg["ts"]})
-        edited = " (edited)" if msg.get("edited") else ""
-        files = "".join(f"<div>📎 {escape(f.get('name', ''))}</div>" for f in msg.get("files") or [])
-        return (f'<div class="msg {css}"><span class="who">{escape(self._author(msg))}</span> '
-                f'<span class="ts">{escape(msg["ts"])}{edited}</span>{body}{files}{buttons}</div>')
-
-    def render_html(self) -> str:
-        out = [f"<!doctype html><html><head><meta charset='utf-8'>{_REFRESH}"
-               f"<title>Baton Slack sandbox</title><style>{_CSS}</style></head><body>"
-               f"<h1>Slack sandbox <small class='meta'>{escape(self.team_id)} · "
-               f"{self.socket_connections} socket(s)</small></h1>"]
-        channel_opts = "".join(f'<option value="{escape(c)}">#{escape(ch["name"])}</option>'
-                               for c, ch in self.channels.items())
-        out.append(f'<div class="actions"><form method="post" action="/_sandbox/command">Slash command as '
-                   f'{self._user_select()} in <select name="channel">{channel_opts}</select> '
-                   f'<input name="command" value="/baton" size="10"> <input name="text" size="30"> '
-                   f"<button>Run</button></form></div>")
-        for cid, ch in self.channels.items():
-            out.append(f"<h2>#{escape(ch['name'])} <span class='meta'>{escape(cid)}</span></h2>")
-            out.append(self._post_form(cid, None, "Post in channel"))
-            for msg in self.messages(cid):
-                out.append(self._render_msg(cid, msg, "bot" if msg.get("bot_id") else ""))
-                for reply in self.thread(cid, msg["ts"]):
-                    css = "reply bot" if reply.get("bot_id") else "reply"
-                    out.append(self._render_msg(cid, reply, css))
-                form = self._post_form(cid, msg["ts"], "Post in this thread")
-                out.append(f'<div class="reply">{form}</div>')
-        out.append("<h2>Ephemeral messages</h2>")
-        for index, eph in enumerate(self.ephemerals):
-            if eph.deleted:
-                continue
-            to = self.users.get(eph.user, {}).get("name", eph.user)
-            body = self._blocks(eph.blocks) if eph.blocks else f"<div>{escape(eph.text)}</div>"
-            hidden = {"user": eph.user, "ephemeral": str(index)}
-            body += self._buttons(eph.blocks or [], hidden, pick_user=False)
-            thread = f" in thread {escape(eph.thread_ts)}" if eph.thread_ts else ""
-            out.append(f'<div class="msg eph"><span class="who">only visible to {escape(to)}</span> '
-                       f'<span class="ts">#{escape(eph.channel)}{thread}</span>{body}</div>')
-        out.append("</body></html>")
-        return "".join(out)
-
-    def _post_form(self, channel: str, thread_ts: str | None, label: str) -> str:
-        thread = f'<input type="hidden" name="thread_ts" value="{escape(thread_ts)}">' if thread_ts else ""
-        return (f'<form method="post" action="/_sandbox/post"><input type="hidden" name="channel" '
-                f'value="{escape(channel)}">{thread}{label} as {self._user_select()} '
-                f'<input name="text" size="50" required> <button>Send</button></form>')
+    def page_for(self, request: web.Request) -> tuple[SlackPage, str]:
+        """The page as the viewer named in the query sees it (default: the first person)."""
+        people = [uid for uid, u in self.users.items() if not u.get("is_bot")]
+        viewer = request.query.get("as") or ""
+        viewer = viewer if viewer in people else (people[0] if people else self.bot_user_id)
+        channels = [cid for cid, ch in self.channels.items() if not ch.get("is_im")]
+        channel = request.query.get("channel") or ""
+        channel = channel if channel in self.channels else (channels[0] if channels else "")
+        tab = "home" if request.query.get("tab") == "home" else "channel"
+        page = SlackPage(self, viewer, channel, request.query.get("thread") or None, self.manifest)
+        return page, tab
 
     async def _handle_index(self, request: web.Request) -> web.Response:
-        return web.Response(text=self.render_html(), content_type="text/html")
+        page, tab = self.page_for(request)
+        return web.Response(text=page.page(tab), content_type="text/html")
+
+    async def _handle_fragments(self, request: web.Request) -> web.Response:
+        page, tab = self.page_for(request)
+        return web.json_response(page.fragments(tab))
+
+    async def _handle_static(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name not in _STATIC:
+            raise web.HTTPNotFound()
+        return web.Response(body=(_STATIC_DIR / name).read_bytes(), content_type=_STATIC[name],
+                            headers={"Cache-Control": "no-cache"})
+
+    async def _handle_file_view(self, request: web.Request) -> web.Response:
+        """A file for the page's <img> and download links (the browser has no bot token)."""
+        file_id = request.match_info["file_id"]
+        hosted = self.hosted_files.get(file_id)
+        if hosted is not None:
+            return web.Response(body=hosted["data"], content_type=hosted["mimetype"])
+        upload = next((u for u in self.uploads if u["id"] == file_id), None)
+        if upload is None:
+            raise web.HTTPNotFound(text="no such file")
+        kind = mimetypes.guess_type(upload["filename"])[0] or "application/octet-stream"
+        return web.Response(body=upload["bytes"], content_type=kind)
+
+    async def _handle_events(self, request: web.Request) -> web.StreamResponse:
+        """Server-Sent Events: one "change" whenever the workspace changes, so the page stays live."""
+        return await stream_changes(request, lambda: self._change, lambda: self._ui_closing)
 
     # --- actions ---------------------------------------------------------------------------
 
@@ -177,6 +108,8 @@ class SandboxUiMixin(HumanActionsMixin):
     async def _handle_click(self, request: web.Request) -> web.Response:
         if "ephemeral" in (await request.post()):
             form = await self._form(request, "user", "ephemeral", "action_id")
+            if not form["ephemeral"].isdigit() or int(form["ephemeral"]) >= len(self.ephemerals):
+                raise web.HTTPNotFound(text="no such ephemeral message")
             eph = self.ephemerals[int(form["ephemeral"])]
             resp = await self.click_ephemeral_button(eph.user, eph, form["action_id"],
                                                      value=form.get("value") or None)
@@ -194,3 +127,100 @@ class SandboxUiMixin(HumanActionsMixin):
         resp = await self.slash_command(form["user"], form["command"], form.get("text", ""),
                                         channel=form["channel"])
         return self._done(request, dataclasses.asdict(resp))
+
+    async def _handle_shortcut(self, request: web.Request) -> web.Response:
+        form = await self._form(request, "user", "callback_id", "channel", "ts")
+        try:
+            resp = await self.message_shortcut(form["user"], form["callback_id"], form["channel"], form["ts"])
+        except LookupError as exc:
+            raise web.HTTPNotFound(text=str(exc)) from exc
+        return self._done(request, dataclasses.asdict(resp))
+
+    async def _handle_open_home(self, request: web.Request) -> web.Response:
+        form = await self._form(request, "user")
+        return self._done(request, dataclasses.asdict(await self.open_home(form["user"])))
+
+    async def _handle_view_submit(self, request: web.Request) -> web.Response:
+        """A modal's form, as Slack's view_submission: errors keep it open and are shown by their fields."""
+        fields = await request.post()
+        user, view_id = str(fields.get("user") or ""), str(fields.get("view_id") or "")
+        opened = self.modals.get(user)
+        if opened is None or opened["view"]["id"] != view_id:
+            raise web.HTTPConflict(text="this form is no longer open")
+        view = opened["view"]
+        values: dict[str, dict[str, Any]] = {}
+        for block in view.get("blocks") or []:
+            element, bid = block.get("element") or {}, str(block.get("block_id", ""))
+            if block.get("type") != "input":
+                continue
+            raw = fields.get(bid)
+            kind = element.get("type")
+            if kind == "file_input":
+                upload = raw if isinstance(raw, web.FileField) else None
+                data = upload.file.read() if upload is not None else b""
+                files = [self.host_file(user, data, upload.filename, upload.content_type or "text/plain")] if (
+                    upload is not None and upload.filename and data) else []
+                values[bid] = {"files": files}
+            elif kind == "static_select":
+                option = next((o for o in element.get("options") or [] if o.get("value") == raw), None)
+                values[bid] = {"selected_option": option}
+            elif kind == "datetimepicker":
+                epoch = str(fields.get(f"{bid}__epoch") or "")
+                values[bid] = {"selected_date_time": int(epoch) if epoch.isdigit() else None}
+            else:
+                values[bid] = {"value": str(raw) if raw else None}
+        resp = await self.submit_view(user, view, values)
+        body = resp.body if isinstance(resp.body, dict) else {}
+        if resp.status == 200 and body.get("response_action") == "errors":
+            opened["errors"] = dict(body.get("errors") or {})
+        elif resp.status == 200:
+            self.modals.pop(user, None)
+        self.changed()
+        return web.json_response(dataclasses.asdict(resp))
+
+    async def _handle_view_close(self, request: web.Request) -> web.Response:
+        form = await self._form(request, "user")
+        self.modals.pop(form["user"], None)
+        self.changed()
+        return web.json_response({"ok": True})
+
+    async def _handle_home_click(self, request: web.Request) -> web.Response:
+        form = await self._form(request, "user", "action_id")
+        try:
+            resp = await self.click_home_button(form["user"], form["action_id"], value=form.get("value") or None)
+        except LookupError as exc:
+            raise web.HTTPNotFound(text=str(exc)) from exc
+        return self._done(request, dataclasses.asdict(resp))
+
+    async def _handle_edit(self, request: web.Request) -> web.Response:
+        form = await self._form(request, "user", "channel", "ts", "text")
+        try:
+            await self.user_edits(form["user"], form["channel"], form["ts"], form["text"])
+        except PermissionError as exc:
+            raise web.HTTPForbidden(text=str(exc)) from exc
+        except LookupError as exc:
+            raise web.HTTPNotFound(text=str(exc)) from exc
+        return self._done(request, self.message(form["channel"], form["ts"]))
+
+    async def _handle_delete(self, request: web.Request) -> web.Response:
+        form = await self._form(request, "user", "channel", "ts")
+        try:
+            if self.message(form["channel"], form["ts"]).get("user") != form["user"]:
+                raise web.HTTPForbidden(text="Slack only lets authors delete their messages")
+            await self.user_deletes(form["user"], form["channel"], form["ts"])
+        except LookupError as exc:
+            raise web.HTTPNotFound(text=str(exc)) from exc
+        return self._done(request, {"ok": True})
+
+    async def _handle_share(self, request: web.Request) -> web.Response:
+        """A person drops a file into a thread or channel, with an optional message."""
+        fields = await request.post()
+        upload = fields.get("file")
+        user, channel = str(fields.get("user") or ""), str(fields.get("channel") or "")
+        if not isinstance(upload, web.FileField) or not user or not channel:
+            raise web.HTTPBadRequest(text="missing fields: user, channel and a file")
+        kind = upload.content_type or mimetypes.guess_type(upload.filename)[0] or "application/octet-stream"
+        msg = await self.user_shares_file(user, channel, upload.file.read(), upload.filename, kind,
+                                          str(fields.get("text") or ""),
+                                          thread_ts=str(fields.get("thread_ts") or "") or None)
+        return self._done(request, msg)

@@ -382,4 +382,7 @@ class WebApiMixin(DeliveryMixin):
         self._triggers.discard(args["trigger_id"])  # trigger ids are single-use
         view = self._view(args)
         self.views_opened.append(view)
+        user = self._trigger_users.pop(args["trigger_id"], None)
+        if user is not None:
+            self.modals[user] = {"view": view, "errors": {}}
         return {"view": view}

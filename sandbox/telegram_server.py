@@ -14,12 +14,12 @@ import aiohttp
 from aiohttp import web
 
 from sandbox import telegram_media_methods  # noqa: F401 - importing registers sendPhoto & co
-from sandbox.telegram_console import render_console
 from sandbox.telegram_html import detect_entities
 from sandbox.telegram_media import CAPTION_KINDS, MEDIA_KINDS, fake_bytes, media_object, non_file_object
 from sandbox.telegram_methods import METHODS, Described
+from sandbox.telegram_page import TelegramPageMixin
 from sandbox.telegram_params import MAX_REQUEST_BYTES, Params, read_params
-from sandbox.telegram_state import ApiError, Chat, SentMessage, TelegramState
+from sandbox.telegram_state import ApiError, Chat, SentMessage
 
 __all__ = ["ApiError", "FakeTelegram", "SentMessage"]
 
@@ -35,7 +35,7 @@ def _error(err: ApiError) -> web.Response:
     return _json(err.body(), status=err.status)
 
 
-class FakeTelegram(TelegramState):
+class FakeTelegram(TelegramPageMixin):
     """In-process fake of api.telegram.org: customers act through methods, the bot through HTTP."""
 
     def __init__(
@@ -48,6 +48,8 @@ class FakeTelegram(TelegramState):
         global_per_second: float | None = None,
         first_update_id: int | None = None,
     ) -> None:
+        self._page_change = asyncio.Event()
+        self.typing_since: dict[int, float] = {}
         super().__init__(
             token,
             bot_id=bot_id,
@@ -61,6 +63,7 @@ class FakeTelegram(TelegramState):
         self._url: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._callback_serial = 0
+        self.page_closing = False
         # Telegram repeats a webhook delivery that did not get a 2xx "a reasonable amount of times"; the
         # sandbox does not unless asked (most tests want to see the first answer), e.g. for failover tests.
         self.webhook_retries = 0
@@ -71,9 +74,7 @@ class FakeTelegram(TelegramState):
         app = web.Application(client_max_size=MAX_REQUEST_BYTES)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
-        app.router.add_get("/", self._handle_console)
-        app.router.add_get("/_sandbox/chats", self._handle_chats)
-        app.router.add_post("/_sandbox/send", self._handle_console_send)
+        self.add_routes(app)
         # access_log=None: request paths contain the bot token, which must never be logged.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -86,6 +87,8 @@ class FakeTelegram(TelegramState):
 
     async def stop(self) -> None:
         self.closing = True
+        self.page_closing = True
+        self.changed()  # ends the page's event streams
         async with self.updates_changed:
             self.updates_changed.notify_all()  # let pending long polls answer before shutdown
         for task in list(self._tasks):
@@ -169,18 +172,21 @@ class FakeTelegram(TelegramState):
             edited["entities" if key == "text" else "caption_entities"] = found
         edited["edit_date"] = self.now()
         chat.messages[message_id] = edited
+        self.changed()
         await self._emit({"edited_message": copy.deepcopy(edited)})
         return copy.deepcopy(edited)
 
     async def customer_blocks_bot(self, user_id: int) -> None:
         chat = self.customer(user_id)
         chat.blocked = True
+        self.changed()
         await self._emit({"my_chat_member": self._member_change(chat, "member", "kicked")})
 
     async def customer_unblocks_bot(self, user_id: int) -> None:
         chat = self.customer(user_id)
         if chat.blocked:
             chat.blocked = False
+            self.changed()
             await self._emit({"my_chat_member": self._member_change(chat, "kicked", "member")})
 
     async def customer_presses_button(self, user_id: int, message_id: int, data: str) -> dict:
@@ -312,27 +318,3 @@ class FakeTelegram(TelegramState):
         if stored is None:
             return _error(ApiError(404, "Not Found"))
         return web.Response(body=stored.data, content_type="application/octet-stream")
-
-    async def _handle_console(self, request: web.Request) -> web.StreamResponse:
-        html = render_console(self.snapshot(), self.bot_user)
-        return web.Response(text=html, content_type="text/html", charset="utf-8")
-
-    async def _handle_chats(self, request: web.Request) -> web.StreamResponse:
-        return _json({"bot": self.bot_user, "chats": self.snapshot()})
-
-    async def _handle_console_send(self, request: web.Request) -> web.StreamResponse:
-        """Act as a customer from the demo page (form post) or a script (JSON post)."""
-        wants_json = request.content_type == "application/json"
-        data = dict(await request.json()) if wants_json else dict(await request.post())
-        text = str(data.get("text") or "").strip()
-        raw_id = str(data.get("user_id") or "").strip()
-        if not text or (raw_id and not raw_id.lstrip("-").isdigit()):
-            raise web.HTTPBadRequest(text="text is required and user_id must be an integer")
-        user_id = int(raw_id) if raw_id else max([*self.chats, 10_000_000]) + 1
-        first_name = str(data.get("first_name") or "").strip()
-        if user_id not in self.chats and first_name:
-            self.add_customer(user_id, first_name)
-        message = await self.customer_sends(user_id, text)
-        if wants_json:
-            return _json({"ok": True, "result": message})
-        raise web.HTTPSeeOther("/")

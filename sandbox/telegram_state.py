@@ -189,6 +189,7 @@ class TelegramState:
             self.chats[user_id].user = user
         else:
             self.chats[user_id] = Chat(user=user)
+        self.changed()
 
     def customer(self, user_id: int) -> Chat:
         if user_id not in self.chats:
@@ -213,9 +214,13 @@ class TelegramState:
             "date": self.now(),
         }
 
+    def changed(self) -> None:
+        """Hook for the HTTP layer: something a person could see changed (the sandbox page updates)."""
+
     def store_message(self, chat: Chat, message: dict[str, Any]) -> None:
         chat.messages[message["message_id"]] = message
         chat.order.append(message["message_id"])
+        self.changed()
 
     def find_message(self, chat: Chat, message_id: int) -> dict[str, Any] | None:
         if message_id in chat.deleted:
@@ -273,26 +278,31 @@ class TelegramState:
     # --- observation ---------------------------------------------------------------------------
     async def record_sent(self, record: SentMessage) -> None:
         self.sent.append(record)
+        self.changed()
         async with self._sent_changed:
             self._sent_changed.notify_all()
 
     async def record_edit(self, record: SentMessage) -> None:
         self.edits.append(record)
+        self.changed()
         async with self._sent_changed:
             self._sent_changed.notify_all()
 
     async def record_chat_action(self, chat_id: int, action: str) -> None:
         self.chat_actions.append((chat_id, action))
+        self.changed()
         async with self._sent_changed:
             self._sent_changed.notify_all()
 
     async def record_callback_answer(self, answer: dict[str, Any]) -> None:
         self.callback_answers.append(answer)
+        self.changed()
         async with self._sent_changed:
             self._sent_changed.notify_all()
 
     async def record_deletion(self, chat_id: int, message_id: int) -> None:
         self.deletions.append((chat_id, message_id))
+        self.changed()
         async with self._sent_changed:
             self._sent_changed.notify_all()
 

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+import re
+
 import pytest
 
 from bot.demo import run_demo
 
 
-async def test_the_demo_plays_the_whole_story(capsys: pytest.CaptureFixture[str]) -> None:
+async def test_the_demo_plays_the_whole_story(capsys: pytest.CaptureFixture[str],
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)  # the default level of `make run`
     await run_demo(0, keep_running=False)
     out = capsys.readouterr().out
+    # What Slack would show, not its markup; no library announcing its start-up.
+    assert "🚨 Needs a human: no confident answer" in out
+    assert not re.search(r":[a-z_]+:|<!date|\*\w[^*\n]*\*|<@U", out), out
+    noisy = [r.getMessage() for r in caplog.records if r.levelno < logging.WARNING]
+    assert not noisy, noisy
     for line in ("Alice → bot: How long does shipping take?",
                  "bot → Alice: Orders leave our warehouse",
                  "Needs a human",

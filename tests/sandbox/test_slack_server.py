@@ -308,8 +308,9 @@ async def test_html_control_surface(slack: FakeSlack, web_client: AsyncWebClient
         async with http.get(slack.url) as r:
             page = await r.text()
         assert r.status == 200 and "Customer &lt;b&gt;Ann&lt;/b&gt;" in page and "<img" not in page
-        assert "Ann &lt;img src=x&gt; (app)" in page  # username overrides are shown, escaped
-        assert 'action="/_sandbox/click"' in page and "Claim</button>" in page
+        # username overrides are shown, escaped, with Slack's APP badge
+        assert 'Ann &lt;img src=x&gt; <span class="app-badge">APP</span>' in page
+        assert 'data-action-id="claim"' in page and "Claim</button>" in page
         form = {"user": "U0BOB", "channel": CH, "thread_ts": posted["ts"], "text": "from the browser"}
         as_json = {"Accept": "application/json"}
         async with http.post(f"{slack.url}_sandbox/post", data=form, headers=as_json) as r:
