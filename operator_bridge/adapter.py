@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import SlackSettings
@@ -22,12 +22,15 @@ from operator_bridge.admin import AdminCommands
 from operator_bridge.campaigns import CampaignSlack
 from operator_bridge.commands import SlashCommands
 from operator_bridge.directory import Directory
+from operator_bridge.durable import DurableApp
 from operator_bridge.files import SlackFileFetcher
 from operator_bridge.history import History
 from operator_bridge.home import AppHome
 from operator_bridge.inbound import SlackInbound
 from operator_bridge.links import Permalinks
 from operator_bridge.outbound import SlackDeliverer
+from operator_bridge.spool import SpoolRunner
+from operator_bridge.spool_store import SpoolStore
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -36,12 +39,20 @@ log = logging.getLogger(__name__)
 class SlackAdapter:
     def __init__(self, settings: SlackSettings, service: Service, db: Database, *,
                  fetch_customer_file: FetchFile = no_fetch, reload_kb: Callable[[], str] = lambda: "No agent.",
-                 health: Callable[[], dict[str, Any]] = dict, campaigns: CampaignOps | None = None) -> None:
+                 health: Callable[[], dict[str, Any]] = dict, campaigns: CampaignOps | None = None,
+                 spool_path: Path = Path("baton-slack-spool.db"), retry_base_seconds: float = 0.5) -> None:
         self.settings = settings
-        # The dispatcher owns retries (it knows the outbox); the client itself never retries.
-        self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url, retry_handlers=[])
-        self.app = AsyncApp(client=self.client, signing_secret=settings.signing_secret or "unused-in-socket-mode",
-                            request_verification_enabled=settings.mode == "http", process_before_response=False)
+        # The dispatcher owns retries (it knows the outbox); the client itself never retries. A call gives
+        # up after api_timeout_seconds, so one hung request cannot hold a conversation's lane for minutes.
+        self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url, retry_handlers=[],
+                                     timeout=int(settings.api_timeout_seconds))
+        # Every Slack input is spooled before it is acknowledged and applied from the spool (durable.py).
+        self.spool = SpoolRunner(SpoolStore(spool_path), self.client,
+                                 give_up_seconds=settings.spool_give_up_minutes * 60,
+                                 retry_base_seconds=min(retry_base_seconds, 0.5))
+        self.app = DurableApp(runner=self.spool, client=self.client,
+                              signing_secret=settings.signing_secret or "unused-in-socket-mode",
+                              request_verification_enabled=settings.mode == "http", process_before_response=False)
         self.directory = Directory(self.client, service.access)
         SlackInbound(self.app, service, self.directory, set(settings.conversation_channels)).register()
         links = Permalinks(self.client)
@@ -68,7 +79,11 @@ class SlackAdapter:
     async def start(self) -> None:
         # One connection pool for every Web API call: without it slack_sdk opens a session (and a TLS
         # context) per call, which dominated the cost of a relayed message in the benchmarks.
-        self.client.session = aiohttp.ClientSession()
+        # The session's timeout is the one that counts (slack_sdk's own applies only to sessions it makes).
+        self.client.session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self.settings.api_timeout_seconds))
+        # Inputs left in the spool by the last run are applied first, before Slack sends new ones.
+        await self.spool.start()
         auth = await self.client.auth_test()
         log.info("Slack: connected as %s in %s", auth.get("user"), auth.get("team"))
         await self.directory.refresh_group()
@@ -79,6 +94,7 @@ class SlackAdapter:
 
     async def close(self) -> None:
         """After the dispatchers have drained: the Slack deliverer posts through this session."""
+        await self.spool.stop()
         if self.client.session is not None:
             await self.client.session.close()
             self.client.session = None
