@@ -3,13 +3,20 @@ what finally cannot be applied is handed back to its author."""
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
 
+from sandbox.slack_server import FakeSlack
+from sandbox.telegram_server import FakeTelegram
+from tests.e2e.test_crash import _spawn
+from tests.e2e.test_transports import free_port
 from tests.support import databases
-from tests.support.harness import ALICE, CHANNEL, World
+from tests.support.harness import ALICE, CHANNEL, WEBHOOK_SECRET, World
 from tests.support.outage import CuttableProxy, SqliteLock
 
 CAROL, DAN = 1001, 1002
@@ -131,3 +138,101 @@ async def test_replies_during_a_postgresql_cut_apply_once_in_order(world: World,
     await world.baton.settled(timeout=30)
     texts = [m.text for m in world.tg.messages_to(CAROL)]
     assert texts.count("First, during the cut") == 1 and texts.count("Second, during the cut") == 1
+
+
+def _crash_config(tg: FakeTelegram, slack: FakeSlack, tmp_path: Path) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(f"""
+[telegram]
+token = "{tg.token}"
+api_url = "{tg.url}"
+poll_timeout = 1
+[slack]
+bot_token = "{slack.bot_token}"
+app_token = "{slack.app_token}"
+api_url = "{slack.api_url}"
+channel = "{CHANNEL}"
+per_channel_per_second = 100
+per_channel_burst = 100
+tier3_per_minute = 60000
+[server]
+host = "127.0.0.1"
+port = 0
+[storage]
+url = "{databases.url_for(tmp_path)}"
+busy_timeout_seconds = 0.2
+[agent]
+backend = "tests.support.agents:EchoAgent"
+[access]
+operators = ["{ALICE}"]
+""")
+    return path
+
+
+@sqlite_only
+async def test_sigkill_with_replies_in_the_spool_applies_each_once_in_order_after_restart(
+        tg: FakeTelegram, slack: FakeSlack, tmp_path: Path) -> None:
+    config, log = _crash_config(tg, slack, tmp_path), tmp_path / "baton.log"
+    await databases.prepare(databases.url_for(tmp_path))
+    lock = SqliteLock(databases.url_for(tmp_path))
+    process = _spawn(config, log)
+    try:
+        await slack.wait_for(lambda: slack.socket_connections == 1, timeout=30, what="Baton connected")
+        await tg.customer_sends(CAROL, "Anyone there?")
+        root = await slack.wait_for(lambda: slack.messages(CHANNEL) and slack.messages(CHANNEL)[0], timeout=10,
+                                    what="the thread")
+        await tg.wait_for_messages(CAROL, 1, timeout=10)
+        await slack.click_button(ALICE, CHANNEL, root["ts"], "takeover")
+        await tg.wait_for_messages(CAROL, 2, timeout=10)
+
+        await lock.hold()
+        replies = [f"Reply {i} from Alice" for i in range(1, 4)]
+        for reply in replies:
+            await slack.user_posts(ALICE, CHANNEL, reply, thread_ts=root["ts"])  # acknowledged: spooled
+        await slack.wait_for(lambda: any(SAVED in (e.text or "") for e in slack.ephemerals), timeout=10,
+                             what="the note that the reply is saved")
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        await lock.release()
+        assert not [m for m in tg.messages_to(CAROL) if m.text in replies], "nothing applied before the kill"
+
+        process = _spawn(config, log)
+        await slack.wait_for(lambda: slack.socket_connections == 1, timeout=30, what="Baton connected again")
+        await slack.user_posts(ALICE, CHANNEL, "Done", thread_ts=root["ts"])
+        await tg.wait_until(lambda: any(m.text == "Done" for m in tg.messages_to(CAROL)), timeout=30,
+                            what=f"the reply after the restart (log: {log})")
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+        await lock.release()
+
+    sent = [m.text for m in tg.messages_to(CAROL) if m.text in [*replies, "Done"]]
+    assert sent == [*replies, "Done"], "each spooled reply applied once, in order, before the next one"
+
+
+@sqlite_only
+async def test_telegram_webhook_answers_503_while_the_database_is_locked_so_telegram_repeats(world: World) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram/webhook"
+    await world.start(storage=FAST_LOCK, server={"port": port},
+                      telegram={"mode": "webhook", "webhook_url": url, "webhook_secret": WEBHOOK_SECRET})
+    world.tg.webhook_retries, world.tg.webhook_retry_delay = 12, 0.05
+    assert world.baton is not None
+    lock = SqliteLock(world.baton.settings.storage.url)
+
+    await lock.hold()
+    try:
+        sending = asyncio.create_task(world.tg.customer_sends(CAROL, "Sent while the database is locked"))
+        for _ in range(500):  # the sandbox signals sends, not webhook answers: look every 20 ms
+            if any(status == 503 for _, status in world.tg.webhook_deliveries):
+                break
+            await asyncio.sleep(0.02)
+        assert any(status == 503 for _, status in world.tg.webhook_deliveries), world.tg.webhook_deliveries
+    finally:
+        await lock.release()
+    await sending
+    root = await world.root()
+    await world.thread_has(root["ts"], "Sent while the database is locked")
+    await world.baton.settled()
+    assert len(world.roots()) == 1
+    assert len(await world.thread_has(root["ts"], "Sent while the database is locked")) == 1
