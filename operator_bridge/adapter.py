@@ -45,7 +45,7 @@ class SlackAdapter:
         # The dispatcher owns retries (it knows the outbox); the client itself never retries. A call gives
         # up after api_timeout_seconds, so one hung request cannot hold a conversation's lane for minutes.
         self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url, retry_handlers=[],
-                                     timeout=int(settings.api_timeout_seconds))
+                                     timeout=max(1, round(settings.api_timeout_seconds)))
         # Every Slack input is spooled before it is acknowledged and applied from the spool (durable.py).
         self.spool = SpoolRunner(SpoolStore(spool_path), self.client,
                                  give_up_seconds=settings.spool_give_up_minutes * 60,

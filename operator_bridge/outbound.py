@@ -20,6 +20,7 @@ from operator_bridge.campaign_outbound import CampaignMessages
 from operator_bridge.files import CustomerFileMirror
 from operator_bridge.formatting import html_to_mrkdwn
 from operator_bridge.outbound_edits import update_mirror
+from operator_bridge.uncertain import UNCERTAIN, maybe_posted
 from storage import alerts, conversations, messages, outbox
 from storage.db import Database
 from storage.models import Conversation, Customer, Message, OutboxItem
@@ -55,7 +56,7 @@ class SlackDeliverer:
         except SlackApiError as exc:
             return classify(exc)
         except (TimeoutError, aiohttp.ClientError, ConnectionError) as exc:
-            return RetryLater(f"network error talking to Slack: {type(exc).__name__}")
+            return RetryLater(f"{UNCERTAIN}network error talking to Slack: {type(exc).__name__}")
 
     async def _deliver(self, item: OutboxItem, loaded: Loaded) -> Result:
         if item.kind in CAMPAIGN_KINDS:
@@ -68,7 +69,7 @@ class SlackDeliverer:
                 return Delivered(skipped="thread already open")
             # Several channels share the load of Slack's per-channel posting limit.
             target = self.channels[(conv.id or 0) % len(self.channels)]
-            if item.last_error == outbox.IN_FLIGHT and (found := await self._find_posted(item, target)):
+            if maybe_posted(item) and (found := await self._find_posted(item, target)):
                 return Delivered(slack_channel=target, slack_ts=found)
             text, card = blocks.card(await self._card_view(conv, customer))
             await self.post_pacer.wait(target)
@@ -80,7 +81,7 @@ class SlackDeliverer:
         if item.kind in (fx.ALERT, fx.UPDATE_ALERT):
             return await self._alert(item, conv, customer)
         channel, thread_ts = conv.slack_channel, conv.slack_thread_ts
-        if (item.kind in (fx.NOTE, fx.MIRROR) and item.last_error == outbox.IN_FLIGHT
+        if (item.kind in (fx.NOTE, fx.MIRROR) and maybe_posted(item)
                 and (found := await self._find_posted(item, channel, thread_ts))):
             return Delivered(slack_channel=channel, slack_ts=found)
         if item.kind == fx.UPDATE_CARD:
@@ -151,6 +152,8 @@ class SlackDeliverer:
             last_messages=[(m.author_name or names.get(m.author, m.author), m.text) for m in recent if not m.is_note])
         text, body = blocks.alert(view)
         if item.kind == fx.ALERT:
+            if maybe_posted(item) and (found := await self._find_posted(item, self.alerts_channel)):
+                return Delivered(slack_channel=self.alerts_channel, slack_ts=found)
             await self.post_pacer.wait(self.alerts_channel)
             resp = await self.client.chat_postMessage(channel=self.alerts_channel, text=text, blocks=body,
                                                       unfurl_links=False, metadata=_metadata(item))
@@ -162,7 +165,7 @@ class SlackDeliverer:
         return Delivered()
 
     async def _find_posted(self, item: OutboxItem, channel: str, thread_ts: str | None = None) -> str | None:
-        """The ts of this row's post if an attempt cut short by a crash did reach Slack (found by metadata)."""
+        """The ts of this row's post if an attempt that ended without an answer did reach Slack (by metadata)."""
         if thread_ts is None:
             resp = await self.client.conversations_history(channel=channel, include_all_metadata=True, limit=100,
                                                            oldest=str(item.created_at.timestamp() - 60))
@@ -172,7 +175,8 @@ class SlackDeliverer:
         for message in resp.get("messages") or []:
             payload = (message.get("metadata") or {}).get("event_payload") or {}
             if payload.get("outbox_id") == item.id:
-                log.info("outbox %s: already in Slack as %s (recovered after a crash)", item.id, message["ts"])
+                log.info("outbox %s: already in Slack as %s (%s); not posting again", item.id, message["ts"],
+                         item.last_error)
                 return str(message["ts"])
         return None
 
@@ -227,7 +231,7 @@ def classify(exc: SlackApiError) -> Result:
             after = 1.0
         return RetryLater("Slack rate limit", after=after)
     if status >= 500 or error in _TRANSIENT:
-        return RetryLater(f"Slack error {status} {error}")
+        return RetryLater(f"{UNCERTAIN}Slack error {status} {error}")
     if error in ("invalid_auth", "account_inactive", "token_revoked", "not_authed"):
         log.critical("Slack rejected the bot token (%s); fix [slack] bot_token", error)
         return RetryLater(f"Slack rejected the token ({error})", after=60)
