@@ -82,8 +82,10 @@ class SlackDeliverer:
             return await self._alert(item, conv, customer)
         channel, thread_ts = conv.slack_channel, conv.slack_thread_ts
         if (item.kind in (fx.NOTE, fx.MIRROR) and maybe_posted(item)
-                and (found := await self._find_posted(item, channel, thread_ts))):
-            return Delivered(slack_channel=channel, slack_ts=found)
+                and (posted := await self._find_posted_message(item, channel, thread_ts))):
+            # A folded post names the rows it carried: they are done too.
+            covered = (posted.get("metadata") or {}).get("event_payload", {}).get("covered") or []
+            return Delivered(slack_channel=channel, slack_ts=str(posted["ts"]), covered=tuple(map(int, covered)))
         if item.kind == fx.UPDATE_CARD:
             text, card = blocks.card(await self._card_view(conv, customer))
             await self.tier3_pacer.wait("chat.update")
@@ -105,7 +107,7 @@ class SlackDeliverer:
                     raise
             return Delivered()
         if item.kind == fx.EDIT_MIRROR:
-            return await update_mirror(self.client, channel, message)
+            return await update_mirror(self.client, channel, message, thread_ts)
         if item.kind == fx.MIRROR and message is not None:
             if message.tg_file_id:
                 await self.post_pacer.wait(channel)
@@ -114,15 +116,16 @@ class SlackDeliverer:
                 # The channel is at its limit: fold this thread's waiting mirror messages into one post so the
                 # thread's lag stays bounded instead of growing by a second per message.
                 batch = await coalesce.waiting_mirrors(self.db, item)
-                if batch:
+                text, body, count = coalesce.combined_post(
+                    [(message, item), *batch], self._author, lambda m: self._mirror_args(m, customer)["text"],
+                    customer)
+                if count > 1:  # else nothing to fold: this message goes alone, below
                     await self.post_pacer.wait(channel)
-                    text, body = coalesce.combined_post(
-                        [(message, item), *batch], self._author, html_to_mrkdwn, customer)
+                    covered = tuple(row.id for _, row in batch[:count - 1] if row.id is not None)
                     resp = await self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text,
-                                                              blocks=body, metadata=_metadata(item),
+                                                              blocks=body, metadata=_metadata(item, covered),
                                                               unfurl_links=False, unfurl_media=False)
-                    return Delivered(slack_channel=channel, slack_ts=resp["ts"],
-                                     covered=tuple(row.id for _, row in batch if row.id is not None))
+                    return Delivered(slack_channel=channel, slack_ts=resp["ts"], covered=covered)
             await self.post_pacer.wait(channel)
             resp = await self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False,
                                                       unfurl_media=False, metadata=_metadata(item),
@@ -166,6 +169,11 @@ class SlackDeliverer:
 
     async def _find_posted(self, item: OutboxItem, channel: str, thread_ts: str | None = None) -> str | None:
         """The ts of this row's post if an attempt that ended without an answer did reach Slack (by metadata)."""
+        posted = await self._find_posted_message(item, channel, thread_ts)
+        return str(posted["ts"]) if posted is not None else None
+
+    async def _find_posted_message(self, item: OutboxItem, channel: str, thread_ts: str | None = None
+                                   ) -> dict[str, Any] | None:
         if thread_ts is None:
             resp = await self.client.conversations_history(channel=channel, include_all_metadata=True, limit=100,
                                                            oldest=str(item.created_at.timestamp() - 60))
@@ -177,7 +185,7 @@ class SlackDeliverer:
             if payload.get("outbox_id") == item.id:
                 log.info("outbox %s: already in Slack as %s (%s); not posting again", item.id, message["ts"],
                          item.last_error)
-                return str(message["ts"])
+                return dict(message)
         return None
 
     def _author(self, message: Message, customer: Customer) -> tuple[str, str]:
@@ -214,10 +222,12 @@ class SlackDeliverer:
             csat_comment=conv.csat_comment, campaign_id=conv.campaign_id)
 
 
-def _metadata(item: OutboxItem) -> dict[str, Any]:
+def _metadata(item: OutboxItem, covered: tuple[int, ...] = ()) -> dict[str, Any]:
     # Lets a restarted Baton recognise its own post instead of posting it twice.
-    return {"event_type": "baton_outbox", "event_payload": {"outbox_id": item.id,
-                                                            "conversation_id": item.conversation_id}}
+    payload: dict[str, Any] = {"outbox_id": item.id, "conversation_id": item.conversation_id}
+    if covered:
+        payload["covered"] = list(covered)
+    return {"event_type": "baton_outbox", "event_payload": payload}
 
 
 def classify(exc: SlackApiError) -> Result:
