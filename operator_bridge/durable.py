@@ -100,15 +100,16 @@ class DurableApp(AsyncApp):
             if events is not None:  # an event: spooled by the middleware and acknowledged by Bolt already
                 input_id, late = events.get(name), self.runner.late_ack(body)
             else:
-                lane = spool_text.lane(body)
-                input_id = await self.runner.store.add(spool_text.platform_id(body), lane, name, body)
+                input_id = await self.runner.store.add(spool_text.platform_id(body), spool_text.lane(body), name,
+                                                       body)
                 late = LateAck(ack, self.runner.late_ack(body).late)
             if input_id is None:  # Slack sent this input again; the first copy is applied or on its way
                 if not late.acked:
                     await ack()
                 return
-            live = self.runner.live(input_id, late)
-            self.runner.kick(spool_text.lane(body))
+            lane = spool_text.lane(body)
+            live = self.runner.live(input_id, late, lane, body)
+            self.runner.kick(lane)
             if late.acked:
                 return
             waiters = [asyncio.ensure_future(live.settled.wait()), asyncio.ensure_future(late.answered.wait())]

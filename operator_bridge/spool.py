@@ -69,6 +69,8 @@ class _Live:
     """An input a listener is waiting on: its ack, and whether it took effect or was deferred."""
 
     ack: LateAck
+    lane: str
+    body: dict[str, Any]
     settled: asyncio.Event = field(default_factory=asyncio.Event)
     deferred: bool = False
     told: bool = False  # the ack itself said the input is saved
@@ -108,8 +110,8 @@ class SpoolRunner:
             await asyncio.gather(*late, return_exceptions=True)
         await self.store.close()
 
-    def live(self, input_id: int, ack: LateAck) -> _Live:
-        self._live[input_id] = live = _Live(ack)
+    def live(self, input_id: int, ack: LateAck, lane: str, body: dict[str, Any]) -> _Live:
+        self._live[input_id] = live = _Live(ack, lane, body)
         return live
 
     def kick(self, lane: str) -> None:
@@ -159,16 +161,20 @@ class SpoolRunner:
                 await self._give_up(item, "Baton's database was not available" if away else
                                     "it failed inside Baton (the log has the details)")
                 return True
-            if live is not None and not live.deferred:
-                live.deferred = True
-                live.settled.set()
-                if live.ack.acked and not live.told:
-                    live.told = True
-                    await self._tell(item.body, spool_text.saved_notice(item.body), dm=False)
+            await self._defer(item.lane)
             return False
         await self.store.done(item.id)
         self._finish(item.id)
         return True
+
+    async def _defer(self, lane: str) -> None:
+        """Everyone waiting on this lane hears, once, that their input is saved and will be applied."""
+        for live in [live for live in self._live.values() if live.lane == lane and not live.deferred]:
+            live.deferred = True
+            live.settled.set()  # a command not acknowledged yet is, with this note (durable.py)
+            if live.ack.acked and not live.told:
+                live.told = True
+                await self._tell(live.body, spool_text.saved_notice(live.body), dm=False)
 
     def _finish(self, input_id: int) -> None:
         live = self._live.pop(input_id, None)
@@ -197,7 +203,7 @@ class SpoolRunner:
     async def _tell(self, body: dict[str, Any], text: str, *, dm: bool, blocks: Any = None) -> None:
         """Privately to the input's author: ephemeral where they acted, or a direct message."""
         user, channel, thread_ts = spool_text.where(body)
-        if not user:
+        if not user or spool_text.quiet(body):
             return
         try:
             if dm or not channel:

@@ -53,6 +53,12 @@ def lane(body: dict[str, Any]) -> str:
     return f"user:{user}"
 
 
+def quiet(body: dict[str, Any]) -> bool:
+    """Inputs nobody typed (the App Home tab opened): applied late or not at all without a word."""
+    event = body.get("event")
+    return isinstance(event, dict) and event.get("type") != "message"
+
+
 def describe(body: dict[str, Any]) -> str:
     """What the person did, with their own words where there are any."""
     event = body.get("event")

@@ -60,6 +60,9 @@ async def test_replies_button_and_command_during_a_sqlite_lock_apply_once_in_ord
         assert SAVED in answer.body["text"]  # the command's own answer says it waits
         # Slack re-sends an event it thinks was missed: still one input.
         await world.slack.redeliver_last_event()
+        # Each input waiting behind the first is acknowledged with the same note: both replies and the button.
+        await world.slack.wait_for(lambda: sum(SAVED in (e.text or "") for e in world.slack.ephemerals) == 3,
+                                   timeout=10, what="a note for each waiting input")
         assert len(world.tg.messages_to(CAROL)) == 2, "nothing applied while the database is locked"
     finally:
         await lock.release()
