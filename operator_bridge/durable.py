@@ -69,6 +69,21 @@ class DurableApp(AsyncApp):
              middleware: Any = None) -> Any:
         return self._wrapping(super().view(constraints, matchers, middleware))
 
+    def block_action(self, constraints: Any, matchers: Any = None, middleware: Any = None) -> Any:
+        return self._wrapping(super().block_action(constraints, matchers, middleware))
+
+    def view_submission(self, constraints: Any, matchers: Any = None, middleware: Any = None) -> Any:
+        return self._wrapping(super().view_submission(constraints, matchers, middleware))
+
+    def global_shortcut(self, callback_id: Any, matchers: Any = None, middleware: Any = None) -> Any:
+        return self._wrapping(super().global_shortcut(callback_id, matchers, middleware))
+
+    def message_shortcut(self, callback_id: Any, matchers: Any = None, middleware: Any = None) -> Any:
+        return self._wrapping(super().message_shortcut(callback_id, matchers, middleware))
+
+    def message(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("register message listeners with app.event(\"message\"), which spools them")
+
     def _wrapping(self, register: Callable[..., Any]) -> Callable[..., Any]:
         return lambda *functions: register(*(self._durable(f) for f in functions))
 

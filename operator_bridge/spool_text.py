@@ -86,8 +86,8 @@ def describe(body: dict[str, Any]) -> str:
 
 
 def saved_notice(body: dict[str, Any]) -> str:
-    return (f"⏳ Baton's database is not answering right now. Your {_first_line(describe(body))} is saved and "
-            "will be applied as soon as the database is back; nothing to do on your side.")
+    return (f"⏳ Baton's database is busy or unavailable right now. Your {_first_line(describe(body))} is saved "
+            "and will be applied as soon as it is back; nothing to do on your side.")
 
 
 def given_up(body: dict[str, Any], why: str) -> str:
