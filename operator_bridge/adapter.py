@@ -82,12 +82,13 @@ class SlackAdapter:
         # The session's timeout is the one that counts (slack_sdk's own applies only to sessions it makes).
         self.client.session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=self.settings.api_timeout_seconds))
-        # Inputs left in the spool by the last run are applied first, before Slack sends new ones.
-        await self.spool.start()
         auth = await self.client.auth_test()
         log.info("Slack: connected as %s in %s", auth.get("user"), auth.get("team"))
         await self.directory.refresh_group()
         self.directory.start()
+        # Inputs left in the spool by the last run are applied first (who is an operator is known by now),
+        # before Slack sends new ones.
+        await self.spool.start()
         if self.settings.mode == "socket":
             self._socket = AsyncSocketModeHandler(self.app, self.settings.app_token)
             await self._socket.connect_async()
