@@ -10,11 +10,14 @@ COPY bot ./bot
 COPY operator_bridge ./operator_bridge
 COPY storage ./storage
 COPY sandbox ./sandbox
-RUN pip install . && useradd --system --uid 10001 --home-dir /app baton
+RUN pip install . && useradd --system --uid 10001 --home-dir /app baton \
+    && mkdir -p /var/lib/baton && chown baton /var/lib/baton
+# Acknowledged Slack inputs wait in this file until the database has them (README: delivery guarantees).
+ENV BATON_SLACK_SPOOL_PATH=/var/lib/baton/slack-spool.db
 
 USER baton
 # The config (and the knowledge base it names) is mounted read-only at /config.
-VOLUME ["/config"]
+VOLUME ["/config", "/var/lib/baton"]
 EXPOSE 8080
 # /healthz is 503 when a token is rejected or the database is unreachable. Stdlib only: slim has no curl.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \

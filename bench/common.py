@@ -56,6 +56,7 @@ bot_token = "{slack.bot_token}"
 app_token = "{slack.app_token}"
 api_url = "{slack.api_url}"
 channel = "{CHANNEL}"
+spool_path = "{tmp / 'slack-spool.db'}"
 {slack_rate}
 [server]
 host = "127.0.0.1"

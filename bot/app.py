@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import time
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.engine import make_url
 
 from bot.agent.base import Agent
 from bot.agent.registry import build_agent
@@ -41,7 +44,7 @@ class Baton:
                  retry_base_seconds: float = 1.0) -> None:
         self.settings = settings
         self.clock = clock or Clock()
-        self.db = Database(settings.storage.url)
+        self.db = Database(settings.storage.url, busy_timeout=settings.storage.busy_timeout_seconds)
         self.access = Access(settings.access.operators, settings.access.admins, settings.access.operator_group)
         self.dispatchers: list[Dispatcher] = []
         self.metrics = Metrics()
@@ -60,7 +63,8 @@ class Baton:
         self.agent = agent or build_agent(settings.agent)
         self.slack = SlackAdapter(settings.slack, self.service, self.db,
                                   fetch_customer_file=self.telegram.fetch_customer_file,
-                                  reload_kb=self._reload_kb, health=self._health, campaigns=self.campaign_ops)
+                                  reload_kb=self._reload_kb, health=self._health, campaigns=self.campaign_ops,
+                                  spool_path=slack_spool_path(settings), retry_base_seconds=retry_base_seconds)
         self.campaigns = CampaignSender(self.db, self.telegram.send_campaign, settings.campaigns, clock=self.clock,
                                         wake_outbox=self._wake_dispatchers)
         worker = AgentWorker(self.service, self.agent, timeout=settings.agent.timeout_seconds,
@@ -201,6 +205,16 @@ class Baton:
         sockets = getattr(server, "sockets", None) or []
         self.port = sockets[0].getsockname()[1] if sockets else self.settings.server.port
         log.info("HTTP server on %s:%s", self.settings.server.host, self.port)
+
+
+def slack_spool_path(settings: Settings) -> Path:
+    """Where acknowledged Slack inputs wait until applied: a local file, beside a SQLite database."""
+    if settings.slack.spool_path is not None:
+        return settings.slack.spool_path
+    url = make_url(settings.storage.url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database + ".slack-spool")
+    return Path(os.environ.get("BATON_SLACK_SPOOL_PATH") or "baton-slack-spool.db")
 
 
 async def run_forever(settings: Settings) -> None:

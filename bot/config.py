@@ -95,6 +95,13 @@ class SlackSettings(_Section):
     tier3_per_minute: float = Field(default=50.0, gt=0)
     # App Home: at most one views.publish per person per this many seconds (Slack limits it per user).
     home_refresh_seconds: float = Field(default=3.0, ge=0)
+    # Every Web API call gives up after this long (aiohttp's default would be 300 s).
+    api_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Slack inputs are kept in this local file until applied (default: next to a SQLite database, else
+    # $BATON_SLACK_SPOOL_PATH or ./baton-slack-spool.db); one that cannot be applied for this long is
+    # dropped and its author told.
+    spool_path: Path | None = None
+    spool_give_up_minutes: float = Field(default=60.0, gt=0)
 
     @field_validator("bot_token")
     @classmethod
@@ -164,6 +171,8 @@ class LoggingSettings(_Section):
 
 class StorageSettings(_Section):
     url: str = "sqlite+aiosqlite:///baton.db"
+    # SQLite: how long a write waits for another writer's lock before "database is locked".
+    busy_timeout_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("url")
     @classmethod

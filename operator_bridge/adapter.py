@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -25,12 +25,15 @@ from operator_bridge.admin import AdminCommands
 from operator_bridge.campaigns import CampaignSlack
 from operator_bridge.commands import SlashCommands
 from operator_bridge.directory import Directory
+from operator_bridge.durable import DurableApp
 from operator_bridge.files import SlackFileFetcher
 from operator_bridge.history import History
 from operator_bridge.home import AppHome
 from operator_bridge.inbound import SlackInbound
 from operator_bridge.links import Permalinks
 from operator_bridge.outbound import SlackDeliverer
+from operator_bridge.spool import SpoolRunner
+from operator_bridge.spool_store import SpoolStore
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -39,16 +42,24 @@ log = logging.getLogger(__name__)
 class SlackAdapter:
     def __init__(self, settings: SlackSettings, service: Service, db: Database, *,
                  fetch_customer_file: FetchFile = no_fetch, reload_kb: Callable[[], str] = lambda: "No agent.",
-                 health: Callable[[], dict[str, Any]] = dict, campaigns: CampaignOps | None = None) -> None:
+                 health: Callable[[], dict[str, Any]] = dict, campaigns: CampaignOps | None = None,
+                 spool_path: Path = Path("baton-slack-spool.db"), retry_base_seconds: float = 0.5) -> None:
         self.settings = settings
-        # The dispatcher owns retries (it knows the outbox); the client itself never retries.
-        self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url, retry_handlers=[])
-        self.app = AsyncApp(client=self.client, signing_secret=settings.signing_secret or "unused-in-socket-mode",
-                            request_verification_enabled=settings.mode == "http", process_before_response=False)
+        # The dispatcher owns retries (it knows the outbox); the client itself never retries. A call gives
+        # up after api_timeout_seconds, so one hung request cannot hold a conversation's lane for minutes.
+        self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url, retry_handlers=[],
+                                     timeout=max(1, round(settings.api_timeout_seconds)))
+        # Every Slack input is spooled before it is acknowledged and applied from the spool (durable.py).
+        self.spool = SpoolRunner(SpoolStore(spool_path), self.client,
+                                 give_up_seconds=settings.spool_give_up_minutes * 60,
+                                 retry_base_seconds=min(retry_base_seconds, 0.5))
+        self.app = DurableApp(runner=self.spool, client=self.client,
+                              signing_secret=settings.signing_secret or "unused-in-socket-mode",
+                              request_verification_enabled=settings.mode == "http", process_before_response=False,
+                              before_apply=self._current_access)
         self._verifier = SignatureVerifier(settings.signing_secret or "unused-in-socket-mode")
         self.directory = Directory(self.client, service.access)
         self._db, self._access = db, service.access
-        self.app.middleware(self._current_access)  # before every listener: access decisions see other instances
         SlackInbound(self.app, service, self.directory, set(settings.conversation_channels)).register()
         links = Permalinks(self.client)
         history = History(self.app, db, service.access, links)
@@ -74,17 +85,23 @@ class SlackAdapter:
     async def start(self) -> None:
         # One connection pool for every Web API call: without it slack_sdk opens a session (and a TLS
         # context) per call, which dominated the cost of a relayed message in the benchmarks.
-        self.client.session = aiohttp.ClientSession()
+        # The session's timeout is the one that counts (slack_sdk's own applies only to sessions it makes).
+        self.client.session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self.settings.api_timeout_seconds))
         auth = await self.client.auth_test()
         log.info("Slack: connected as %s in %s", auth.get("user"), auth.get("team"))
         await self.directory.refresh_group()
         self.directory.start()
+        # Inputs left in the spool by the last run are applied first (who is an operator is known by now),
+        # before Slack sends new ones.
+        await self.spool.start()
         if self.settings.mode == "socket":
             self._socket = AsyncSocketModeHandler(self.app, self.settings.app_token)
             await self._socket.connect_async()
 
     async def close(self) -> None:
         """After the dispatchers have drained: the Slack deliverer posts through this session."""
+        await self.spool.stop()
         if self.client.session is not None:
             await self.client.session.close()
             self.client.session = None
@@ -95,12 +112,13 @@ class SlackAdapter:
         if self._socket is not None:
             await self._socket.close_async()
 
-    async def _current_access(self, next: Callable[[], Awaitable[None]]) -> None:
+    async def _current_access(self) -> None:
+        """Before each input is applied (after Slack was answered, so never in the 3-second window): access
+        decisions see what other instances changed."""
         try:
             await sync_access(self._db, self._access)
         except Exception as exc:  # the database away: decide on the lists loaded last rather than not at all
             log.warning("could not check for access changes (%s); using the lists loaded last", type(exc).__name__)
-        await next()
 
     async def handle_http(self, request: web.Request) -> web.Response:
         """POST /slack/events: the signature and the 5-minute window are verified before anything else."""

@@ -16,6 +16,7 @@ from bot.core.pacing import Pacer
 from bot.core.ports import Delivered, Failed, Result, RetryLater
 from operator_bridge import campaign_blocks as cb
 from operator_bridge.campaigns import describe_audience
+from operator_bridge.uncertain import maybe_posted
 from storage import audit, customers, outbox
 from storage import campaigns as store
 from storage.db import Database
@@ -55,7 +56,7 @@ class CampaignMessages:
             if campaign.slack_ts:
                 return Delivered(skipped="already posted")
             found = (await self.find_posted(item, self.channel)
-                     if item.last_error == outbox.IN_FLIGHT else None)
+                     if maybe_posted(item) else None)
             if found is None:
                 await self.post_pacer.wait(self.channel)
                 resp = await self.client.chat_postMessage(channel=self.channel, text=text, blocks=body,

@@ -7,13 +7,12 @@ from typing import Any
 
 from bot.core import effects as fx
 from bot.core.text import quote
+from operator_bridge.long_text import BLOCKS_TEXT_BUDGET, MAX_BLOCKS, fallback, sections
 from storage import messages, outbox
 from storage.db import Database
 from storage.models import Customer, Message, OutboxItem
 
 MAX_BATCH = 10
-# Section text is limited to 3,000 characters; leave room for the author line.
-_MAX_SECTION = 2800
 
 
 async def waiting_mirrors(db: Database, item: OutboxItem, limit: int = MAX_BATCH - 1
@@ -33,17 +32,22 @@ async def waiting_mirrors(db: Database, item: OutboxItem, limit: int = MAX_BATCH
 
 
 def combined_post(entries: list[tuple[Message, OutboxItem]], author: Callable[[Message, Customer], tuple[str, str]],
-                  to_mrkdwn: Callable[[str], str], customer: Customer) -> tuple[str, list[dict[str, Any]]]:
-    """One post, in order, each entry under its author's name."""
+                  render: Callable[[Message], str], customer: Customer) -> tuple[str, list[dict[str, Any]], int]:
+    """One post, in order, each entry under its author's name, its text whole (in as many sections as it
+    needs): as many entries as fit in one message. The count says how many; 0 when the first alone does
+    not fit (it is then posted on its own, as text)."""
     body: list[dict[str, Any]] = []
-    lines = []
+    lines: list[str] = []
+    used = 0
     for message, _row in entries:
         name, icon = author(message, customer)
-        text = to_mrkdwn(message.html) if message.html else quote(message.text)
         name = quote(name)
-        if len(text) > _MAX_SECTION:
-            text = text[:_MAX_SECTION] + "…"
-        body.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"{icon} *{name}*"}]})
-        body.append({"type": "section", "text": {"type": "mrkdwn", "text": text or " "}})
+        header = f"{icon} *{name}*"
+        text = render(message) or " "
+        added = [{"type": "context", "elements": [{"type": "mrkdwn", "text": header}]}, *sections(text)]
+        if len(body) + len(added) > MAX_BLOCKS or used + len(header) + len(text) > BLOCKS_TEXT_BUDGET:
+            break
+        body += added
+        used += len(header) + len(text)
         lines.append(f"{name}: {text}")
-    return "\n".join(lines)[:3900], body[:50]
+    return fallback("\n".join(lines)), body, len(lines)

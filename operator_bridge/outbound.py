@@ -20,6 +20,7 @@ from operator_bridge.campaign_outbound import CampaignMessages
 from operator_bridge.files import CustomerFileMirror
 from operator_bridge.formatting import html_to_mrkdwn
 from operator_bridge.outbound_edits import update_mirror
+from operator_bridge.uncertain import UNCERTAIN, maybe_posted
 from storage import alerts, conversations, messages, outbox
 from storage.db import Database
 from storage.models import Conversation, Customer, Message, OutboxItem
@@ -55,7 +56,7 @@ class SlackDeliverer:
         except SlackApiError as exc:
             return classify(exc)
         except (TimeoutError, aiohttp.ClientError, ConnectionError) as exc:
-            return RetryLater(f"network error talking to Slack: {type(exc).__name__}")
+            return RetryLater(f"{UNCERTAIN}network error talking to Slack: {type(exc).__name__}")
 
     async def _deliver(self, item: OutboxItem, loaded: Loaded) -> Result:
         if item.kind in CAMPAIGN_KINDS:
@@ -68,7 +69,7 @@ class SlackDeliverer:
                 return Delivered(skipped="thread already open")
             # Several channels share the load of Slack's per-channel posting limit.
             target = self.channels[(conv.id or 0) % len(self.channels)]
-            if item.last_error == outbox.IN_FLIGHT and (found := await self._find_posted(item, target)):
+            if maybe_posted(item) and (found := await self._find_posted(item, target)):
                 return Delivered(slack_channel=target, slack_ts=found)
             text, card = blocks.card(await self._card_view(conv, customer))
             await self.post_pacer.wait(target)
@@ -80,9 +81,11 @@ class SlackDeliverer:
         if item.kind in (fx.ALERT, fx.UPDATE_ALERT):
             return await self._alert(item, conv, customer)
         channel, thread_ts = conv.slack_channel, conv.slack_thread_ts
-        if (item.kind in (fx.NOTE, fx.MIRROR) and item.last_error == outbox.IN_FLIGHT
-                and (found := await self._find_posted(item, channel, thread_ts))):
-            return Delivered(slack_channel=channel, slack_ts=found)
+        if (item.kind in (fx.NOTE, fx.MIRROR) and maybe_posted(item)
+                and (posted := await self._find_posted_message(item, channel, thread_ts))):
+            # A folded post names the rows it carried: they are done too.
+            covered = (posted.get("metadata") or {}).get("event_payload", {}).get("covered") or []
+            return Delivered(slack_channel=channel, slack_ts=str(posted["ts"]), covered=tuple(map(int, covered)))
         if item.kind == fx.UPDATE_CARD:
             text, card = blocks.card(await self._card_view(conv, customer))
             await self.tier3_pacer.wait("chat.update")
@@ -104,7 +107,7 @@ class SlackDeliverer:
                     raise
             return Delivered()
         if item.kind == fx.EDIT_MIRROR:
-            return await update_mirror(self.client, channel, message)
+            return await update_mirror(self.client, channel, message, thread_ts)
         if item.kind == fx.MIRROR and message is not None:
             if message.tg_file_id:
                 await self.post_pacer.wait(channel)
@@ -113,15 +116,16 @@ class SlackDeliverer:
                 # The channel is at its limit: fold this thread's waiting mirror messages into one post so the
                 # thread's lag stays bounded instead of growing by a second per message.
                 batch = await coalesce.waiting_mirrors(self.db, item)
-                if batch:
+                text, body, count = coalesce.combined_post(
+                    [(message, item), *batch], self._author, lambda m: self._mirror_args(m, customer)["text"],
+                    customer)
+                if count > 1:  # else nothing to fold: this message goes alone, below
                     await self.post_pacer.wait(channel)
-                    text, body = coalesce.combined_post(
-                        [(message, item), *batch], self._author, html_to_mrkdwn, customer)
+                    covered = tuple(row.id for _, row in batch[:count - 1] if row.id is not None)
                     resp = await self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text,
-                                                              blocks=body, metadata=_metadata(item),
+                                                              blocks=body, metadata=_metadata(item, covered),
                                                               unfurl_links=False, unfurl_media=False)
-                    return Delivered(slack_channel=channel, slack_ts=resp["ts"],
-                                     covered=tuple(row.id for _, row in batch if row.id is not None))
+                    return Delivered(slack_channel=channel, slack_ts=resp["ts"], covered=covered)
             await self.post_pacer.wait(channel)
             resp = await self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False,
                                                       unfurl_media=False, metadata=_metadata(item),
@@ -151,6 +155,8 @@ class SlackDeliverer:
             last_messages=[(m.author_name or names.get(m.author, m.author), m.text) for m in recent if not m.is_note])
         text, body = blocks.alert(view)
         if item.kind == fx.ALERT:
+            if maybe_posted(item) and (found := await self._find_posted(item, self.alerts_channel)):
+                return Delivered(slack_channel=self.alerts_channel, slack_ts=found)
             await self.post_pacer.wait(self.alerts_channel)
             resp = await self.client.chat_postMessage(channel=self.alerts_channel, text=text, blocks=body,
                                                       unfurl_links=False, metadata=_metadata(item))
@@ -162,7 +168,12 @@ class SlackDeliverer:
         return Delivered()
 
     async def _find_posted(self, item: OutboxItem, channel: str, thread_ts: str | None = None) -> str | None:
-        """The ts of this row's post if an attempt cut short by a crash did reach Slack (found by metadata)."""
+        """The ts of this row's post if an attempt that ended without an answer did reach Slack (by metadata)."""
+        posted = await self._find_posted_message(item, channel, thread_ts)
+        return str(posted["ts"]) if posted is not None else None
+
+    async def _find_posted_message(self, item: OutboxItem, channel: str, thread_ts: str | None = None
+                                   ) -> dict[str, Any] | None:
         if thread_ts is None:
             resp = await self.client.conversations_history(channel=channel, include_all_metadata=True, limit=100,
                                                            oldest=str(item.created_at.timestamp() - 60))
@@ -172,8 +183,9 @@ class SlackDeliverer:
         for message in resp.get("messages") or []:
             payload = (message.get("metadata") or {}).get("event_payload") or {}
             if payload.get("outbox_id") == item.id:
-                log.info("outbox %s: already in Slack as %s (recovered after a crash)", item.id, message["ts"])
-                return str(message["ts"])
+                log.info("outbox %s: already in Slack as %s (%s); not posting again", item.id, message["ts"],
+                         item.last_error)
+                return dict(message)
         return None
 
     def _author(self, message: Message, customer: Customer) -> tuple[str, str]:
@@ -210,10 +222,12 @@ class SlackDeliverer:
             csat_comment=conv.csat_comment, campaign_id=conv.campaign_id)
 
 
-def _metadata(item: OutboxItem) -> dict[str, Any]:
+def _metadata(item: OutboxItem, covered: tuple[int, ...] = ()) -> dict[str, Any]:
     # Lets a restarted Baton recognise its own post instead of posting it twice.
-    return {"event_type": "baton_outbox", "event_payload": {"outbox_id": item.id,
-                                                            "conversation_id": item.conversation_id}}
+    payload: dict[str, Any] = {"outbox_id": item.id, "conversation_id": item.conversation_id}
+    if covered:
+        payload["covered"] = list(covered)
+    return {"event_type": "baton_outbox", "event_payload": payload}
 
 
 def classify(exc: SlackApiError) -> Result:
@@ -227,7 +241,7 @@ def classify(exc: SlackApiError) -> Result:
             after = 1.0
         return RetryLater("Slack rate limit", after=after)
     if status >= 500 or error in _TRANSIENT:
-        return RetryLater(f"Slack error {status} {error}")
+        return RetryLater(f"{UNCERTAIN}Slack error {status} {error}")
     if error in ("invalid_auth", "account_inactive", "token_revoked", "not_authed"):
         log.critical("Slack rejected the bot token (%s); fix [slack] bot_token", error)
         return RetryLater(f"Slack rejected the token ({error})", after=60)

@@ -2,40 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.ports import Delivered, Failed, Result
 from operator_bridge.blocks import Blocks, _esc
 from operator_bridge.formatting import html_to_mrkdwn
+from operator_bridge.long_text import BLOCKS_TEXT_BUDGET, MAX_BLOCKS, TEXT_LIMIT, fallback, split_text
 from storage.models import Message
 
 EDITED = "_(edited)_"
-SECTION_LIMIT = 3000  # a section block's text
 UPDATE_LIMIT = 4000  # chat.update refuses longer text (msg_too_long)
+CONTINUED = "_(edited; the rest of the new text follows in the next message)_"
 
 
-def edited_mirror(text: str) -> tuple[str, Blocks | None]:
-    """(text, blocks) for chat.update: the text, then a context line saying it was edited."""
-    if len(text) > SECTION_LIMIT:
-        # Too long for a section: plain text with the marker appended, cut to what chat.update takes.
-        room = UPDATE_LIMIT - len(EDITED) - 2
-        body = text if len(text) <= room else text[:room - 1] + "…"
-        return f"{body}\n{EDITED}", None
-    blocks: Blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}},
-                      {"type": "context", "elements": [{"type": "mrkdwn", "text": EDITED}]}]
-    return f"{text} (edited)", blocks
+def edited_mirror(text: str) -> tuple[str, Blocks, list[str]]:
+    """(text, blocks) for chat.update, the new text whole in sections and a context line saying it was
+    edited; plus what did not fit in one message, to post right after it (chat.update takes 4,000
+    characters of text and 50 blocks)."""
+    pieces = split_text(text)
+    fit, used = 0, 0
+    while fit < len(pieces) and fit < MAX_BLOCKS - 1 and used + len(pieces[fit]) <= BLOCKS_TEXT_BUDGET:
+        used += len(pieces[fit])
+        fit += 1
+    fit = max(fit, 1)
+    rest = "".join(pieces[fit:])
+    blocks: Blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": piece or " "}} for piece in pieces[:fit]]
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": CONTINUED if rest else EDITED}]})
+    return fallback(f"{text} (edited)", UPDATE_LIMIT), blocks, split_text(rest, TEXT_LIMIT) if rest else []
 
 
-async def update_mirror(client: AsyncWebClient, channel: str, message: Message | None) -> Result:
+async def update_mirror(client: AsyncWebClient, channel: str, message: Message | None,
+                        thread_ts: str | None = None) -> Result:
     if message is None:
         return Failed("the edited message no longer exists")
     if message.slack_ts is None:
         return Delivered(skipped="the mirror was never posted")
-    text, blocks = edited_mirror((html_to_mrkdwn(message.html) if message.html else _esc(message.text)) or " ")
-    args: dict[str, Any] = {"channel": channel, "ts": message.slack_ts, "text": text}
-    if blocks is not None:
-        args["blocks"] = blocks
-    await client.chat_update(**args)
+    text, blocks, rest = edited_mirror((html_to_mrkdwn(message.html) if message.html else _esc(message.text))
+                                       or " ")
+    await client.chat_update(channel=channel, ts=message.slack_ts, text=text, blocks=blocks)
+    for more in rest:
+        await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=more, unfurl_links=False,
+                                      unfurl_media=False)
     return Delivered()

@@ -77,6 +77,15 @@ class WebApiMixin(DeliveryMixin):
     def drop_next(self, method: str, times: int = 1) -> None:
         self._faults.setdefault(method, []).extend({"kind": "drop"} for _ in range(times))
 
+    def lose_answer_next(self, method: str, how: str = "drop", *, status: int = 503, seconds: float = 2.0,
+                         times: int = 1) -> None:
+        """The next call(s) of `method` take effect, then the answer is lost: "drop" closes the connection,
+        "hang" answers only after `seconds` (past the client's timeout), "error" answers HTTP `status`."""
+        if how not in ("drop", "hang", "error"):
+            raise ValueError(f"unknown way to lose an answer: {how!r}")
+        fault = {"kind": "after", "how": how, "status": status, "seconds": seconds}
+        self._faults.setdefault(method, []).extend(dict(fault) for _ in range(times))
+
     def hold(self, method: str) -> None:
         """Calls of `method` stay unanswered (a slow Slack) until `release(method)`."""
         self._holds.setdefault(method, asyncio.Event())
@@ -129,7 +138,8 @@ class WebApiMixin(DeliveryMixin):
             self.changed()  # a test can wait until the call is in hand
             await gate.wait()
         faults = self._faults.get(method)
-        if faults:
+        lose = faults.pop(0) if faults and faults[0]["kind"] == "after" else None
+        if faults and lose is None:
             fault = faults.pop(0)
             if fault["kind"] == "drop":
                 entry.update(status=0, error="dropped")
@@ -158,6 +168,8 @@ class WebApiMixin(DeliveryMixin):
                 return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
                                          headers={"Retry-After": str(wait)})
             result = handler(args)
+            if lose is not None:
+                return await self._lose_answer(request, lose, entry, result)
         except ApiError as exc:
             entry.update(status=200, error=exc.error)
             body: dict[str, Any] = {"ok": False, "error": exc.error}
@@ -165,6 +177,23 @@ class WebApiMixin(DeliveryMixin):
                 body["response_metadata"] = {"messages": exc.messages}
             return web.json_response(body)
         entry.update(status=200, error=None)
+        return web.json_response({"ok": True, **result})
+
+    async def _lose_answer(self, request: web.Request, lose: dict, entry: dict, result: dict) -> web.StreamResponse:
+        """The call took effect; its answer does not reach the client (see lose_answer_next)."""
+        entry.update(applied=True, error=f"answer lost ({lose['how']})")
+        if lose["how"] == "drop":
+            entry["status"] = 0
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response(status=500)
+        if lose["how"] == "error":
+            entry["status"] = lose["status"]
+            return web.Response(status=lose["status"], text=f"sandbox injected HTTP {lose['status']}")
+        entry["held"] = True
+        self.changed()
+        await asyncio.sleep(lose["seconds"])
+        entry["status"] = 200
         return web.json_response({"ok": True, **result})
 
     def _authenticate(self, method: str, token: Any, header_token: str | None) -> None:

@@ -16,14 +16,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 ENQUEUED = "baton.enqueued"
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, *, busy_timeout: float = 30.0) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    engine = create_async_engine(url, connect_args={"timeout": busy_timeout})
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")
@@ -34,7 +34,7 @@ def create_engine(url: str) -> AsyncEngine:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         cur.close()
 
     @event.listens_for(sync_engine, "begin")
@@ -49,9 +49,9 @@ def create_engine(url: str) -> AsyncEngine:
 class Database:
     """Owns the engine; hands out sessions whose transaction commits on success."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, busy_timeout: float = 30.0) -> None:
         self.url = url
-        self.engine = create_engine(url)
+        self.engine = create_engine(url, busy_timeout=busy_timeout)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         # Told, after each commit, which outbox lanes got rows in it, as (destination, lane) pairs (see
         # storage.outbox.enqueue): the composition root hints exactly those dispatchers, whoever wrote them.

@@ -11,7 +11,10 @@ CAROL = 1001
 async def test_an_operator_removed_on_one_instance_is_refused_by_another(world: World) -> None:
     await world.start(slack={"mode": "http"})
     first = world.slack.events_url
-    other = Baton(world.settings(slack={"mode": "http"}), agent=world.agent, retry_base_seconds=0.01)
+    # Each instance keeps its own Slack input spool (a spool file belongs to one process).
+    spool = str(world.tmp_path / "second-slack-spool.db")
+    other = Baton(world.settings(slack={"mode": "http", "spool_path": spool}), agent=world.agent,
+                  retry_base_seconds=0.01)
     await other.start()
     second = f"http://127.0.0.1:{other.port}/slack/events"
     try:

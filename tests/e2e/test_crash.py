@@ -33,6 +33,7 @@ bot_token = "{slack.bot_token}"
 app_token = "{slack.app_token}"
 api_url = "{slack.api_url}"
 channel = "{CHANNEL}"
+spool_path = "{tmp_path / 'slack-spool.db'}"
 per_channel_per_second = 100
 per_channel_burst = 100
 tier3_per_minute = 60000

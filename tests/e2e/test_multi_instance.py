@@ -58,6 +58,7 @@ overall_per_second = 2000
 bot_token = "{slack.bot_token}"
 signing_secret = "{slack.signing_secret}"
 api_url = "{slack.api_url}"
+spool_path = "{tmp_path / f'slack-spool-{port}.db'}"
 mode = "http"
 channel = "{CHANNEL}"
 per_channel_per_second = 2000

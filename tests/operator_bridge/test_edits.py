@@ -21,14 +21,28 @@ def test_only_thread_replies_count() -> None:
 
 
 def test_an_edited_mirror_says_so_below_the_text() -> None:
-    text, blocks = edited_mirror("Where is *my* order?")
-    assert text == "Where is *my* order? (edited)"
-    assert blocks is not None and blocks[0]["text"]["text"] == "Where is *my* order?"
+    text, blocks, rest = edited_mirror("Where is *my* order?")
+    assert text == "Where is *my* order? (edited)" and rest == []
+    assert blocks[0]["text"]["text"] == "Where is *my* order?"
     assert blocks[1] == {"type": "context", "elements": [{"type": "mrkdwn", "text": EDITED}]}
 
 
-def test_a_long_edited_mirror_is_plain_text_that_chat_update_accepts() -> None:
-    text, blocks = edited_mirror("x" * 5000)
-    assert blocks is None and text.endswith(f"…\n{EDITED}") and len(text) <= UPDATE_LIMIT
-    text, blocks = edited_mirror("y" * 3500)
-    assert blocks is None and text == "y" * 3500 + f"\n{EDITED}"
+def _section_text(blocks: list[dict]) -> str:
+    return "".join(b["text"]["text"] for b in blocks if b["type"] == "section")
+
+
+def test_a_long_edited_mirror_keeps_every_character_in_sections_chat_update_accepts() -> None:
+    long = " ".join(f"word{i}" for i in range(1200))  # about 9,000 characters
+    text, blocks, rest = edited_mirror(long)
+    assert len(text) <= UPDATE_LIMIT and rest == []
+    assert _section_text(blocks) == long
+    assert all(len(b["text"]["text"]) <= 3000 for b in blocks if b["type"] == "section")
+    assert blocks[-1]["elements"][0]["text"] == EDITED
+
+
+def test_an_edit_too_long_for_one_message_continues_in_the_next() -> None:
+    long = "z" * 20_000
+    _text, blocks, rest = edited_mirror(long)
+    assert _section_text(blocks) + "".join(rest) == long
+    assert sum(len(b["text"]["text"]) for b in blocks if b["type"] == "section") <= 12_000
+    assert "follows in the next message" in blocks[-1]["elements"][0]["text"]
