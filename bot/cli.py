@@ -11,8 +11,10 @@ import typer
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=f"Baton {__version__}: Telegram support "
-                  "with an agent, mirrored into Slack threads where operators take over.")
+# No local variables in tracebacks: they would print the settings, tokens included.
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
+                  help=f"Baton {__version__}: Telegram support with an agent, mirrored into Slack threads where "
+                  "operators take over.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 kb_app = typer.Typer(no_args_is_help=True, help="The FAQ knowledge base.")
 app.add_typer(db_app, name="db")
@@ -48,8 +50,16 @@ def run(config: Annotated[Path | None, typer.Option("--config", "-c", help="Path
     logs.setup(log_level or settings.logging.level, settings.logging.format)
     _check_runtime(settings)
     from bot.app import run_forever
+    from bot.startup import StartupFailed, explain
 
-    asyncio.run(run_forever(settings))
+    try:
+        asyncio.run(run_forever(settings))
+    except StartupFailed as failure:
+        typer.secho("Baton cannot start:", fg="red", err=True)
+        for line in explain(failure, settings):
+            typer.echo(f"  - {line}", err=True)
+        typer.echo(f"Check everything at once with: baton check-config --config {path}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()

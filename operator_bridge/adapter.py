@@ -74,6 +74,8 @@ class SlackAdapter:
         await self.directory.refresh_group()
         self.directory.start()
         if self.settings.mode == "socket":
+            # The Socket Mode client retries a refused app token forever: try it once here so it stops loudly.
+            await self.client.apps_connections_open(app_token=self.settings.app_token or "")
             self._socket = AsyncSocketModeHandler(self.app, self.settings.app_token)
             await self._socket.connect_async()
 
