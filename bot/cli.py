@@ -85,12 +85,28 @@ def _demo(port: int) -> None:
 
 
 @app.command("check-config")
-def check_config(config: ConfigOption = DEFAULT_CONFIG) -> None:
-    """Validate a config file and say exactly what is wrong."""
-    settings = _load(config)
-    _check_runtime(settings)
+def check_config(config: ConfigOption = DEFAULT_CONFIG,
+                 offline: Annotated[bool, typer.Option("--offline", help="Check the file only: do not ask "
+                                                       "Telegram and Slack about tokens, channels and people.")]
+                 = False) -> None:
+    """Validate a config file, and (unless --offline) ask Telegram and Slack about it: every problem at once."""
+    from bot.preflight import check
+
+    report = asyncio.run(check(config, online=not offline))
+    if report.problems:
+        typer.secho(f"Configuration problems in {config}:", fg="red", err=True)
+        for problem in report.problems:
+            typer.echo(f"  - {problem}", err=True)
+        raise typer.Exit(2)
+    settings = report.settings
+    assert settings is not None
     typer.secho(f"{config} is valid: Telegram {settings.telegram.mode}, Slack {settings.slack.mode} mode, "
-                f"channel {settings.slack.channel}, storage {settings.storage.url.split('://')[0]}.", fg="green")
+                f"channel {settings.slack.channel or ', '.join(settings.slack.channels)}, "
+                f"storage {settings.storage.url.split('://')[0]}.", fg="green")
+    if offline:
+        typer.echo("Not checked with Telegram and Slack (--offline).")
+    else:
+        typer.echo("Confirmed online: " + "; ".join(report.facts) + ".")
 
 
 def _check_runtime(settings: Settings) -> None:

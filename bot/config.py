@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from bot.config_rules import HttpUrl, WebhookUrl, refuse_example_id
+
 # Values people leave in by mistake when copying config.example.toml.
 _PLACEHOLDER = re.compile(r"^(|changeme|change-me|xxx+|<.*>|your[-_ ].*|\.\.\.|TODO)$|replace[-_ ]?(me|with)",
                           re.IGNORECASE)
@@ -44,9 +46,9 @@ class _Section(BaseModel):
 
 class TelegramSettings(_Section):
     token: str
-    api_url: str = "https://api.telegram.org"
+    api_url: HttpUrl = "https://api.telegram.org"
     mode: Literal["polling", "webhook"] = "polling"
-    webhook_url: str | None = None
+    webhook_url: WebhookUrl | None = None
     webhook_secret: str | None = None
     poll_timeout: int = Field(default=30, ge=0, le=50)
     # Telegram: about 1 message per second per chat (short bursts tolerated) and 30 per second overall.
@@ -81,7 +83,7 @@ class SlackSettings(_Section):
     bot_token: str
     app_token: str | None = None
     signing_secret: str | None = None
-    api_url: str = "https://slack.com/api/"
+    api_url: HttpUrl = "https://slack.com/api/"
     mode: Literal["socket", "http"] = "socket"
     channel: str | None = None
     alerts_channel: str | None = None
@@ -149,6 +151,7 @@ def _check_channel(v: str) -> None:
     if not _SLACK_CHANNEL.match(v):
         raise ValueError(f"{v!r} is not a channel id; use the id (like C0123ABCD) from the channel's details, "
                          "not its name")
+    refuse_example_id(v)
 
 
 class ServerSettings(_Section):
@@ -222,6 +225,7 @@ class AccessSettings(_Section):
         bad = [u for u in v if not _SLACK_USER.match(u)]
         if bad:
             raise ValueError(f"{', '.join(map(repr, bad))}: use Slack member ids (like U0123ABCD)")
+        any(map(refuse_example_id, v))  # raises on the first placeholder
         return v
 
     @field_validator("operator_group")
@@ -229,6 +233,8 @@ class AccessSettings(_Section):
     def _group_id(cls, v: str | None) -> str | None:
         if v is not None and not _SLACK_GROUP.match(v):
             raise ValueError(f"{v!r} is not a user group id (like S0123ABCD)")
+        if v is not None:
+            refuse_example_id(v)
         return v
 
 

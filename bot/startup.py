@@ -44,10 +44,10 @@ def token_fix(key: str) -> str:
     }[key]
 
 
-def slack_problem(exc: SlackApiError, settings: Settings) -> str:
+def slack_problem(exc: SlackApiError, api_url: str) -> str:
     """One line for a Slack Web API error answered while starting or checking."""
-    api_url = str(getattr(exc.response, "api_url", "") or "")
-    method = api_url.rsplit("/", 1)[-1] or "a Web API method"
+    called = str(getattr(exc.response, "api_url", "") or "")
+    method = called.rsplit("/", 1)[-1] or "a Web API method"
     error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
     key = "slack.app_token" if method == "apps.connections.open" else "slack.bot_token"
     if error in SLACK_AUTH_ERRORS:
@@ -57,7 +57,7 @@ def slack_problem(exc: SlackApiError, settings: Settings) -> str:
         needed = exc.response.get("needed") or "the scope it names"
         return (f"{key}: the token lacks the scope {needed} (needed for {method}). Fix: add it under OAuth & "
                 "Permissions (see operator_bridge/manifest.yml) and reinstall the app.")
-    return f"slack.api_url: Slack answered {error} to {method} at {settings.slack.api_url}."
+    return f"slack.api_url: Slack answered {error} to {method} at {api_url}."
 
 
 def explain(failure: StartupFailed, settings: Settings) -> list[str]:
@@ -76,7 +76,7 @@ def explain(failure: StartupFailed, settings: Settings) -> list[str]:
                     "firewall, or [telegram] api_url."]
     if step == "slack":
         if isinstance(exc, SlackApiError):
-            return [slack_problem(exc, settings)]
+            return [slack_problem(exc, settings.slack.api_url)]
         if isinstance(exc, aiohttp.ClientError | OSError | TimeoutError):
             return [f"slack.api_url: cannot reach Slack at {settings.slack.api_url} ({type(exc).__name__}: "
                     f"{_reason(exc)}). Fix: check this host's network, proxy and firewall, or [slack] api_url."]
