@@ -79,7 +79,8 @@ class Baton:
                 pacer.share(self.budgets, name)
         self.health = Health(self.db, telegram=telegram_probe(self.telegram.bot.get_me),
                              slack=slack_probe(self.slack.client.auth_test),
-                             telegram_polling_ok=lambda: self.telegram.poller.healthy)
+                             telegram_polling_ok=lambda: self.telegram.poller.healthy,
+                             slack_problems=self.slack.deliverer.watch.reasons)
         self.timers = Timers(self.service, settings.timers, settings.escalation)
         # Jobs only sweep stored deadlines (bot/core/timers.py): no domain state lives in the scheduler.
         self.scheduler = AsyncIOScheduler(timezone="UTC")

@@ -20,6 +20,7 @@ from bot.core.pacing import Pacer
 from bot.core.service import Service
 from operator_bridge.admin import AdminCommands
 from operator_bridge.campaigns import CampaignSlack
+from operator_bridge.channel_watch import ChannelWatch
 from operator_bridge.commands import SlashCommands
 from operator_bridge.directory import Directory
 from operator_bridge.files import SlackFileFetcher
@@ -62,7 +63,8 @@ class SlackAdapter:
             agent_icon_emoji=settings.agent_icon_emoji,
             post_pacer=Pacer(settings.per_channel_per_second, settings.per_channel_burst),
             tier3_pacer=Pacer(settings.tier3_per_minute / 60, 20), alerts_channel=settings.alerts_channel,
-            fetch_customer_file=fetch_customer_file)
+            fetch_customer_file=fetch_customer_file,
+            watch=ChannelWatch(self.client, admins=lambda: service.access.admins))
         self._socket: AsyncSocketModeHandler | None = None
 
     async def start(self) -> None:
