@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_
+from sqlalchemy import column, func, literal_column, table
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Alert, AuditEntry, Conversation, Customer, Message
+from storage.text_fold import fold, search_terms
+
+# SQLite's FTS5 index of message.search_text (migration 0005_search); `rowid` is the message id.
+_FTS = table("message_fts", column("rowid"), column("message_fts"))
 
 
 async def find_customers(session: AsyncSession, query: str, *, limit: int = 10) -> Sequence[Customer]:
@@ -20,10 +24,9 @@ async def find_customers(session: AsyncSession, query: str, *, limit: int = 10) 
     elif query.isdigit():
         stmt = select(Customer).where(Customer.tg_user_id == int(query))
     else:
-        like = f"%{_escape_like(query.lower())}%"
-        full = func.lower(Customer.first_name + " " + func.coalesce(Customer.last_name, ""))
-        stmt = select(Customer).where(or_(full.like(like, escape="\\"),
-                                          func.lower(func.coalesce(Customer.username, "")).like(like, escape="\\")))
+        # Folded in Python on both sides, so "мария" finds "Мария" and "jose" finds "José" on either database.
+        like = f"%{_escape_like(fold(query))}%"
+        stmt = select(Customer).where(col(Customer.search_name).like(like, escape="\\"))
     return (await session.exec(stmt.order_by(col(Customer.id)).limit(limit))).all()
 
 
@@ -35,14 +38,27 @@ async def conversations_of(session: AsyncSession, customer_id: int, *, limit: in
 
 async def search_messages(session: AsyncSession, text: str, *, limit: int = 20
                           ) -> Sequence[tuple[Message, Conversation, Customer]]:
-    # LIKE on lower(): case-insensitive on SQLite and PostgreSQL alike; fine at support-desk volumes.
-    like = f"%{_escape_like(text.lower())}%"
+    """Messages with a word starting with each word of `text` (case and accents ignored), newest first.
+
+    A full-text index answers it (FTS5 on SQLite, a GIN tsvector index on PostgreSQL), not a scan."""
+    terms = search_terms(text)
+    if not terms:
+        return []
     stmt = (select(Message, Conversation, Customer)
             .join(Conversation, col(Conversation.id) == Message.conversation_id)
             .join(Customer, col(Customer.id) == Conversation.customer_id)
-            .where(func.lower(Message.text).like(like, escape="\\"), col(Message.deleted_at).is_(None))
-            .order_by(col(Message.id).desc()).limit(limit))
-    return (await session.exec(stmt)).all()
+            .where(col(Message.deleted_at).is_(None)))
+    if session.bind.dialect.name == "sqlite":
+        match = " AND ".join('"' + term.replace('"', '""') + '"*' for term in terms)
+        # Ordered by the index's rowid so FTS5 walks its matches newest first and stops at the limit.
+        stmt = (stmt.join(_FTS, _FTS.c.rowid == Message.id).where(_FTS.c.message_fts.op("MATCH")(match))
+                .order_by(_FTS.c.rowid.desc()))
+    else:
+        query = " & ".join("'" + term.replace("\\", "\\\\").replace("'", "''") + "':*" for term in terms)
+        vector = func.to_tsvector(literal_column("'simple'"), Message.search_text)
+        stmt = stmt.where(vector.op("@@")(func.to_tsquery(literal_column("'simple'"), query))).order_by(
+            col(Message.id).desc())
+    return (await session.exec(stmt.limit(limit))).all()
 
 
 async def messages_of(session: AsyncSession, conversation_id: int) -> Sequence[Message]:
