@@ -7,6 +7,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import AccessSettings, SlackSettings
 from bot.startup import slack_problem
+from operator_bridge.channel_watch import error_of
 
 # Slack answers these when a channel id is wrong, or the bot cannot see or post to it.
 CHANNEL_GONE = {"channel_not_found", "not_in_channel", "is_archived", "channel_is_archived"}
@@ -57,7 +58,7 @@ class SlackChecks:
         try:
             info = (await self.client.conversations_info(channel=channel))["channel"]
         except SlackApiError as exc:
-            error = exc.response.get("error")
+            error = error_of(exc)
             if error == "channel_not_found":
                 self.problems.append(
                     f"{key}: Slack has no channel {channel} that the bot can see (channel_not_found). Fix: copy the "
@@ -65,7 +66,7 @@ class SlackChecks:
                     f"`{invite}` in it.")
             elif error == "missing_scope":
                 self.problems.append(
-                    f"{key}: cannot check channel {channel}: the bot token lacks {exc.response.get('needed')}. "
+                    f"{key}: cannot check channel {channel}: the bot token lacks a scope. "
                     "Fix: add channels:read and groups:read under OAuth & Permissions and reinstall the app.")
             else:
                 raise
@@ -84,7 +85,7 @@ class SlackChecks:
         try:
             await self.client.usergroups_users_list(usergroup=group)
         except SlackApiError as exc:
-            error = exc.response.get("error")
+            error = error_of(exc)
             if error not in ("no_such_subteam", "subteam_not_found", "missing_scope"):
                 raise
             fix = ("add usergroups:read under OAuth & Permissions and reinstall the app" if error == "missing_scope"
@@ -96,7 +97,7 @@ class SlackChecks:
         try:
             found = (await self.client.users_info(user=user))["user"]
         except SlackApiError as exc:
-            if exc.response.get("error") != "user_not_found":
+            if error_of(exc) != "user_not_found":
                 raise
             self.problems.append(f"{key}: Slack has no member {user} (user_not_found). Fix: copy member ids from "
                                  "people's profiles (⋮ → Copy member ID).")

@@ -14,6 +14,7 @@ from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
 from bot.config import Settings
 from bot.logs import redact
+from operator_bridge.channel_watch import error_of
 
 SLACK_AUTH_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
                      "not_allowed_token_type"}
@@ -48,13 +49,14 @@ def slack_problem(exc: SlackApiError, api_url: str) -> str:
     """One line for a Slack Web API error answered while starting or checking."""
     called = str(getattr(exc.response, "api_url", "") or "")
     method = called.rsplit("/", 1)[-1] or "a Web API method"
-    error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+    error = error_of(exc)
     key = "slack.app_token" if method == "apps.connections.open" else "slack.bot_token"
     if error in SLACK_AUTH_ERRORS:
         kind = "app-level" if key == "slack.app_token" else "bot"
         return f"{key}: Slack refused the {kind} token ({error} from {method}). Fix: {token_fix(key)}."
     if error == "missing_scope":
-        needed = exc.response.get("needed") or "the scope it names"
+        needed = (exc.response.data.get("needed") if isinstance(exc.response.data, dict) else None) \
+            or "the scope it names"
         return (f"{key}: the token lacks the scope {needed} (needed for {method}). Fix: add it under OAuth & "
                 "Permissions (see operator_bridge/manifest.yml) and reinstall the app.")
     return f"slack.api_url: Slack answered {error} to {method} at {api_url}."

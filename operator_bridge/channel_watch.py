@@ -22,6 +22,14 @@ log = logging.getLogger(__name__)
 CHANNEL_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "channel_is_archived"}
 
 
+def error_of(exc: SlackApiError) -> str:
+    """Slack's error code, or "HTTP 503" when the body was not Slack's JSON (a proxy's or an outage's page)."""
+    data = getattr(exc.response, "data", None)
+    if isinstance(data, dict) and data.get("error"):
+        return str(data["error"])
+    return f"HTTP {getattr(exc.response, 'status_code', '?')}"
+
+
 def channel_of(exc: SlackApiError) -> str | None:
     """The channel a failed Web API call named (slack_sdk keeps the request's arguments on the response)."""
     req_args: dict[str, Any] = getattr(exc.response, "req_args", None) or {}

@@ -17,7 +17,7 @@ from bot.core.pacing import Pacer
 from bot.core.ports import Delivered, Failed, Loaded, Result, RetryLater
 from operator_bridge import blocks, coalesce
 from operator_bridge.campaign_outbound import CampaignMessages
-from operator_bridge.channel_watch import CHANNEL_ERRORS, ChannelWatch, channel_of
+from operator_bridge.channel_watch import CHANNEL_ERRORS, ChannelWatch, channel_of, error_of
 from operator_bridge.files import CustomerFileMirror
 from operator_bridge.formatting import html_to_mrkdwn
 from operator_bridge.outbound_edits import update_mirror
@@ -56,7 +56,7 @@ class SlackDeliverer:
         try:
             result = await self._deliver(item, loaded)
         except SlackApiError as exc:
-            error, channel = str(exc.response.get("error")), channel_of(exc)
+            error, channel = error_of(exc), channel_of(exc)
             if error in CHANNEL_ERRORS and channel is not None:
                 # Not this message's fault, and not fixed by waiting: keep it, turn health red, tell admins.
                 await self.watch.refused(channel, error)
@@ -229,7 +229,7 @@ def _metadata(item: OutboxItem) -> dict[str, Any]:
 
 def classify(exc: SlackApiError) -> Result:
     status = exc.response.status_code
-    error = str(exc.response.get("error", "unknown_error"))
+    error = error_of(exc)  # a 5xx page from a proxy has no JSON body
     if status == 429 or error == "ratelimited":
         retry_after = exc.response.headers.get("Retry-After") or exc.response.headers.get("retry-after")
         try:
