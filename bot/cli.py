@@ -75,7 +75,8 @@ def _demo(port: int) -> None:
     from bot.demo import run_demo
 
     try:
-        asyncio.run(run_demo(port=port))
+        asyncio.run(run_demo(port=port))  # returns on Ctrl-C or SIGTERM, having removed its temporary files
+        typer.echo("Stopped.")
     except OSError as exc:
         typer.secho(f"Cannot start the sandboxes on port {port} and {port + 1}: {exc.strerror or exc}. "
                     "Try `baton demo --port 0` (any free port).", fg="red", err=True)

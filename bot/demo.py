@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
+import signal
 import tempfile
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -96,34 +99,64 @@ async def play(demo: Demo) -> None:
 
 
 async def run_demo(port: int = 8090, *, keep_running: bool = True) -> None:
+    """Until the script ends (keep_running=False) or SIGINT/SIGTERM; everything it made is removed on the way out."""
     tg, slack = FakeTelegram(), FakeSlack()
     await tg.start(port=port + 1 if port else 0)
-    await slack.start(port=port)
+    try:
+        await slack.start(port=port)
+    except OSError:
+        await tg.stop()
+        await slack.stop()
+        raise
     slack.add_channel(CHANNEL, "support")
     slack.add_user(OLIVIA, "olivia", real_name="Olivia Operator")
     tg.add_customer(ALICE, "Alice", last_name="Martin", username="alice_m", language_code="en")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     workdir = Path(tempfile.mkdtemp(prefix="baton-demo-"))
-    settings = parse_settings({
-        "telegram": {"token": tg.token, "api_url": tg.url, "poll_timeout": 10},
-        "slack": {"bot_token": slack.bot_token, "app_token": slack.app_token, "api_url": slack.api_url,
-                  "channel": CHANNEL},
-        "server": {"host": "127.0.0.1", "port": 0},
-        "storage": {"url": f"sqlite+aiosqlite:///{workdir / 'baton.db'}"},
-        "agent": {"knowledge_base": str(KNOWLEDGE)},
-        "access": {"operators": [OLIVIA], "admins": [OLIVIA]},
-    }, env={})
-    baton = Baton(settings)
-    await baton.start()
-    print(f"Baton is running against the local sandboxes (database in {workdir}).\n")
+    baton: Baton | None = None
     try:
-        await play(Demo(tg, slack))
-        slack_page, tg_page = slack.url.rstrip("/") + "/", tg.url.rstrip("/") + "/"
-        print(f"\nThe sandboxes keep running. Open {slack_page} to see the Slack side: post in the thread as "
-              f"Olivia, press the card's buttons, try /takeover. Open {tg_page} to write to the bot as a "
-              "customer. Press Ctrl-C to stop.")
-        if keep_running:
-            await asyncio.Event().wait()
+        settings = parse_settings({
+            "telegram": {"token": tg.token, "api_url": tg.url, "poll_timeout": 10},
+            "slack": {"bot_token": slack.bot_token, "app_token": slack.app_token, "api_url": slack.api_url,
+                      "channel": CHANNEL},
+            "server": {"host": "127.0.0.1", "port": 0},
+            "storage": {"url": f"sqlite+aiosqlite:///{workdir / 'baton.db'}"},
+            "agent": {"knowledge_base": str(KNOWLEDGE)},
+            "access": {"operators": [OLIVIA], "admins": [OLIVIA]},
+        }, env={})
+        baton = Baton(settings)
+        await baton.start()
+        print(f"Baton is running against the local sandboxes (database in {workdir}, removed at exit).\n")
+        if await _until_stopped(play(Demo(tg, slack)), stop):
+            slack_page, tg_page = slack.url.rstrip("/") + "/", tg.url.rstrip("/") + "/"
+            print(f"\nThe sandboxes keep running. Open {slack_page} to see the Slack side: post in the thread as "
+                  f"Olivia, press the card's buttons, try /takeover. Open {tg_page} to write to the bot as a "
+                  "customer. Press Ctrl-C to stop.", flush=True)
+            if keep_running:
+                await stop.wait()
     finally:
-        await baton.stop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        if baton is not None:
+            await baton.stop()
         await slack.stop()
         await tg.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def _until_stopped(script: Coroutine[Any, Any, None], stop: asyncio.Event) -> bool:
+    """Play the script unless a signal comes first; True when it played to the end."""
+    playing = asyncio.create_task(script, name="demo-script")
+    stopping = asyncio.create_task(stop.wait(), name="demo-stop")
+    await asyncio.wait({playing, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    for task in (playing, stopping):
+        task.cancel()
+    await asyncio.gather(stopping, return_exceptions=True)
+    if playing.cancelled() or not playing.done():
+        await asyncio.gather(playing, return_exceptions=True)
+        return False
+    playing.result()  # the script's own failure, if any
+    return True
