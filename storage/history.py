@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import column, func, literal_column, table
+from sqlalchemy import ColumnElement, column, func, literal_column, table
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -14,6 +15,8 @@ from storage.text_fold import fold, search_terms
 
 # SQLite's FTS5 index of message.search_text (migration 0005_search); `rowid` is the message id.
 _FTS = table("message_fts", column("rowid"), column("message_fts"))
+# PostgreSQL's generated tsvector of message.search_text, GIN-indexed (same migration; not in the model).
+_VECTOR: ColumnElement[Any] = literal_column("message.search_vector")
 
 
 async def find_customers(session: AsyncSession, query: str, *, limit: int = 10) -> Sequence[Customer]:
@@ -44,21 +47,22 @@ async def search_messages(session: AsyncSession, text: str, *, limit: int = 20
     terms = search_terms(text)
     if not terms:
         return []
-    stmt = (select(Message, Conversation, Customer)
-            .join(Conversation, col(Conversation.id) == Message.conversation_id)
-            .join(Customer, col(Customer.id) == Conversation.customer_id)
-            .where(col(Message.deleted_at).is_(None)))
+    # The newest matching ids first, from the index alone; only those few rows are then joined.
+    ids = select(Message.id).where(col(Message.deleted_at).is_(None))
     if session.bind.dialect.name == "sqlite":
         match = " AND ".join('"' + term.replace('"', '""') + '"*' for term in terms)
         # Ordered by the index's rowid so FTS5 walks its matches newest first and stops at the limit.
-        stmt = (stmt.join(_FTS, _FTS.c.rowid == Message.id).where(_FTS.c.message_fts.op("MATCH")(match))
-                .order_by(_FTS.c.rowid.desc()))
+        ids = (ids.join(_FTS, _FTS.c.rowid == Message.id).where(_FTS.c.message_fts.op("MATCH")(match))
+               .order_by(_FTS.c.rowid.desc()))
     else:
         query = " & ".join("'" + term.replace("\\", "\\\\").replace("'", "''") + "':*" for term in terms)
-        vector = func.to_tsvector(literal_column("'simple'"), Message.search_text)
-        stmt = stmt.where(vector.op("@@")(func.to_tsquery(literal_column("'simple'"), query))).order_by(
+        ids = ids.where(_VECTOR.op("@@")(func.to_tsquery(literal_column("'simple'"), query))).order_by(
             col(Message.id).desc())
-    return (await session.exec(stmt.limit(limit))).all()
+    stmt = (select(Message, Conversation, Customer)
+            .join(Conversation, col(Conversation.id) == Message.conversation_id)
+            .join(Customer, col(Customer.id) == Conversation.customer_id)
+            .where(col(Message.id).in_(ids.limit(limit).scalar_subquery())).order_by(col(Message.id).desc()))
+    return (await session.exec(stmt)).all()
 
 
 async def messages_of(session: AsyncSession, conversation_id: int) -> Sequence[Message]:

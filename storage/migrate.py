@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # Full-text search structures that the models do not describe (migration 0005_search creates them).
-SEARCH_OBJECTS = ("message_fts", "ix_message_search")
+SEARCH_OBJECTS = ("message_fts", "ix_message_search", "search_vector")
 
 
 def include_object(_obj: object, name: str | None, _type: str, _reflected: bool, _compare_to: object) -> bool:

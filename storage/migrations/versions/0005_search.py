@@ -6,7 +6,9 @@ Create Date: 2026-11-29
 
 `message.search_text` and `customer.search_name` hold the text folded in Python (storage/text_fold.py),
 written with every row. SQLite indexes `search_text` in an FTS5 table (unicode61 tokenizer, diacritics
-removed) kept in sync by triggers; PostgreSQL in a GIN index on `to_tsvector('simple', search_text)`.
+removed, prefix indexes for 2-4 characters) kept in sync by triggers; PostgreSQL keeps
+`to_tsvector('simple', search_text)` in a generated column (so matches are not re-parsed when rows are
+rechecked) with a GIN index.
 A later migration that rebuilds the message table in SQLite batch mode drops the triggers: recreate them.
 """
 
@@ -24,7 +26,7 @@ depends_on = None
 
 SQLITE_UP = [
     "CREATE VIRTUAL TABLE message_fts USING fts5(search_text, content='message', content_rowid='id', "
-    "tokenize='unicode61 remove_diacritics 2')",
+    "tokenize='unicode61 remove_diacritics 2', prefix='2 3 4')",
     "CREATE TRIGGER message_fts_insert AFTER INSERT ON message BEGIN "
     "INSERT INTO message_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
     "CREATE TRIGGER message_fts_delete AFTER DELETE ON message BEGIN "
@@ -36,8 +38,10 @@ SQLITE_UP = [
 ]
 SQLITE_DOWN = ["DROP TRIGGER IF EXISTS message_fts_update", "DROP TRIGGER IF EXISTS message_fts_delete",
                "DROP TRIGGER IF EXISTS message_fts_insert", "DROP TABLE IF EXISTS message_fts"]
-POSTGRES_UP = ["CREATE INDEX ix_message_search ON message USING gin (to_tsvector('simple', search_text))"]
-POSTGRES_DOWN = ["DROP INDEX IF EXISTS ix_message_search"]
+POSTGRES_UP = ["ALTER TABLE message ADD COLUMN search_vector tsvector "
+               "GENERATED ALWAYS AS (to_tsvector('simple', search_text)) STORED",
+               "CREATE INDEX ix_message_search ON message USING gin (search_vector)"]
+POSTGRES_DOWN = ["DROP INDEX IF EXISTS ix_message_search", "ALTER TABLE message DROP COLUMN IF EXISTS search_vector"]
 
 
 def _backfill(table: str, key: str, columns: tuple[str, ...], batch: int = 5000) -> None:
