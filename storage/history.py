@@ -47,22 +47,47 @@ async def search_messages(session: AsyncSession, text: str, *, limit: int = 20
     terms = search_terms(text)
     if not terms:
         return []
-    # The newest matching ids first, from the index alone; only those few rows are then joined.
-    ids = select(Message.id).where(col(Message.deleted_at).is_(None))
     if session.bind.dialect.name == "sqlite":
-        match = " AND ".join('"' + term.replace('"', '""') + '"*' for term in terms)
-        # Ordered by the index's rowid so FTS5 walks its matches newest first and stops at the limit.
-        ids = (ids.join(_FTS, _FTS.c.rowid == Message.id).where(_FTS.c.message_fts.op("MATCH")(match))
-               .order_by(_FTS.c.rowid.desc()))
+        ids: list[int] = await _sqlite_ids(session, terms, limit)
     else:
         query = " & ".join("'" + term.replace("\\", "\\\\").replace("'", "''") + "':*" for term in terms)
-        ids = ids.where(_VECTOR.op("@@")(func.to_tsquery(literal_column("'simple'"), query))).order_by(
-            col(Message.id).desc())
-    stmt = (select(Message, Conversation, Customer)
-            .join(Conversation, col(Conversation.id) == Message.conversation_id)
-            .join(Customer, col(Customer.id) == Conversation.customer_id)
-            .where(col(Message.id).in_(ids.limit(limit).scalar_subquery())).order_by(col(Message.id).desc()))
-    return (await session.exec(stmt)).all()
+        stmt = (select(Message.id).where(col(Message.deleted_at).is_(None))
+                .where(_VECTOR.op("@@")(func.to_tsquery(literal_column("'simple'"), query)))
+                .order_by(col(Message.id).desc()).limit(limit))
+        ids = list((await session.exec(stmt)).all())  # type: ignore[arg-type]
+    # Only the few rows found are joined.
+    stmt2 = (select(Message, Conversation, Customer)
+             .join(Conversation, col(Conversation.id) == Message.conversation_id)
+             .join(Customer, col(Customer.id) == Conversation.customer_id)
+             .where(col(Message.id).in_(ids)).order_by(col(Message.id).desc()))
+    return (await session.exec(stmt2)).all() if ids else []
+
+
+async def _sqlite_ids(session: AsyncSession, terms: list[str], limit: int) -> list[int]:
+    """FTS5 walks a term's or a short prefix's matches newest first and stops at the limit, but a longer
+    prefix (beyond the 2-4 character prefix indexes) makes it merge every matching word's list first,
+    which for a common word costs tens of milliseconds. So long terms are first matched as whole words;
+    when that finds enough, only rows newer than the oldest found can add prefix matches, and those few
+    are checked directly; when it does not, the words are rare and the full prefix query is cheap."""
+    long = [t for t in terms if len(t) > 4]
+    if not long:
+        return await _fts_ids(session, " AND ".join(f'"{t}"*' for t in terms), limit)
+    found = await _fts_ids(session, " AND ".join(f'"{t}"' if len(t) > 4 else f'"{t}"*' for t in terms), limit)
+    if len(found) < limit:
+        return await _fts_ids(session, " AND ".join(f'"{t}"*' for t in terms), limit)
+    newer = await _fts_ids(session, " AND ".join(f'"{t[:4]}"*' for t in terms), limit, after=found[-1],
+                           words_starting=long)
+    return sorted(set(found) | set(newer), reverse=True)[:limit]
+
+
+async def _fts_ids(session: AsyncSession, match: str, limit: int, *, after: int = 0,
+                   words_starting: Sequence[str] = ()) -> list[int]:
+    stmt = (select(Message.id).join(_FTS, _FTS.c.rowid == Message.id)
+            .where(_FTS.c.message_fts.op("MATCH")(match), col(Message.deleted_at).is_(None), _FTS.c.rowid > after)
+            .order_by(_FTS.c.rowid.desc()).limit(limit))
+    for term in words_starting:  # search_text is the words one space apart (storage/text_fold.py)
+        stmt = stmt.where(func.instr(" " + col(Message.search_text), " " + term) > 0)
+    return list((await session.exec(stmt)).all())  # type: ignore[arg-type]
 
 
 async def messages_of(session: AsyncSession, conversation_id: int) -> Sequence[Message]:

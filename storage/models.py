@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
-from storage.text_fold import fold
+from storage.text_fold import fold, searchable
 
 
 def utcnow() -> datetime:
@@ -256,4 +256,4 @@ def _fold_customer(_mapper: object, _connection: object, customer: Customer) -> 
 @event.listens_for(Message, "before_insert")
 @event.listens_for(Message, "before_update")
 def _fold_message(_mapper: object, _connection: object, message: Message) -> None:
-    message.search_text = fold(message.text)
+    message.search_text = searchable(message.text)

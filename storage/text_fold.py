@@ -18,6 +18,12 @@ def fold(text: str | None) -> str:
     return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
 
 
+def searchable(text: str | None) -> str:
+    """What message.search_text holds: the folded words, one space apart (so "a word starts with T" is a
+    plain substring test of " T" in " " + search_text)."""
+    return " ".join(_WORD.findall(fold(text)))
+
+
 def search_terms(query: str, *, limit: int = 16) -> list[str]:
     """The words of a query, folded: each must start a word of a matching message."""
     return _WORD.findall(fold(query))[:limit]

@@ -115,3 +115,30 @@ async def test_rows_stored_before_the_search_migration_are_found_after_it(tmp_pa
         assert await _search(database, "добр") == ["Добрый ВЕЧЕР"]
     finally:
         await database.dispose()
+
+
+async def test_a_common_word_and_longer_words_starting_with_it(tmp_path: Path) -> None:
+    """Many whole-word matches, and newer messages where the word only starts a longer one (or sits inside one)."""
+    url = databases.url_for(tmp_path, "many")
+    await databases.prepare(url)
+    database = Database(url)
+    try:
+        async with database.transaction() as session:
+            person = Customer(tg_user_id=9, tg_chat_id=9, first_name="Ann")
+            session.add(person)
+            await session.flush()
+            conv = Conversation(customer_id=person.id or 0)
+            session.add(conv)
+            await session.flush()
+            texts = ["Shippingcosts are old"] + [f"shipping {i}" for i in range(30)] + [
+                "reshipping, not a match", "(SHIPPINGCOSTS) went up", "shipping 30"]
+            session.add_all(Message(conversation_id=conv.id or 0, author="customer", text=t) for t in texts)
+        async with database.transaction() as session:
+            found = [m.text for m, _, _ in await history.search_messages(session, "shipping", limit=5)]
+            costs = [m.text for m, _, _ in await history.search_messages(session, "shippingc", limit=5)]
+            two = [m.text for m, _, _ in await history.search_messages(session, "shipping 2", limit=3)]
+        assert found == ["shipping 30", "(SHIPPINGCOSTS) went up", "shipping 29", "shipping 28", "shipping 27"]
+        assert costs == ["(SHIPPINGCOSTS) went up", "Shippingcosts are old"]
+        assert two == ["shipping 29", "shipping 28", "shipping 27"]
+    finally:
+        await database.dispose()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from storage.text_fold import fold
+from storage.text_fold import fold, searchable
 
 revision = "0005_search"
 down_revision = "0004_pacing"
@@ -45,13 +45,14 @@ POSTGRES_DOWN = ["DROP INDEX IF EXISTS ix_message_search", "ALTER TABLE message 
 
 
 def _backfill(table: str, key: str, columns: tuple[str, ...], batch: int = 5000) -> None:
+    to_text = searchable if table == "message" else fold
     """Fold what is already stored, a batch of rows at a time (a large history does not fit in memory)."""
     conn = op.get_bind()
     select = sa.text(f"SELECT id, {', '.join(columns)} FROM {table} WHERE id > :last ORDER BY id LIMIT {batch}")
     update = sa.text(f"UPDATE {table} SET {key} = :v WHERE id = :id")
     last = 0
     while rows := conn.execute(select, {"last": last}).all():
-        conn.execute(update, [{"id": row[0], "v": fold(" ".join(str(v) for v in row[1:] if v))} for row in rows])
+        conn.execute(update, [{"id": row[0], "v": to_text(" ".join(str(v) for v in row[1:] if v))} for row in rows])
         last = rows[-1][0]
 
 
