@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from bot.config_rules import HttpUrl, WebhookUrl, refuse_example_id
+from bot.config_rules import HttpUrl, WebhookUrl, refuse_example_ids
 
 # Values people leave in by mistake when copying config.example.toml.
 _PLACEHOLDER = re.compile(r"^(|changeme|change-me|xxx+|<.*>|your[-_ ].*|\.\.\.|TODO)$|replace[-_ ]?(me|with)",
@@ -151,7 +151,7 @@ def _check_channel(v: str) -> None:
     if not _SLACK_CHANNEL.match(v):
         raise ValueError(f"{v!r} is not a channel id; use the id (like C0123ABCD) from the channel's details, "
                          "not its name")
-    refuse_example_id(v)
+    refuse_example_ids(v)
 
 
 class ServerSettings(_Section):
@@ -225,7 +225,7 @@ class AccessSettings(_Section):
         bad = [u for u in v if not _SLACK_USER.match(u)]
         if bad:
             raise ValueError(f"{', '.join(map(repr, bad))}: use Slack member ids (like U0123ABCD)")
-        any(map(refuse_example_id, v))  # raises on the first placeholder
+        refuse_example_ids(*v)
         return v
 
     @field_validator("operator_group")
@@ -233,8 +233,7 @@ class AccessSettings(_Section):
     def _group_id(cls, v: str | None) -> str | None:
         if v is not None and not _SLACK_GROUP.match(v):
             raise ValueError(f"{v!r} is not a user group id (like S0123ABCD)")
-        if v is not None:
-            refuse_example_id(v)
+        refuse_example_ids(v)
         return v
 
 

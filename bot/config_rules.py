@@ -17,10 +17,12 @@ _WHERE_IDS_ARE = {"C": "the channel's details → About → Channel ID", "U": "t
                   "S": "the user group's page; the id is in its URL (S…)"}
 
 
-def refuse_example_id(value: str) -> None:
-    if value in EXAMPLE_IDS:
-        raise ValueError(f"{value!r} is the placeholder from config.example.toml; put your own id here "
-                         f"(from {_WHERE_IDS_ARE[value[0]]})")
+def refuse_example_ids(*values: str | None) -> None:
+    """Raise on the first id that is one of config.example.toml's (None is skipped)."""
+    for value in values:
+        if value in EXAMPLE_IDS:
+            raise ValueError(f"{value!r} is the placeholder from config.example.toml; put your own id here "
+                             f"(from {_WHERE_IDS_ARE[value[0]]})")
 
 
 def _http_url(value: str) -> str:

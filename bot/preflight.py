@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,8 +56,6 @@ def _with_env(problem: str) -> str:
 
 def _sections(path: Path, env: dict[str, str] | None) -> tuple[Any, Any, Any]:
     """The telegram, slack and access sections that are valid on their own (None for the others)."""
-    import os
-
     try:
         data = _apply_env(tomllib.loads(path.read_text(encoding="utf-8")), dict(os.environ) if env is None else env)
     except (OSError, ValueError):
@@ -64,10 +63,10 @@ def _sections(path: Path, env: dict[str, str] | None) -> tuple[Any, Any, Any]:
     found = []
     for model, name in ((TelegramSettings, "telegram"), (SlackSettings, "slack"), (AccessSettings, "access")):
         try:
-            found.append(model.model_validate(data.get(name) or {}))  # type: ignore[attr-defined]
+            found.append(model.model_validate(data.get(name) or {}))
         except ValidationError:
             found.append(None)
-    return tuple(found)  # type: ignore[return-value]
+    return found[0], found[1], found[2]
 
 
 async def check(path: Path, *, online: bool = True, env: dict[str, str] | None = None) -> Report:
