@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from bot.config_rules import HttpUrl, WebhookUrl, refuse_example_ids
+from bot.config_rules import HttpUrl, check_webhook_url, refuse_example_ids
 
 # Values people leave in by mistake when copying config.example.toml.
 _PLACEHOLDER = re.compile(r"^(|changeme|change-me|xxx+|<.*>|your[-_ ].*|\.\.\.|TODO)$|replace[-_ ]?(me|with)",
@@ -48,7 +48,7 @@ class TelegramSettings(_Section):
     token: str
     api_url: HttpUrl = "https://api.telegram.org"
     mode: Literal["polling", "webhook"] = "polling"
-    webhook_url: WebhookUrl | None = None
+    webhook_url: HttpUrl | None = None
     webhook_secret: str | None = None
     poll_timeout: int = Field(default=30, ge=0, le=50)
     # Telegram: about 1 message per second per chat (short bursts tolerated) and 30 per second overall.
@@ -76,6 +76,7 @@ class TelegramSettings(_Section):
     def _webhook_complete(self) -> TelegramSettings:
         if self.mode == "webhook" and not (self.webhook_url and self.webhook_secret):
             raise ValueError("mode = \"webhook\" needs both webhook_url and webhook_secret")
+        check_webhook_url(self.webhook_url, self.api_url)
         return self
 
 

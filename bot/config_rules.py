@@ -36,18 +36,19 @@ def _http_url(value: str) -> str:
     return value
 
 
-def _webhook_url(value: str) -> str:
-    _http_url(value)
+def check_webhook_url(value: str | None, api_url: str) -> None:
+    """Telegram's own servers deliver webhooks only over HTTPS to a few ports; a local Bot API server
+    (or the sandbox) accepts any http(s) address, so the rule applies to api.telegram.org only."""
+    if value is None or urlsplit(api_url).hostname != "api.telegram.org":
+        return
     parts = urlsplit(value)
     if parts.scheme != "https":
-        raise ValueError(f"{value!r} must be https: Telegram sends webhooks over HTTPS only")
+        raise ValueError(f"webhook_url {value!r} must be https: Telegram sends webhooks over HTTPS only")
     port = parts.port or 443
     if port not in TELEGRAM_WEBHOOK_PORTS:
-        raise ValueError(f"port {port} is not one Telegram delivers to; use 443, 80, 88 or 8443")
+        raise ValueError(f"webhook_url port {port} is not one Telegram delivers to; use 443, 80, 88 or 8443")
     if parts.hostname in ("localhost", "127.0.0.1", "::1", "0.0.0.0"):
-        raise ValueError(f"{value!r} is not reachable from Telegram; use this server's public address")
-    return value
+        raise ValueError(f"webhook_url {value!r} is not reachable from Telegram; use this server's public address")
 
 
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
-WebhookUrl = Annotated[str, AfterValidator(_webhook_url)]
