@@ -5,12 +5,20 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import pytest
+
 from sandbox.slack_server import FakeSlack
 from sandbox.telegram_server import FakeTelegram
 from tests.support import databases
 from tests.support.processes import run_baton, write_config
 
 WRONG_TG_TOKEN = "987654321:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ"
+
+
+@pytest.fixture(autouse=True)
+async def _database(tmp_path: Path) -> None:
+    """The database the config names exists (on PostgreSQL it must be created), so only the tested part fails."""
+    await databases.prepare(databases.url_for(tmp_path))
 
 
 def _error_block(stderr: str) -> list[str]:
@@ -38,7 +46,6 @@ def _closed_port() -> int:
 async def test_a_refused_telegram_token_names_the_key_not_the_token(
         tg: FakeTelegram, slack: FakeSlack, tmp_path: Path) -> None:
     config = write_config(tmp_path, tg, slack, telegram={"token": WRONG_TG_TOKEN})
-    await databases.prepare(databases.url_for(tmp_path))
     code, _, err = await run_baton("run", "--config", str(config))
     assert code == 1
     block = _assert_short_and_clean(err, WRONG_TG_TOKEN, WRONG_TG_TOKEN.split(":")[1])
@@ -82,3 +89,14 @@ async def test_a_port_in_use_names_the_server_setting(tg: FakeTelegram, slack: F
     assert code == 1
     block = _assert_short_and_clean(err)
     assert "server.port: cannot listen on" in block[1]
+
+
+async def test_an_unreachable_database_names_storage_url_without_its_password(
+        tg: FakeTelegram, slack: FakeSlack, tmp_path: Path) -> None:
+    url = f"postgresql+asyncpg://baton:s3cretpw@127.0.0.1:{_closed_port()}/baton"
+    config = write_config(tmp_path, tg, slack, storage={"url": url})
+    code, _, err = await run_baton("run", "--config", str(config))
+    assert code == 1
+    block = _assert_short_and_clean(err, "s3cretpw")
+    assert "storage.url: cannot open the database postgresql+asyncpg://baton:***@127.0.0.1" in block[1]
+    assert "BATON_STORAGE_URL" in block[1]
