@@ -9,14 +9,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import scenarios
+from bench import scenarios, search
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 PG_BENCH = "baton_bench"
 
 
-async def _postgres() -> str | None:
-    """A fresh database on the local server for the run, or None when none is reachable."""
+async def _postgres(*, create: bool = True) -> str | None:
+    """A fresh database on the local server for the run (or just dropped), or None when none is reachable."""
     try:
         import asyncpg
 
@@ -24,8 +24,9 @@ async def _postgres() -> str | None:
     except Exception:
         return None
     try:
-        await con.execute(f"DROP DATABASE IF EXISTS {PG_BENCH}")
-        await con.execute(f"CREATE DATABASE {PG_BENCH}")
+        await con.execute(f"DROP DATABASE IF EXISTS {PG_BENCH} WITH (FORCE)")
+        if create:
+            await con.execute(f"CREATE DATABASE {PG_BENCH}")
     finally:
         await con.close()
     return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{PG_BENCH}"
@@ -49,6 +50,13 @@ async def main() -> None:
         rows += await scenarios.floor(tmp, baton_cpu)
         rows += await scenarios.many_conversations(tmp)
         rows += await scenarios.slack_channel_limit(tmp)
+        rows += await search.run(tmp, "SQLite", f"sqlite+aiosqlite:///{tmp / 'search.db'}")
+        pg = await _postgres()
+        if pg is None:
+            rows.append(("(f) search, PostgreSQL", f"skipped ({PG_ADMIN} not reachable)"))
+        else:
+            rows += await search.run(tmp, "PostgreSQL", pg)
+            await _postgres(create=False)  # a million rows: not left behind
     width = max(len(k) for k, _ in rows)
     print(f"\n{'measure':<{width}} | result\n{'-' * width}-+-{'-' * 60}")
     for key, value in sorted(rows, key=lambda r: r[0][:3]):

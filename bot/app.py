@@ -29,6 +29,7 @@ from bot.core.service import Service
 from bot.core.timers import Timers
 from bot.health import Health, slack_probe, telegram_probe
 from bot.metrics import Metrics
+from bot.startup import StartupFailed
 from bot.telegram_io.adapter import TelegramAdapter
 from operator_bridge.adapter import SlackAdapter
 from operator_bridge.files import SlackFileFetcher
@@ -82,7 +83,8 @@ class Baton:
                 pacer.share(self.budgets, name)
         self.health = Health(self.db, telegram=telegram_probe(self.telegram.bot.get_me),
                              slack=slack_probe(self.slack.client.auth_test),
-                             telegram_polling_ok=lambda: self.telegram.poller.healthy)
+                             telegram_polling_ok=lambda: self.telegram.poller.healthy,
+                             slack_problems=self.slack.deliverer.watch.reasons)
         self.timers = Timers(self.service, settings.timers, settings.escalation)
         # Jobs only sweep stored deadlines (bot/core/timers.py): no domain state lives in the scheduler.
         self.scheduler = AsyncIOScheduler(timezone="UTC")
@@ -90,6 +92,7 @@ class Baton:
         self.port: int | None = None
         self.started_at = time.monotonic()
         self._owns_agent = agent is None  # one passed in is the caller's to close
+        self.starting = "configuration"
 
     def _wake_all(self) -> None:
         self._wake_dispatchers()
@@ -134,14 +137,20 @@ class Baton:
         await asyncio.wait_for(all_idle(), timeout)
 
     async def start(self) -> None:
+        # `starting` names the part being started, so a failure can be explained (bot/startup.py).
+        self.starting = "database"
         await self.db.upgrade()
         # People added from Slack (`/baton operators|admins add`) join the config lists before anyone acts.
         await refresh_access(self.db, self.access)
+        self.starting = "http"
         await self._start_http()
+        self.starting = "slack"
         await self.slack.start()
         for dispatcher in self.dispatchers:
             dispatcher.start()
+        self.starting = "telegram"
         await self.telegram.start(poll=False)  # polling is the leader's (see _elected)
+        self.starting = "scheduler"
         self.scheduler.add_job(self._sweep_if_leader, "interval", seconds=self.settings.timers.sweep_seconds,
                                id="timers", max_instances=1, coalesce=True)
         self.scheduler.start()
@@ -218,8 +227,18 @@ def slack_spool_path(settings: Settings) -> Path:
 
 
 async def run_forever(settings: Settings) -> None:
+    """Until SIGINT/SIGTERM. A part that cannot start raises StartupFailed after what did start is stopped."""
     baton = Baton(settings)
-    await baton.start()
+    try:
+        await baton.start()
+    except Exception as exc:
+        step = baton.starting
+        log.debug("start failed while starting %s", step, exc_info=True)
+        try:
+            await baton.stop()
+        except Exception:
+            log.debug("stop after a failed start", exc_info=True)
+        raise StartupFailed(step, exc) from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

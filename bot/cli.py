@@ -11,8 +11,10 @@ import typer
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=f"Baton {__version__}: Telegram support "
-                  "with an agent, mirrored into Slack threads where operators take over.")
+# No local variables in tracebacks: they would print the settings, tokens included.
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
+                  help=f"Baton {__version__}: Telegram support with an agent, mirrored into Slack threads where "
+                  "operators take over.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 kb_app = typer.Typer(no_args_is_help=True, help="The FAQ knowledge base.")
 app.add_typer(db_app, name="db")
@@ -48,8 +50,16 @@ def run(config: Annotated[Path | None, typer.Option("--config", "-c", help="Path
     logs.setup(log_level or settings.logging.level, settings.logging.format, secrets=logs.secrets_of(settings))
     _check_runtime(settings)
     from bot.app import run_forever
+    from bot.startup import StartupFailed, explain
 
-    asyncio.run(run_forever(settings))
+    try:
+        asyncio.run(run_forever(settings))
+    except StartupFailed as failure:
+        typer.secho("Baton cannot start:", fg="red", err=True)
+        for line in explain(failure, settings):
+            typer.echo(f"  - {line}", err=True)
+        typer.echo(f"Check everything at once with: baton check-config --config {path}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -65,7 +75,8 @@ def _demo(port: int) -> None:
     from bot.demo import run_demo
 
     try:
-        asyncio.run(run_demo(port=port))
+        asyncio.run(run_demo(port=port))  # returns on Ctrl-C or SIGTERM, having removed its temporary files
+        typer.echo("Stopped.")
     except OSError as exc:
         typer.secho(f"Cannot start the sandboxes on port {port} and {port + 1}: {exc.strerror or exc}. "
                     "Try `baton demo --port 0` (any free port).", fg="red", err=True)
@@ -75,12 +86,28 @@ def _demo(port: int) -> None:
 
 
 @app.command("check-config")
-def check_config(config: ConfigOption = DEFAULT_CONFIG) -> None:
-    """Validate a config file and say exactly what is wrong."""
-    settings = _load(config)
-    _check_runtime(settings)
+def check_config(config: ConfigOption = DEFAULT_CONFIG,
+                 offline: Annotated[bool, typer.Option("--offline", help="Check the file only: do not ask "
+                                                       "Telegram and Slack about tokens, channels and people.")]
+                 = False) -> None:
+    """Validate a config file, and (unless --offline) ask Telegram and Slack about it: every problem at once."""
+    from bot.preflight import check
+
+    report = asyncio.run(check(config, online=not offline))
+    if report.problems:
+        typer.secho(f"Configuration problems in {config}:", fg="red", err=True)
+        for problem in report.problems:
+            typer.echo(f"  - {problem}", err=True)
+        raise typer.Exit(2)
+    settings = report.settings
+    assert settings is not None
     typer.secho(f"{config} is valid: Telegram {settings.telegram.mode}, Slack {settings.slack.mode} mode, "
-                f"channel {settings.slack.channel}, storage {settings.storage.url.split('://')[0]}.", fg="green")
+                f"channel {settings.slack.channel or ', '.join(settings.slack.channels)}, "
+                f"storage {settings.storage.url.split('://')[0]}.", fg="green")
+    if offline:
+        typer.echo("Not checked with Telegram and Slack (--offline).")
+    else:
+        typer.echo("Confirmed online: " + "; ".join(report.facts) + ".")
 
 
 def _check_runtime(settings: Settings) -> None:

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from bot.config_rules import HttpUrl, check_webhook_url, refuse_example_ids
+
 # Values people leave in by mistake when copying config.example.toml.
 _PLACEHOLDER = re.compile(r"^(|changeme|change-me|xxx+|<.*>|your[-_ ].*|\.\.\.|TODO)$|replace[-_ ]?(me|with)",
                           re.IGNORECASE)
@@ -44,9 +46,9 @@ class _Section(BaseModel):
 
 class TelegramSettings(_Section):
     token: str
-    api_url: str = "https://api.telegram.org"
+    api_url: HttpUrl = "https://api.telegram.org"
     mode: Literal["polling", "webhook"] = "polling"
-    webhook_url: str | None = None
+    webhook_url: HttpUrl | None = None
     webhook_secret: str | None = None
     poll_timeout: int = Field(default=30, ge=0, le=50)
     # Telegram: about 1 message per second per chat (short bursts tolerated) and 30 per second overall.
@@ -74,6 +76,7 @@ class TelegramSettings(_Section):
     def _webhook_complete(self) -> TelegramSettings:
         if self.mode == "webhook" and not (self.webhook_url and self.webhook_secret):
             raise ValueError("mode = \"webhook\" needs both webhook_url and webhook_secret")
+        check_webhook_url(self.webhook_url, self.api_url)
         return self
 
 
@@ -81,7 +84,7 @@ class SlackSettings(_Section):
     bot_token: str
     app_token: str | None = None
     signing_secret: str | None = None
-    api_url: str = "https://slack.com/api/"
+    api_url: HttpUrl = "https://slack.com/api/"
     mode: Literal["socket", "http"] = "socket"
     channel: str | None = None
     alerts_channel: str | None = None
@@ -156,6 +159,7 @@ def _check_channel(v: str) -> None:
     if not _SLACK_CHANNEL.match(v):
         raise ValueError(f"{v!r} is not a channel id; use the id (like C0123ABCD) from the channel's details, "
                          "not its name")
+    refuse_example_ids(v)
 
 
 class ServerSettings(_Section):
@@ -231,6 +235,7 @@ class AccessSettings(_Section):
         bad = [u for u in v if not _SLACK_USER.match(u)]
         if bad:
             raise ValueError(f"{', '.join(map(repr, bad))}: use Slack member ids (like U0123ABCD)")
+        refuse_example_ids(*v)
         return v
 
     @field_validator("operator_group")
@@ -238,6 +243,7 @@ class AccessSettings(_Section):
     def _group_id(cls, v: str | None) -> str | None:
         if v is not None and not _SLACK_GROUP.match(v):
             raise ValueError(f"{v!r} is not a user group id (like S0123ABCD)")
+        refuse_example_ids(v)
         return v
 
 

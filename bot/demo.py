@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
+import signal
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -140,7 +142,12 @@ async def start_playground(port: int, workdir: Path) -> tuple[FakeTelegram, Fake
     global _reader
     tg, slack = FakeTelegram(), FakeSlack()
     await tg.start(port=port + 1 if port else 0)
-    await slack.start(port=port)
+    try:
+        await slack.start(port=port)
+    except OSError:
+        await tg.stop()
+        await slack.stop()
+        raise
     slack.add_channel(CHANNEL, "support")
     slack.add_channel(ALERTS, "support-alerts")
     slack.manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
@@ -166,25 +173,52 @@ async def start_playground(port: int, workdir: Path) -> tuple[FakeTelegram, Fake
 
 
 async def run_demo(port: int = 8090, *, keep_running: bool = True) -> None:
+    """Until the script ends (keep_running=False) or SIGINT/SIGTERM; everything it made is removed on the way out."""
     with quiet_libraries():
         await _run_demo(port, keep_running)
 
 
 async def _run_demo(port: int, keep_running: bool) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     workdir = Path(tempfile.mkdtemp(prefix="baton-demo-"))
-    tg, slack, baton = await start_playground(port, workdir)
-    print(f"Baton is running against the local sandboxes (database in {workdir}).\n")
+    started: tuple[FakeTelegram, FakeSlack, Baton] | None = None
     try:
-        await play(Demo(tg, slack))
-        slack_page, tg_page = slack.url.rstrip("/") + "/", tg.url.rstrip("/") + "/"
-        print(f"\nThe sandboxes keep running.\n  Slack:    {slack_page}  (switch between Olivia and Omar "
-              "(operators), Ada (admin) and Sam (not an operator); press the card's buttons, reply in the thread, "
-              "try /takeover)\n"
-              f"  Telegram: {tg_page}  (write to the bot as Alice, Bruno, Chiara or a new customer)\n"
-              "Press Ctrl-C to stop.")
-        if keep_running:
-            await asyncio.Event().wait()
+        started = await start_playground(port, workdir)
+        tg, slack, _baton = started
+        print(f"Baton is running against the local sandboxes (database in {workdir}, removed at exit).\n")
+        if await _until_stopped(play(Demo(tg, slack)), stop):
+            slack_page, tg_page = slack.url.rstrip("/") + "/", tg.url.rstrip("/") + "/"
+            print(f"\nThe sandboxes keep running.\n  Slack:    {slack_page}  (switch between Olivia and Omar "
+                  "(operators), Ada (admin) and Sam (not an operator); press the card's buttons, reply in the "
+                  "thread, try /takeover)\n"
+                  f"  Telegram: {tg_page}  (write to the bot as Alice, Bruno, Chiara or a new customer)\n"
+                  "Press Ctrl-C to stop.", flush=True)
+            if keep_running:
+                await stop.wait()
     finally:
-        await baton.stop()
-        await slack.stop()
-        await tg.stop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        if started is not None:
+            tg, slack, baton = started
+            await baton.stop()
+            await slack.stop()
+            await tg.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def _until_stopped(script: Coroutine[Any, Any, None], stop: asyncio.Event) -> bool:
+    """Play the script unless a signal comes first; True when it played to the end."""
+    playing = asyncio.create_task(script, name="demo-script")
+    stopping = asyncio.create_task(stop.wait(), name="demo-stop")
+    await asyncio.wait({playing, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    for task in (playing, stopping):
+        task.cancel()
+    await asyncio.gather(stopping, return_exceptions=True)
+    if playing.cancelled() or not playing.done():
+        await asyncio.gather(playing, return_exceptions=True)
+        return False
+    playing.result()  # the script's own failure, if any
+    return True

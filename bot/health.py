@@ -1,4 +1,4 @@
-"""/healthz: red (503) when a platform token is rejected or the database cannot be reached.
+"""/healthz: red (503) when a platform token is rejected, a Slack channel refuses posts, or the database is away.
 
 Platform checks call Telegram getMe and Slack auth.test, cached for `platform_ttl` seconds so a load
 balancer polling every second does not spend the platforms' rate limits. Only a rejected token turns a
@@ -25,12 +25,15 @@ log = logging.getLogger(__name__)
 
 SLACK_AUTH_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
 Probe = Callable[[], Awaitable[str]]  # "ok", "unreachable" (still green) or "invalid_token" (red)
+RED = {"invalid_token", "channel_error"}
 
 
 class Health:
     def __init__(self, db: Database, *, telegram: Probe, slack: Probe, telegram_polling_ok: Callable[[], bool],
-                 platform_ttl: float = 30.0, db_timeout: float = 3.0) -> None:
+                 platform_ttl: float = 30.0, db_timeout: float = 3.0,
+                 slack_problems: Callable[[], list[str]] = list) -> None:
         self.db = db
+        self.slack_problems = slack_problems
         self.probes = {"telegram": telegram, "slack": slack}
         self.telegram_polling_ok = telegram_polling_ok
         self.platform_ttl = platform_ttl
@@ -64,11 +67,17 @@ class Health:
                                                          self._database())
         if telegram == "ok" and not self.telegram_polling_ok():
             telegram = "invalid_token"  # getUpdates answered 401 since the last getMe
+        problems = self.slack_problems()  # channels Slack refuses posts to (operator_bridge/channel_watch.py)
+        if problems and slack != "invalid_token":
+            slack = "channel_error"
         checks = {"telegram": telegram, "slack": slack, "database": database}
         failing = sorted(name for name, status in checks.items()
-                         if status == "invalid_token" or (name == "database" and status != "ok"))
-        return not failing, {"ok": not failing, "failing": failing, "checks": checks,
-                             "uptime_seconds": round(time.monotonic() - self.started_at)}
+                         if status in RED or (name == "database" and status != "ok"))
+        body: dict[str, Any] = {"ok": not failing, "failing": failing, "checks": checks,
+                                "uptime_seconds": round(time.monotonic() - self.started_at)}
+        if problems:
+            body["problems"] = problems
+        return not failing, body
 
     async def handler(self, _request: web.Request) -> web.Response:
         ok, body = await self.check()

@@ -23,6 +23,7 @@ from bot.core.service import Service
 from operator_bridge import http_guard
 from operator_bridge.admin import AdminCommands
 from operator_bridge.campaigns import CampaignSlack
+from operator_bridge.channel_watch import ChannelWatch
 from operator_bridge.commands import SlashCommands
 from operator_bridge.directory import Directory
 from operator_bridge.durable import DurableApp
@@ -79,7 +80,8 @@ class SlackAdapter:
             agent_icon_emoji=settings.agent_icon_emoji,
             post_pacer=Pacer(settings.per_channel_per_second, settings.per_channel_burst),
             tier3_pacer=Pacer(settings.tier3_per_minute / 60, 20), alerts_channel=settings.alerts_channel,
-            fetch_customer_file=fetch_customer_file)
+            fetch_customer_file=fetch_customer_file,
+            watch=ChannelWatch(self.client, admins=lambda: service.access.admins))
         self._socket: AsyncSocketModeHandler | None = None
 
     async def start(self) -> None:
@@ -96,6 +98,8 @@ class SlackAdapter:
         # before Slack sends new ones.
         await self.spool.start()
         if self.settings.mode == "socket":
+            # The Socket Mode client retries a refused app token forever: try it once here so it stops loudly.
+            await self.client.apps_connections_open(app_token=self.settings.app_token or "")
             self._socket = AsyncSocketModeHandler(self.app, self.settings.app_token)
             await self._socket.connect_async()
 

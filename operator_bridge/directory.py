@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.access import Access
 from bot.core.events import Actor
+from operator_bridge.channel_watch import error_of
 
 log = logging.getLogger(__name__)
+_PASSING = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 
 
 class Directory:
@@ -19,6 +23,8 @@ class Directory:
         self.client = client
         self.access = access
         self.refresh_seconds = refresh_seconds
+        self.attempts = 4
+        self.retry_base_seconds = 1.0
         self._names: dict[str, str] = {}
         self._task: asyncio.Task[None] | None = None
 
@@ -44,15 +50,26 @@ class Directory:
         return Actor(user_id, await self.name(user_id))
 
     async def refresh_group(self) -> None:
+        """Read the operator group's members; on a passing failure retry with backoff, on any failure keep
+        the last known members (a Slack hiccup must not lock every operator out, nor stop Baton starting)."""
         group = self.access.operator_group
         if not group:
             return
-        try:
-            resp = await self.client.usergroups_users_list(usergroup=group)
-            self.access.group_members = set(resp.get("users") or [])
-        except SlackApiError as exc:
-            # Keep the last known members: a Slack hiccup must not lock every operator out.
-            log.warning("could not read operator group %s: %s", group, exc.response.get("error"))
+        for attempt in range(1, self.attempts + 1):
+            try:
+                resp = await self.client.usergroups_users_list(usergroup=group)
+                self.access.group_members = set(resp.get("users") or [])
+                return
+            except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+                why = error_of(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+                passing = not isinstance(exc, SlackApiError) or why.startswith("HTTP 5") or why in _PASSING
+                if not passing or attempt == self.attempts:
+                    log.warning("could not read operator group %s (%s); keeping the %d members known", group, why,
+                                len(self.access.group_members))
+                    return
+                delay = self.retry_base_seconds * 2 ** (attempt - 1) * random.uniform(0.5, 1.0)
+                log.warning("could not read operator group %s (%s); retrying in %.1f s", group, why, delay)
+                await asyncio.sleep(delay)
 
     def start(self) -> None:
         if self.access.operator_group:
@@ -65,5 +82,8 @@ class Directory:
 
     async def _refresh_loop(self) -> None:
         while True:
-            await self.refresh_group()
+            try:
+                await self.refresh_group()
+            except Exception:  # the loop must outlive anything a refresh runs into
+                log.exception("operator group refresh failed")
             await asyncio.sleep(self.refresh_seconds)

@@ -17,6 +17,7 @@ from bot.core.pacing import Pacer
 from bot.core.ports import Delivered, Failed, Loaded, Result, RetryLater
 from operator_bridge import blocks, coalesce
 from operator_bridge.campaign_outbound import CampaignMessages
+from operator_bridge.channel_watch import CHANNEL_ERRORS, ChannelWatch, channel_of, error_of
 from operator_bridge.files import CustomerFileMirror
 from operator_bridge.formatting import html_to_mrkdwn
 from operator_bridge.outbound_edits import update_mirror
@@ -35,8 +36,10 @@ class SlackDeliverer:
 
     def __init__(self, client: AsyncWebClient, db: Database, *, channels: list[str], agent_name: str,
                  agent_icon_emoji: str, post_pacer: Pacer | None = None, tier3_pacer: Pacer | None = None,
-                 alerts_channel: str | None = None, fetch_customer_file: FetchFile = no_fetch) -> None:
+                 alerts_channel: str | None = None, fetch_customer_file: FetchFile = no_fetch,
+                 watch: ChannelWatch | None = None) -> None:
         self.client = client
+        self.watch = watch or ChannelWatch(client, admins=list)
         self.files = CustomerFileMirror(client, fetch_customer_file, classify)
         self.db = db
         self.channels = channels
@@ -52,11 +55,19 @@ class SlackDeliverer:
 
     async def deliver(self, item: OutboxItem, loaded: Loaded) -> Result:
         try:
-            return await self._deliver(item, loaded)
+            result = await self._deliver(item, loaded)
         except SlackApiError as exc:
+            error, channel = error_of(exc), channel_of(exc)
+            if error in CHANNEL_ERRORS and channel is not None:
+                # Not this message's fault, and not fixed by waiting: keep it, turn health red, tell admins.
+                await self.watch.refused(channel, error)
+                return RetryLater(f"Slack channel {channel}: {error}")
             return classify(exc)
         except (TimeoutError, aiohttp.ClientError, ConnectionError) as exc:
             return RetryLater(f"{UNCERTAIN}network error talking to Slack: {type(exc).__name__}")
+        if isinstance(result, Delivered) and self.watch.troubles:
+            self.watch.delivered(result.slack_channel)
+        return result
 
     async def _deliver(self, item: OutboxItem, loaded: Loaded) -> Result:
         if item.kind in CAMPAIGN_KINDS:
@@ -232,7 +243,7 @@ def _metadata(item: OutboxItem, covered: tuple[int, ...] = ()) -> dict[str, Any]
 
 def classify(exc: SlackApiError) -> Result:
     status = exc.response.status_code
-    error = str(exc.response.get("error", "unknown_error"))
+    error = error_of(exc)  # a 5xx page from a proxy has no JSON body
     if status == 429 or error == "ratelimited":
         retry_after = exc.response.headers.get("Retry-After") or exc.response.headers.get("retry-after")
         try:

@@ -191,6 +191,15 @@ class SlackWorkspace:
         self._store.setdefault(channel_id, {})
         self.changed()
 
+    def bot_leaves(self, channel_id: str) -> None:
+        """The app is removed from the channel: posts there answer not_in_channel, as without chat:write.public."""
+        self.channels[channel_id]["is_member"] = False
+        self.changed()
+
+    def bot_joins(self, channel_id: str) -> None:
+        self.channels[channel_id]["is_member"] = True
+        self.changed()
+
     def add_usergroup(self, group_id: str, handle: str, user_ids: list[str]) -> None:
         self.usergroups[group_id] = {"id": group_id, "team_id": self.team_id, "handle": handle,
                                      "name": handle, "is_usergroup": True, "users": list(user_ids),

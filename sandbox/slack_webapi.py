@@ -239,6 +239,8 @@ class WebApiMixin(DeliveryMixin):
 
     def _m_chat_postMessage(self, args: dict) -> dict:
         channel = self.require_channel(args.get("channel"))
+        if not self.channels[channel].get("is_member", True):
+            raise ApiError("not_in_channel")
         self._content(args)
         msg = self.store_bot_message(channel, args)
         self._emit_echo({**msg, "channel": channel})

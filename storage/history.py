@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import ColumnElement, column, func, literal_column, table
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.ids import as_id, looks_numeric
 from storage.models import Alert, AuditEntry, Conversation, Customer, Message
+from storage.text_fold import fold, search_terms
+
+# SQLite's FTS5 index of message.search_text (migration 0005_search); `rowid` is the message id.
+_FTS = table("message_fts", column("rowid"), column("message_fts"))
+# PostgreSQL's generated tsvector of message.search_text, GIN-indexed (same migration; not in the model).
+_VECTOR: ColumnElement[Any] = literal_column("message.search_vector")
 
 
 async def find_customers(session: AsyncSession, query: str, *, limit: int = 10) -> Sequence[Customer]:
@@ -21,10 +28,9 @@ async def find_customers(session: AsyncSession, query: str, *, limit: int = 10) 
     elif looks_numeric(query):
         stmt = select(Customer).where(Customer.tg_user_id == (as_id(query) or 0))  # 0: no such customer
     else:
-        like = f"%{_escape_like(query.lower())}%"
-        full = func.lower(Customer.first_name + " " + func.coalesce(Customer.last_name, ""))
-        stmt = select(Customer).where(or_(full.like(like, escape="\\"),
-                                          func.lower(func.coalesce(Customer.username, "")).like(like, escape="\\")))
+        # Folded in Python on both sides, so "мария" finds "Мария" and "jose" finds "José" on either database.
+        like = f"%{_escape_like(fold(query))}%"
+        stmt = select(Customer).where(col(Customer.search_name).like(like, escape="\\"))
     return (await session.exec(stmt.order_by(col(Customer.id)).limit(limit))).all()
 
 
@@ -36,14 +42,53 @@ async def conversations_of(session: AsyncSession, customer_id: int, *, limit: in
 
 async def search_messages(session: AsyncSession, text: str, *, limit: int = 20
                           ) -> Sequence[tuple[Message, Conversation, Customer]]:
-    # LIKE on lower(): case-insensitive on SQLite and PostgreSQL alike; fine at support-desk volumes.
-    like = f"%{_escape_like(text.lower())}%"
-    stmt = (select(Message, Conversation, Customer)
-            .join(Conversation, col(Conversation.id) == Message.conversation_id)
-            .join(Customer, col(Customer.id) == Conversation.customer_id)
-            .where(func.lower(Message.text).like(like, escape="\\"), col(Message.deleted_at).is_(None))
-            .order_by(col(Message.id).desc()).limit(limit))
-    return (await session.exec(stmt)).all()
+    """Messages with a word starting with each word of `text` (case and accents ignored), newest first.
+
+    A full-text index answers it (FTS5 on SQLite, a GIN tsvector index on PostgreSQL), not a scan."""
+    terms = search_terms(text)
+    if not terms:
+        return []
+    if session.bind.dialect.name == "sqlite":
+        ids: list[int] = await _sqlite_ids(session, terms, limit)
+    else:
+        query = " & ".join("'" + term.replace("\\", "\\\\").replace("'", "''") + "':*" for term in terms)
+        stmt = (select(Message.id).where(col(Message.deleted_at).is_(None))
+                .where(_VECTOR.op("@@")(func.to_tsquery(literal_column("'simple'"), query)))
+                .order_by(col(Message.id).desc()).limit(limit))
+        ids = list((await session.exec(stmt)).all())  # type: ignore[arg-type]
+    # Only the few rows found are joined.
+    stmt2 = (select(Message, Conversation, Customer)
+             .join(Conversation, col(Conversation.id) == Message.conversation_id)
+             .join(Customer, col(Customer.id) == Conversation.customer_id)
+             .where(col(Message.id).in_(ids)).order_by(col(Message.id).desc()))
+    return (await session.exec(stmt2)).all() if ids else []
+
+
+async def _sqlite_ids(session: AsyncSession, terms: list[str], limit: int) -> list[int]:
+    """FTS5 walks a term's or a short prefix's matches newest first and stops at the limit, but a longer
+    prefix (beyond the 2-4 character prefix indexes) makes it merge every matching word's list first,
+    which for a common word costs tens of milliseconds. So long terms are first matched as whole words;
+    when that finds enough, only rows newer than the oldest found can add prefix matches, and those few
+    are checked directly; when it does not, the words are rare and the full prefix query is cheap."""
+    long = [t for t in terms if len(t) > 4]
+    if not long:
+        return await _fts_ids(session, " AND ".join(f'"{t}"*' for t in terms), limit)
+    found = await _fts_ids(session, " AND ".join(f'"{t}"' if len(t) > 4 else f'"{t}"*' for t in terms), limit)
+    if len(found) < limit:
+        return await _fts_ids(session, " AND ".join(f'"{t}"*' for t in terms), limit)
+    newer = await _fts_ids(session, " AND ".join(f'"{t[:4]}"*' for t in terms), limit, after=found[-1],
+                           words_starting=long)
+    return sorted(set(found) | set(newer), reverse=True)[:limit]
+
+
+async def _fts_ids(session: AsyncSession, match: str, limit: int, *, after: int = 0,
+                   words_starting: Sequence[str] = ()) -> list[int]:
+    stmt = (select(Message.id).join(_FTS, _FTS.c.rowid == Message.id)
+            .where(_FTS.c.message_fts.op("MATCH")(match), col(Message.deleted_at).is_(None), _FTS.c.rowid > after)
+            .order_by(_FTS.c.rowid.desc()).limit(limit))
+    for term in words_starting:  # search_text is the words one space apart (storage/text_fold.py)
+        stmt = stmt.where(func.instr(" " + col(Message.search_text), " " + term) > 0)
+    return list((await session.exec(stmt)).all())  # type: ignore[arg-type]
 
 
 async def messages_of(session: AsyncSession, conversation_id: int) -> Sequence[Message]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
+
+from storage.text_fold import fold, searchable
 
 
 def utcnow() -> datetime:
@@ -29,6 +31,8 @@ class Customer(SQLModel, table=True):
     opted_out: bool = False
     # Admin-set labels for campaign audiences, stored as ",vip,beta," so one LIKE finds a whole tag.
     tags: str = ""
+    # Name and username folded for search (storage/text_fold.py), kept up to date on every write (0005_search).
+    search_name: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
     @property
     def display_name(self) -> str:
@@ -96,6 +100,8 @@ class Message(SQLModel, table=True):
     # Set when the author changed or removed it; each earlier version is kept in the audit trail.
     edited_at: datetime | None = None
     deleted_at: datetime | None = None
+    # `text` folded for search, kept up to date on every write; indexed by full-text search (0005_search).
+    search_text: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
 class OutboxItem(SQLModel, table=True):
@@ -239,3 +245,15 @@ class PacingBudget(SQLModel, table=True):
 
     key: str = Field(primary_key=True)
     tat: float
+
+
+@event.listens_for(Customer, "before_insert")
+@event.listens_for(Customer, "before_update")
+def _fold_customer(_mapper: object, _connection: object, customer: Customer) -> None:
+    customer.search_name = fold(" ".join(p for p in (customer.first_name, customer.last_name, customer.username) if p))
+
+
+@event.listens_for(Message, "before_insert")
+@event.listens_for(Message, "before_update")
+def _fold_message(_mapper: object, _connection: object, message: Message) -> None:
+    message.search_text = searchable(message.text)

@@ -18,7 +18,7 @@ channel = "C0123ABCD"
 [agent]
 knowledge_base = "kb.md"
 [access]
-operators = ["U0123ABCD"]
+operators = ["U0OLIVIA1"]
 """
 
 
@@ -30,7 +30,7 @@ def run(*args: str) -> tuple[int, str]:
 def test_a_valid_config_is_confirmed(tmp_path: Path) -> None:
     (tmp_path / "kb.md").write_text("## Hours?\nNine to five.\n")
     (tmp_path / "config.toml").write_text(GOOD)
-    code, out = run("check-config", "--config", str(tmp_path / "config.toml"))
+    code, out = run("check-config", "--offline", "--config", str(tmp_path / "config.toml"))
     assert code == 0, out
     assert "is valid" in out and "socket mode" in out
 
@@ -40,7 +40,7 @@ def test_each_problem_is_named_with_its_key(tmp_path: Path) -> None:
     bad = bad.replace('token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"', 'token = "changeme"')
     bad = bad.replace('[agent]', '[agent]\nbakend = "faq"')
     (tmp_path / "config.toml").write_text(bad)
-    code, out = run("check-config", "--config", str(tmp_path / "config.toml"))
+    code, out = run("check-config", "--offline", "--config", str(tmp_path / "config.toml"))
     assert code == 2
     assert "telegram.token: is missing or a placeholder" in out
     assert "slack.channel: '#support' is not a channel id" in out
@@ -50,15 +50,15 @@ def test_each_problem_is_named_with_its_key(tmp_path: Path) -> None:
 
 def test_broken_toml_and_missing_file(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text("[telegram\ntoken = 1")
-    code, out = run("check-config", "--config", str(tmp_path / "config.toml"))
+    code, out = run("check-config", "--offline", "--config", str(tmp_path / "config.toml"))
     assert code == 2 and "not valid TOML" in out and "Traceback" not in out
-    code, out = run("check-config", "--config", str(tmp_path / "nope.toml"))
+    code, out = run("check-config", "--offline", "--config", str(tmp_path / "nope.toml"))
     assert code == 2 and "cannot read the file" in out
 
 
 def test_an_unreadable_knowledge_base_is_reported(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text(GOOD)
-    code, out = run("check-config", "--config", str(tmp_path / "config.toml"))
+    code, out = run("check-config", "--offline", "--config", str(tmp_path / "config.toml"))
     assert code == 2
     assert "kb.md" in out and "Traceback" not in out
 
@@ -75,7 +75,7 @@ def test_secrets_come_from_the_environment(tmp_path: Path, monkeypatch: object) 
 def test_the_example_config_is_refused_until_filled_in(tmp_path: Path) -> None:
     example = (Path(__file__).parents[2] / "config.example.toml").read_text()
     (tmp_path / "config.toml").write_text(example)
-    code, out = run("check-config", "--config", str(tmp_path / "config.toml"))
+    code, out = run("check-config", "--offline", "--config", str(tmp_path / "config.toml"))
     assert code == 2
     assert "telegram.token: is missing or a placeholder" in out
     assert "slack.bot_token: must be the bot token" in out
@@ -84,7 +84,14 @@ def test_the_example_config_is_refused_until_filled_in(tmp_path: Path) -> None:
               .replace("xoxb-replace-me", "xoxb-1-2-real").replace("xapp-replace-me", "xapp-1-A1-real"))
     (tmp_path / "config.toml").write_text(filled)
     (tmp_path / "knowledge.md").write_text("## Hours?\nNine to five.\n")
-    code, out = run("check-config", "--config", str(tmp_path / "config.toml"))
+    # The example's ids look real; they are refused too, each named.
+    code, out = run("check-config", "--offline", "--config", str(tmp_path / "config.toml"))
+    assert code == 2
+    assert "slack.channel: 'C0123456789' is the placeholder from config.example.toml" in out
+    assert "access.operators: 'U0123ABCD' is the placeholder" in out and "access.admins: 'U0123ABCD'" in out
+    filled = filled.replace("C0123456789", "C0SUPPORT1").replace("U0123ABCD", "U0OLIVIA1")
+    (tmp_path / "config.toml").write_text(filled)
+    code, out = run("check-config", "--offline", "--config", str(tmp_path / "config.toml"))
     assert code == 0, out
 
 

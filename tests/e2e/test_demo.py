@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import signal
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -30,3 +34,27 @@ async def test_the_demo_plays_the_whole_story(capsys: pytest.CaptureFixture[str]
                  "bot → Alice: You're back with our automated assistant.",
                  "The sandboxes keep running"):
         assert line in out, f"missing from the demo output: {line!r}"
+
+
+async def _demo_until(line: str) -> tuple[asyncio.subprocess.Process, list[str]]:
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "demo", "--port", "0",
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    assert proc.stdout is not None
+    seen: list[str] = []
+    while not any(line in s for s in seen):
+        out = await asyncio.wait_for(proc.stdout.readline(), 30)
+        assert out, f"the demo ended before {line!r}:\n{''.join(seen)}"
+        seen.append(out.decode())
+    return proc, seen
+
+
+@pytest.mark.parametrize("when", ["The sandboxes keep running", "Baton is running against the local sandboxes"])
+async def test_sigterm_stops_the_demo_and_removes_its_files(when: str) -> None:
+    proc, seen = await _demo_until(when)
+    workdir = Path(re.search(r"database in (\S+?),", "".join(seen)).group(1))  # type: ignore[union-attr]
+    assert workdir.exists()
+    proc.send_signal(signal.SIGTERM)
+    rest, _ = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, rest.decode()
+    assert "Stopped." in rest.decode() and "Traceback" not in rest.decode()
+    assert not workdir.exists()
