@@ -57,7 +57,7 @@ class Baton:
         # Each side fetches the other's files through a port, so neither imports the other's platform.
         self.telegram = TelegramAdapter(settings.telegram, self.service, self.db, fetch_operator_file=(
             SlackFileFetcher.for_api(settings.slack.bot_token, settings.slack.api_url)))
-        self.agent = agent or build_agent(settings.agent)
+        self.agent = agent or build_agent(settings.agent, settings.texts)
         self.slack = SlackAdapter(settings.slack, self.service, self.db,
                                   fetch_customer_file=self.telegram.fetch_customer_file,
                                   reload_kb=self._reload_kb, health=self._health, campaigns=self.campaign_ops)

