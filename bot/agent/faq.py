@@ -14,7 +14,7 @@ from bot.agent.base import AgentReply, AgentRequest, Choice
 from bot.agent.embedding import DEFAULT_MODEL, Embedder, load_embedder
 from bot.agent.knowledge import Entry, KnowledgeBaseError, parse_knowledge_base, read_knowledge_file
 from bot.agent.markdown import markdown_to_html
-from bot.agent.retrieval import Decision, HybridIndex, Scored, Thresholds
+from bot.agent.retrieval import Decision, HybridIndex, Passage, Scored, Thresholds
 from bot.agent.wordmatch import WordIndex
 
 __all__ = ["DEFAULT_HOLDING_MESSAGE", "FaqAgent", "KnowledgeBaseError", "Match", "markdown_to_html",
@@ -44,12 +44,13 @@ class _Snapshot:
     def __init__(self, entries: list[Entry], embedder: Embedder | None, stamp: tuple[int, int] | None) -> None:
         self.entries = entries
         self.stamp = stamp
-        passages, phrasings = [], []
+        passages: list[Passage] = []
         for number, entry in enumerate(entries):
-            for version in (entry, *entry.translations.values()):
-                passages.append((number, version.questions[0] + "\n" + version.answer))
-                phrasings += [(number, question) for question in version.questions[1:]]
-        self.index = HybridIndex([e.title for e in entries], passages, embedder, phrasings)
+            versions = [("", entry), *((lang, v) for lang, v in entry.translations.items())]
+            for language, version in versions:
+                passages.append(Passage(number, version.questions[0] + "\n" + version.answer, language))
+                passages += [Passage(number, q, language, is_question=True) for q in version.questions[1:]]
+        self.index = HybridIndex([e.title for e in entries], passages, embedder)
         self.words = WordIndex([e.questions + tuple(q for v in e.translations.values() for q in v.questions)
                                 for e in entries]) if embedder is None else None
 

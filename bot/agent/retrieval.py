@@ -43,6 +43,17 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class Passage:
+    """A text standing for an entry: its question and answer (in the file's language, language "", or a
+    translation's), or another phrasing of its question (`is_question`, compared question to question)."""
+
+    entry: int
+    text: str
+    language: str = ""
+    is_question: bool = False
+
+
+@dataclass(frozen=True)
 class Scored:
     index: int
     title: str
@@ -67,25 +78,42 @@ class Decision:
 class HybridIndex:
     """Built once per version of the file, on a worker thread (embedding takes ~0.1 s per entry)."""
 
-    def __init__(self, titles: list[str], passages: list[tuple[int, str]], embedder: Embedder | None,
-                 phrasings: list[tuple[int, str]] | None = None) -> None:
-        """`passages` are (entry number, text): an entry's question and answer, and each translation's.
-        `phrasings` are other ways of asking an entry's question, compared question to question."""
+    def __init__(self, titles: list[str], passages: list[Passage], embedder: Embedder | None) -> None:
         self.titles = titles
         self.embedder = embedder
-        phrasings = phrasings or []
-        self.owners = np.array([owner for owner, _ in [*passages, *phrasings]], dtype=np.int64)
+        self.owners = np.array([p.entry for p in passages], dtype=np.int64)
         self.vectors = None
+        # Multilingual models rate a text in the customer's language higher than the same text in another:
+        # a lone German translation would attract every German question. Each language's cosines are
+        # therefore shifted to the same mean as the file's language before entries are compared.
+        groups: dict[tuple[bool, str], list[int]] = {}
+        for number, p in enumerate(passages):
+            groups.setdefault((p.is_question, p.language), []).append(number)
+        self._groups = [(np.array(members), (is_question, "") if (is_question, "") in groups else None)
+                        for (is_question, language), members in groups.items() if language]
+        self._reference = {key: np.array(members) for key, members in groups.items() if not key[1]}
         if embedder is not None and passages:
-            parts = [embedder.passages([text for _, text in passages])]
-            if phrasings:
-                parts.append(embedder.passages([text for _, text in phrasings], as_queries=True))
-            self.vectors = np.concatenate(parts)
+            vectors = np.zeros((len(passages), 0), dtype=np.float32)
+            for is_question in (False, True):
+                chosen = [n for n, p in enumerate(passages) if p.is_question == is_question]
+                if chosen:
+                    embedded = embedder.passages([passages[n].text for n in chosen], as_queries=is_question)
+                    if vectors.shape[1] == 0:
+                        vectors = np.zeros((len(passages), embedded.shape[1]), dtype=np.float32)
+                    vectors[chosen] = embedded
+            self.vectors = vectors
         self._bm25: bm25s.BM25 | None = None
         if titles:
+            # Words of a translation only count where most entries have one: otherwise the few translated
+            # entries would match every message in that language on its common words.
+            coverage: dict[str, set[int]] = {}
+            for p in passages:
+                coverage.setdefault(p.language, set()).add(p.entry)
+            counted = {lang for lang, entries in coverage.items() if not lang or 2 * len(entries) >= len(titles)}
             per_entry: list[list[str]] = [[] for _ in titles]
-            for owner, text in [*passages, *phrasings]:
-                per_entry[owner] += words(text)
+            for p in passages:
+                if p.language in counted:
+                    per_entry[p.entry] += words(p.text)
             self._bm25 = bm25s.BM25()
             self._bm25.index([tokens or ["\u2205"] for tokens in per_entry], show_progress=False)
 
@@ -102,9 +130,12 @@ class HybridIndex:
         """Per entry, the best cosine over its passages (the original and each translation)."""
         if self.embedder is None or self.vectors is None:
             return np.zeros(len(self.titles))
-        cosines = self.vectors @ self.embedder.queries([text])[0]
+        cosines = (self.vectors @ self.embedder.queries([text])[0]).astype(np.float64)
+        for members, reference in self._groups:
+            if reference is not None:
+                cosines[members] += cosines[self._reference[reference]].mean() - cosines[members].mean()
         best = np.full(len(self.titles), -1.0)
-        np.maximum.at(best, self.owners, cosines.astype(np.float64))
+        np.maximum.at(best, self.owners, cosines)
         return best
 
     def decide(self, text: str, thresholds: Thresholds, *, max_choices: int = 3) -> Decision:
@@ -133,7 +164,7 @@ class HybridIndex:
             why = "too close to call: " + ", ".join(f"{s.title} {s.dense:.2f}" for s in rivals)
             return Decision("clarify", ranked, margin, agree, choices=rivals, why=why)
         if best.dense >= thresholds.agree:
-            why = (f"no entry above {thresholds.alone:.2f}, and the words point elsewhere; "
+            why = (f"no entry above {thresholds.alone:.2f}, nor above {thresholds.agree:.2f} with the words agreeing; "
                    f"closest: {best.title} {best.dense:.2f}")
         else:
             why = f"no entry above {thresholds.agree:.2f}; closest: {best.title} {best.dense:.2f}"
