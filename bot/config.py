@@ -308,6 +308,8 @@ class LanguageTexts(_Section):
     rating_thanks: str | None = None
     opted_out: str | None = None
     untranslated_answer: str | None = None
+    which_one: str | None = None
+    talk_to_person: str | None = None
 
 
 class TextSettings(_Section):
@@ -327,6 +329,9 @@ class TextSettings(_Section):
     # Put above a knowledge-base answer that has no version in the customer's language (set per language,
     # e.g. [texts.de] untranslated_answer = "Diese Antwort gibt es nur auf Englisch.").
     untranslated_answer: str = ""
+    # When two knowledge-base entries are close, the agent asks this with a button per entry and one more.
+    which_one: str = "Which of these do you mean?"
+    talk_to_person: str = "Talk to a person"
     show_operator_name: Literal["full", "first", "none"] = "first"
     languages: dict[str, LanguageTexts] = Field(default_factory=dict)
 

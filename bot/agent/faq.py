@@ -51,6 +51,8 @@ class _Snapshot:
                 passages.append(Passage(number, version.questions[0] + "\n" + version.answer, language))
                 passages += [Passage(number, q, language, is_question=True) for q in version.questions[1:]]
         self.index = HybridIndex([e.title for e in entries], passages, embedder)
+        self.by_question = {" ".join(q.casefold().split()): number for number, e in enumerate(entries)
+                            for q in (*e.questions, *(q for v in e.translations.values() for q in v.questions))}
         self.words = WordIndex([e.questions + tuple(q for v in e.translations.values() for q in v.questions)
                                 for e in entries]) if embedder is None else None
 
@@ -151,8 +153,17 @@ class FaqAgent:
         snapshot = self._snapshot
         assert snapshot is not None
         if snapshot.words is not None:
-            return _word_decision(snapshot, question, self.threshold)
-        return snapshot.index.decide(question, self.thresholds)
+            decision = _word_decision(snapshot, question, self.threshold)
+        else:
+            decision = snapshot.index.decide(question, self.thresholds)
+        picked = snapshot.by_question.get(" ".join(question.casefold().split()))
+        if picked is not None and decision.action != "answer":
+            # The customer's words are exactly an entry's question (a pressed choice button, or a copy):
+            # that entry, whatever the neighbours score.
+            ranked = sorted(decision.ranked, key=lambda s: s.index != picked)
+            return Decision("answer", ranked, decision.margin, decision.agree,
+                            why=f"{ranked[0].title}: the message is this entry's question")
+        return decision
 
     @property
     def passage_floor(self) -> float:
@@ -182,7 +193,7 @@ class FaqAgent:
         holding = html.escape(self.holding_message, quote=False)
         if decision.action == "clarify":
             choices = [Choice(s.title, s.title) for s in decision.choices]
-            return AgentReply(text=holding, confidence=confidence, handoff_reason=decision.why, choices=choices)
+            return AgentReply(text=None, confidence=confidence, context=decision.why, choices=choices)
         return AgentReply(text=holding, confidence=confidence, handoff_reason=decision.why)
 
     def answer_html(self, entry: Entry, language: str | None) -> str:
@@ -193,13 +204,6 @@ class FaqAgent:
         code = (language or "").casefold()
         note = self.untranslated_notes.get(code) or self.untranslated_notes.get(code.split("-")[0])
         return f"<i>{html.escape(note, quote=False)}</i>\n\n{entry.answer_html}" if note else entry.answer_html
-
-    def answer_by_title(self, title: str, language: str | None) -> str | None:
-        snapshot = self._snapshot
-        for entry in snapshot.entries if snapshot else []:
-            if entry.title == title:
-                return self.answer_html(entry, language)
-        return None
 
 
 def _match(entry: Entry, scored: Scored) -> Match:
