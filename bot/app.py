@@ -114,8 +114,11 @@ class Baton:
         return f"Knowledge base reloaded: {count} entries."
 
     def _health(self) -> dict[str, Any]:
+        knowledge = getattr(self.agent, "knowledge", self.agent)  # the openai backend's FAQ index
+        status = getattr(knowledge, "status", None)
         return {"telegram": self.telegram.poller.healthy if self.settings.telegram.mode == "polling" else True,
-                "uptime_seconds": round(time.monotonic() - self.started_at)}
+                "uptime_seconds": round(time.monotonic() - self.started_at),
+                "knowledge_base": status() if callable(status) else None}
 
     async def settled(self, timeout: float = 10.0) -> None:
         """Until every outbox row has left (or been dropped) and nothing is in flight."""

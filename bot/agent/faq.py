@@ -109,6 +109,26 @@ class FaqAgent:
         self._ready.set()
         log.info("knowledge base %s: %d entries indexed", self.path or "(text)", len(entries))
 
+    def load(self) -> None:
+        """Re-read and re-index now (`/baton kb reload`); raises KnowledgeBaseError for a broken file."""
+        if self.path is None:
+            return
+        entries, stamp = read_knowledge_file(self.path)
+        snapshot = _Snapshot(entries, self.embedder, stamp)
+        with self._lock:
+            self._snapshot, self._pending_stamp = snapshot, stamp
+        self._ready.set()
+
+    def status(self) -> str:
+        """One line for `/baton status`: entries and matching, or what is wrong."""
+        if self.indexing_error:
+            return f"*{self.indexing_error}*: every message goes to a human"
+        if not self._ready.is_set():
+            return "indexing (until it is done, messages wait up to 20 s, then go to a human)"
+        matching = (f"{self.embedder.name} + words" if self.embedder is not None
+                    else "*words only* (agent.embedding_model = \"none\")")
+        return f"{len(self.entries)} entries, matching by {matching}"
+
     def wait_until_indexed(self, timeout: float | None = None) -> bool:
         return self._ready.wait(timeout)
 

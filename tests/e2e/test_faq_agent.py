@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.agent.faq import DEFAULT_HOLDING_MESSAGE
-from tests.support.harness import World
+from tests.support.harness import ADMIN, CHANNEL, World
 
 CAROL, DAN = 1001, 1002  # Carol's Telegram is in English, Dan's in German
 
@@ -133,3 +133,14 @@ async def test_talk_to_a_person_hands_off(world: World) -> None:
     await world.card_says(root["ts"], "Waiting for a human")
     [_, waiting] = await world.tg.wait_for_messages(CAROL, 2)
     assert waiting.text.startswith("I've asked a colleague to join")
+
+
+async def test_status_shows_the_knowledge_base_and_a_words_only_fallback(faq_world: World) -> None:
+    world = faq_world
+    await start(world, agent={"embedding_model": "none"})
+    await world.slack.slash_command(ADMIN, "/baton", "status", channel=CHANNEL)
+    status = await world.ephemeral_to(ADMIN, "is running")
+    assert 'Knowledge base: 3 entries, matching by *words only* (agent.embedding_model = "none")' in status.text
+    (world.tmp_path / "knowledge.md").write_text(KB + "\n## Do you sell coffee?\nYes, to take away.\n")
+    await world.slack.slash_command(ADMIN, "/baton", "kb reload", channel=CHANNEL)
+    await world.ephemeral_to(ADMIN, "Knowledge base reloaded: 4 entries.")
