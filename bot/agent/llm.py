@@ -46,6 +46,7 @@ colleague will reply here shortly.
 customer does not)."""
 # The model's closing "[entry 3]" line: which knowledge-base entry it answered from.
 _ENTRY_TAG = re.compile(r"\s*\[entry\s*#?(\d+)\]\s*$", re.IGNORECASE)
+PASSAGE_SPREAD = 0.05  # meaning scores (cosines) this close to the best entry's count as relevant too
 CHARS_PER_TOKEN = 4  # a rough, model-independent estimate for the context budget
 
 TOOLS: list[dict[str, Any]] = [{
@@ -130,7 +131,10 @@ class OpenAIAgent:
             for match in self.knowledge.search(query, limit=self.max_context_passages):
                 if match.score > floor and match.score > getattr(best.get(match.question), "score", 0.0):
                     best[match.question] = match
-        return sorted(best.values(), key=lambda m: -m.score)[:self.max_context_passages]
+        ranked = sorted(best.values(), key=lambda m: -m.score)
+        # Only entries about as good as the best one: a clearly weaker match is noise to the model.
+        return [m for m in ranked if m.score >= ranked[0].score - PASSAGE_SPREAD][:self.max_context_passages] \
+            if ranked else []
 
     def context(self, request: AgentRequest, found: list[Match] | None = None) -> str:
         """The second system message: the passages, who the customer is, and the hand-back brief."""
