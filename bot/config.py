@@ -183,7 +183,7 @@ class AgentSettings(_Section):
     # `baton kb eval --sweep` suggests values for your own question file.
     answer_threshold: float = Field(default=0.83, ge=0, le=1)
     answer_threshold_alone: float = Field(default=0.875, ge=0, le=1)
-    answer_margin: float = Field(default=0.25, ge=0)
+    answer_margin: float = Field(default=0.1, ge=0)
     threshold: float = Field(default=0.55, ge=0, le=1)  # the word matcher's (embedding_model = "none")
     timeout_seconds: float = Field(default=30, gt=0)
     # backend = "openai": any OpenAI-compatible chat-completions server (OpenAI, Ollama, vLLM, LM Studio).

@@ -54,10 +54,10 @@ def kb_test(question: str, config: ConfigOption = Path("config.toml"), kb: KbOpt
     """Show the entries that best match a message (meaning and word scores) and what the agent would do."""
     agent = _agent(_agent_settings(config, kb))
     decision = agent.decide(question)
-    typer.echo("meaning  words  entry")
+    typer.echo("meaning  question  words  entry")
     for scored in decision.ranked[:limit]:
-        typer.echo(f"  {scored.dense:.3f}  {scored.lexical:5.2f}  {scored.title}")
-    typer.echo(f"margin {decision.margin:.2f} sd; words agree: {'yes' if decision.agree else 'no'}")
+        typer.echo(f"  {scored.dense:.3f}     {scored.question:.3f}  {scored.lexical:5.2f}  {scored.title}")
+    typer.echo(f"margin {decision.margin:.2f} sd; the question alone agrees: {'yes' if decision.agree else 'no'}")
     verdict = {"answer": "answers with", "clarify": "asks which one is meant:", "handoff": "hands off:"}
     typer.echo(f"decision: {verdict[decision.action]} {decision.why}")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.agent.faq import FaqAgent
-from bot.agent.retrieval import Decision, Thresholds
+from bot.agent.retrieval import Decision, Scores, Thresholds
 
 _GRID_AGREE = [round(x, 3) for x in np.arange(0.78, 0.905, 0.005)]
 _GRID_ALONE = [round(x, 3) for x in np.arange(0.82, 0.955, 0.005)]
@@ -129,16 +129,16 @@ class Evaluation:
         self.words_only = snapshot.words is not None
         if self.words_only:
             self.decisions = [agent.decide(q.text) for q in questions]
-            self.scores: list[tuple[np.ndarray, np.ndarray]] = []
+            self.scores: list[Scores] = []
         else:
-            self.scores = [(self.index.dense(q.text), self.index.lexical(q.text)) for q in questions]
+            self.scores = [self.index.scores(q.text) for q in questions]
             self.decisions = self.decide(agent.thresholds)
 
     def decide(self, thresholds: Thresholds) -> list[Decision]:
         if self.words_only:
             return self.decisions
-        return [self.index.decide_scores(d, w, thresholds) if q.text.strip() else Decision("handoff", [])
-                for q, (d, w) in zip(self.questions, self.scores, strict=True)]
+        return [self.index.decide_scores(s, thresholds) if q.text.strip() else Decision("handoff", [])
+                for q, s in zip(self.questions, self.scores, strict=True)]
 
     def sweep(self, max_wrong_share: float = 0.05, top: int = 5) -> list[tuple[Thresholds, Report]]:
         """Threshold settings with the best overall accuracy among those with at most `max_wrong_share` of

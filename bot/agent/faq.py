@@ -49,7 +49,8 @@ class _Snapshot:
             versions = [("", entry), *((lang, v) for lang, v in entry.translations.items())]
             for language, version in versions:
                 passages.append(Passage(number, version.questions[0] + "\n" + version.answer, language))
-                passages += [Passage(number, q, language, is_question=True) for q in version.questions[1:]]
+                passages += [Passage(number, q, language, "phrasing") for q in version.questions[1:]]
+                passages += [Passage(number, q, language, "question") for q in version.questions]
         self.index = HybridIndex([e.title for e in entries], passages, embedder)
         self.by_question = {" ".join(q.casefold().split()): number for number, e in enumerate(entries)
                             for q in (*e.questions, *(q for v in e.translations.values() for q in v.questions))}

@@ -39,18 +39,19 @@ class Thresholds:
 
     agree: float = 0.83
     alone: float = 0.875
-    margin: float = 0.25
+    margin: float = 0.1
 
 
 @dataclass(frozen=True)
 class Passage:
-    """A text standing for an entry: its question and answer (in the file's language, language "", or a
-    translation's), or another phrasing of its question (`is_question`, compared question to question)."""
+    """A text standing for an entry, in the file's language ("") or a translation's. `view` says how it is
+    compared: "entry" (question and answer), "phrasing" (another way of asking, compared question to
+    question; counts as the entry) or "question" (the question alone: the second opinion)."""
 
     entry: int
     text: str
     language: str = ""
-    is_question: bool = False
+    view: Literal["entry", "phrasing", "question"] = "entry"
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,16 @@ class Scored:
     title: str
     dense: float  # cosine similarity, about 0.75 (unrelated) to 0.95 (same question)
     lexical: float  # BM25 relative to the best entry's: 1.0 for the best word match, 0 for no shared word
+    question: float = 0.0  # cosine with the entry's question alone
+
+
+@dataclass(frozen=True)
+class Scores:
+    """One message against every entry: by meaning (whole entry; question alone) and by words."""
+
+    dense: np.ndarray
+    questions: np.ndarray
+    lexical: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -66,7 +77,7 @@ class Decision:
     action: Action
     ranked: list[Scored]
     margin: float = 0.0  # best over runner-up, in standard deviations
-    agree: bool = False  # the word match's best entry is the meaning match's best entry
+    agree: bool = False  # the entry's question alone also points at the best entry
     choices: list[Scored] = field(default_factory=list)  # for "clarify"
     why: str = ""
 
@@ -81,27 +92,29 @@ class HybridIndex:
     def __init__(self, titles: list[str], passages: list[Passage], embedder: Embedder | None) -> None:
         self.titles = titles
         self.embedder = embedder
-        self.owners = np.array([p.entry for p in passages], dtype=np.int64)
-        self.vectors = None
+        self.passages = passages
+        self.vectors: np.ndarray | None = None
+        if embedder is not None and passages:
+            parts = []
+            for as_queries in (False, True):
+                chosen = [n for n, p in enumerate(passages) if (p.view == "phrasing") == as_queries]
+                if chosen:
+                    parts.append((chosen, embedder.passages([passages[n].text for n in chosen],
+                                                            as_queries=as_queries)))
+            self.vectors = np.zeros((len(passages), parts[0][1].shape[1]), dtype=np.float32)
+            for chosen, embedded in parts:
+                self.vectors[chosen] = embedded
         # Multilingual models rate a text in the customer's language higher than the same text in another:
         # a lone German translation would attract every German question. Each language's cosines are
-        # therefore shifted to the same mean as the file's language before entries are compared.
-        groups: dict[tuple[bool, str], list[int]] = {}
+        # therefore shifted to the mean of the file language's (same view) before entries are compared.
+        groups: dict[tuple[str, str], list[int]] = {}
         for number, p in enumerate(passages):
-            groups.setdefault((p.is_question, p.language), []).append(number)
-        self._groups = [(np.array(members), (is_question, "") if (is_question, "") in groups else None)
-                        for (is_question, language), members in groups.items() if language]
-        self._reference = {key: np.array(members) for key, members in groups.items() if not key[1]}
-        if embedder is not None and passages:
-            vectors = np.zeros((len(passages), 0), dtype=np.float32)
-            for is_question in (False, True):
-                chosen = [n for n, p in enumerate(passages) if p.is_question == is_question]
-                if chosen:
-                    embedded = embedder.passages([passages[n].text for n in chosen], as_queries=is_question)
-                    if vectors.shape[1] == 0:
-                        vectors = np.zeros((len(passages), embedded.shape[1]), dtype=np.float32)
-                    vectors[chosen] = embedded
-            self.vectors = vectors
+            groups.setdefault((p.view, p.language), []).append(number)
+        self._shifts = [(np.array(members), np.array(groups[view, ""]))
+                        for (view, language), members in groups.items() if language and (view, "") in groups]
+        self._views = {view: (np.array([n for n, p in enumerate(passages) if p.view in kinds]),
+                              np.array([p.entry for p in passages if p.view in kinds], dtype=np.int64))
+                       for view, kinds in (("entry", ("entry", "phrasing")), ("question", ("question",)))}
         self._bm25: bm25s.BM25 | None = None
         if titles:
             # Words of a translation only count where most entries have one: otherwise the few translated
@@ -112,7 +125,7 @@ class HybridIndex:
             counted = {lang for lang, entries in coverage.items() if not lang or 2 * len(entries) >= len(titles)}
             per_entry: list[list[str]] = [[] for _ in titles]
             for p in passages:
-                if p.language in counted:
+                if p.language in counted and p.view != "question":  # the question is in the entry's text
                     per_entry[p.entry] += words(p.text)
             self._bm25 = bm25s.BM25()
             self._bm25.index([tokens or ["\u2205"] for tokens in per_entry], show_progress=False)
@@ -126,46 +139,51 @@ class HybridIndex:
             return np.zeros(len(self.titles))
         return np.asarray(self._bm25.get_scores(tokens), dtype=np.float64)
 
-    def dense(self, text: str) -> np.ndarray:
-        """Per entry, the best cosine over its passages (the original and each translation)."""
+    def scores(self, text: str) -> Scores:
+        """Per entry and view, the best cosine over its passages (the original and each translation)."""
+        zeros = np.zeros(len(self.titles))
         if self.embedder is None or self.vectors is None:
-            return np.zeros(len(self.titles))
+            return Scores(zeros, zeros, self.lexical(text))
         cosines = (self.vectors @ self.embedder.queries([text])[0]).astype(np.float64)
-        for members, reference in self._groups:
-            if reference is not None:
-                cosines[members] += cosines[self._reference[reference]].mean() - cosines[members].mean()
-        best = np.full(len(self.titles), -1.0)
-        np.maximum.at(best, self.owners, cosines)
-        return best
+        for members, reference in self._shifts:
+            cosines[members] += cosines[reference].mean() - cosines[members].mean()
+        per_view = []
+        for view in ("entry", "question"):
+            rows, owners = self._views[view]
+            best = np.full(len(self.titles), -1.0)
+            if len(rows):
+                np.maximum.at(best, owners, cosines[rows])
+            per_view.append(best)
+        return Scores(per_view[0], per_view[1], self.lexical(text))
 
     def decide(self, text: str, thresholds: Thresholds, *, max_choices: int = 3) -> Decision:
         if not self.titles or not text.strip():
             return Decision("handoff", [], why="the knowledge base is empty" if not self.titles else "no text")
-        return self.decide_scores(self.dense(text), self.lexical(text), thresholds, max_choices=max_choices)
+        return self.decide_scores(self.scores(text), thresholds, max_choices=max_choices)
 
-    def decide_scores(self, dense: np.ndarray, lexical: np.ndarray, thresholds: Thresholds, *,
-                      max_choices: int = 3) -> Decision:
+    def decide_scores(self, scores: Scores, thresholds: Thresholds, *, max_choices: int = 3) -> Decision:
         """The decision from precomputed scores (a threshold sweep re-decides without re-embedding)."""
+        dense, lexical = scores.dense, scores.lexical
         top_lex = float(lexical.max())
         rel_lex = lexical / top_lex if top_lex > 0 else lexical
         order = np.argsort(-dense, kind="stable")
-        ranked = [Scored(int(i), self.titles[i], round(float(dense[i]), 4), round(float(rel_lex[i]), 3))
-                  for i in order]
+        ranked = [Scored(int(i), self.titles[i], round(float(dense[i]), 4), round(float(rel_lex[i]), 3),
+                         round(float(scores.questions[i]), 4)) for i in order]
         best = ranked[0]
         spread = max(float(dense.std()), _MIN_SPREAD) if len(dense) >= 3 else _MIN_SPREAD * 2
         margin = (best.dense - ranked[1].dense) / spread if len(ranked) > 1 else float("inf")
-        agree = top_lex > 0 and int(lexical.argmax()) == best.index
+        agree = int(scores.questions.argmax()) == best.index and float(scores.questions.max()) > -1
         confident = best.dense >= thresholds.alone or (agree and best.dense >= thresholds.agree)
         if confident and margin >= thresholds.margin:
-            why = f"{best.title} {best.dense:.2f}" + (", words agree" if agree else "")
+            why = f"{best.title} {best.dense:.2f}" + (", its question alone agrees" if agree else "")
             return Decision("answer", ranked, margin, agree, why=why)
         if confident:  # sure it is one of a few entries, not which: ask
             rivals = [s for s in ranked[:max_choices] if (best.dense - s.dense) / spread < 2 * thresholds.margin]
             why = "too close to call: " + ", ".join(f"{s.title} {s.dense:.2f}" for s in rivals)
             return Decision("clarify", ranked, margin, agree, choices=rivals, why=why)
         if best.dense >= thresholds.agree:
-            why = (f"no entry above {thresholds.alone:.2f}, nor above {thresholds.agree:.2f} with the words agreeing; "
-                   f"closest: {best.title} {best.dense:.2f}")
+            why = (f"no entry above {thresholds.alone:.2f}, nor above {thresholds.agree:.2f} with its question "
+                   f"alone agreeing; closest: {best.title} {best.dense:.2f}")
         else:
             why = f"no entry above {thresholds.agree:.2f}; closest: {best.title} {best.dense:.2f}"
         return Decision("handoff", ranked, margin, agree, why=why)

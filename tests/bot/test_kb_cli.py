@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
@@ -29,6 +32,16 @@ QUESTIONS = [
     {"q": "What's the capital of Australia?", "expect": None, "kind": "out-of-scope"},
     {"q": "asdfjkl", "expect": None, "kind": "out-of-scope"},
 ]
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_log_handlers() -> Iterator[None]:
+    # `baton run` in other tests points the root logger at a CliRunner stream that is closed by now.
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers = []
+    yield
+    root.handlers = saved
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -83,7 +96,7 @@ def test_kb_test_shows_both_scores_and_the_decision(tmp_path: Path) -> None:
                     str(tmp_path / "none.toml"))
     assert code == 0, out
     lines = out.strip().splitlines()
-    assert lines[0] == "meaning  words  entry" and len(lines) == 6
+    assert lines[0] == "meaning  question  words  entry" and len(lines) == 6
     assert lines[-1].startswith("decision: hands off: no entry above 0.83; closest: ")
 
 
