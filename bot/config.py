@@ -178,8 +178,9 @@ class AgentSettings(_Section):
     knowledge_base: Path = Path("knowledge.md")
     # The built-in agent's matching: "multilingual-e5-small" (shipped with Baton) or "none" (words only).
     embedding_model: Literal["multilingual-e5-small", "none"] = "multilingual-e5-small"
-    # Answer when the best entry's meaning score is at least answer_threshold and the word match agrees,
-    # or at least answer_threshold_alone; and it leads the runner-up by answer_margin standard deviations.
+    # Answer when the best entry's meaning score is at least answer_threshold and its question alone is
+    # also the best match, or at least answer_threshold_alone; and it leads the runner-up by answer_margin
+    # standard deviations.
     # `baton kb eval --sweep` suggests values for your own question file.
     answer_threshold: float = Field(default=0.83, ge=0, le=1)
     answer_threshold_alone: float = Field(default=0.875, ge=0, le=1)

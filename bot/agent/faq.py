@@ -1,4 +1,4 @@
-"""The built-in agent: answers from a Markdown knowledge base by hybrid retrieval (meaning and words), asks
+"""The built-in agent: answers from a Markdown knowledge base by retrieval by meaning (see retrieval.py), asks
 which entry is meant when two are close, hands off otherwise, and says why in the conversation's thread."""
 
 from __future__ import annotations

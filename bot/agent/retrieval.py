@@ -1,9 +1,11 @@
 """Hybrid retrieval over knowledge-base entries and the answer / ask / hand-off decision.
 
-Each entry is scored two ways: by meaning (cosine of sentence embeddings of the message and of the entry's
-question plus answer, any language) and by words (BM25 over the entry's text). The decision uses the best
-meaning score, its margin over the runner-up (in standard deviations of that message's scores over all
-entries, so it does not depend on the model's scale) and whether the word match points at the same entry.
+Each entry is scored by meaning (cosine of sentence embeddings of the message and of the entry's question
+plus answer, other phrasings and translations; any language), by meaning against its question alone (a
+second opinion), and by words (BM25, shown to the team). The decision uses the best meaning score, its
+margin over the runner-up (in standard deviations of that message's scores over all entries, so it does
+not depend on the model's scale) and whether the question-alone view points at the same entry. On the
+development set word agreement let near-misses through and did not help; see bench/README.md.
 Thresholds are chosen by `baton kb eval --sweep` on a labelled question file.
 """
 
@@ -33,9 +35,9 @@ def words(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """When to answer: the best entry scores at least `agree` and the word match picks the same entry, or it
-    scores at least `alone`; and in both cases it leads the runner-up by `margin` standard deviations.
-    Two or more entries at least `agree` but too close to tell apart: ask the customer which one."""
+    """When to answer: the best entry scores at least `agree` and its question alone is also the best match,
+    or it scores at least `alone`; and in both cases it leads the runner-up by `margin` standard
+    deviations. As sure as that but too close to the runner-up: ask the customer which one."""
 
     agree: float = 0.83
     alone: float = 0.875
