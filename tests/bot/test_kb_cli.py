@@ -26,6 +26,19 @@ We deliver within 5 km for orders over 30 euros, between 9:00 and 12:00.
 Order at the counter or by phone at least three days ahead.
 """
 
+CONFIG = """
+[telegram]
+token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+[slack]
+bot_token = "xoxb-1-2-abc"
+app_token = "xapp-1-A1-abc"
+channel = "C0123ABCD"
+[agent]
+knowledge_base = "kb.md"
+[access]
+operators = ["U0123ABCD"]
+"""
+
 QUESTIONS = [
     {"q": "When are you open?", "expect": "When are you open?", "kind": "exact"},
     {"q": "can I pay with my visa card", "expect": "can i pay by card?", "kind": "paraphrase"},
@@ -107,3 +120,18 @@ def test_a_broken_knowledge_base_is_a_clear_error(tmp_path: Path) -> None:
     assert "line 4: the question 'Do you deliver?' is already asked at line 1" in out and "Traceback" not in out
     code, out = run("kb", "test", "deliver?", "--config", str(tmp_path / "missing.toml"))
     assert code == 2 and "missing.toml not found: pass --config, or --kb" in out
+
+
+def test_an_unknown_embedding_model_is_named_at_check_config(tmp_path: Path) -> None:
+    (tmp_path / "kb.md").write_text(KB)
+    (tmp_path / "config.toml").write_text(CONFIG.replace("[agent]", '[agent]\nembedding_model = "bert-large"'))
+    code, out = run("check-config", "--config", str(tmp_path / "config.toml"))
+    assert code == 2 and "agent.embedding_model" in out and "Traceback" not in out
+
+
+def test_check_config_names_the_line_of_a_broken_knowledge_base(tmp_path: Path) -> None:
+    (tmp_path / "kb.md").write_bytes(b"## Do you deliver?\nYes.\n\n## Caf\xe9 hours?\nNine.\n")
+    (tmp_path / "config.toml").write_text(CONFIG)
+    code, out = run("check-config", "--config", str(tmp_path / "config.toml"))
+    assert code == 2
+    assert "agent.knowledge_base" in out and "line 4: not UTF-8 text" in out and "Traceback" not in out
