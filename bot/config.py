@@ -178,6 +178,9 @@ class AgentSettings(_Section):
     knowledge_base: Path = Path("knowledge.md")
     # The built-in agent's matching: "multilingual-e5-small" (shipped with Baton) or "none" (words only).
     embedding_model: Literal["multilingual-e5-small", "none"] = "multilingual-e5-small"
+    # Where the knowledge base's vectors are kept between starts (a large file then needs no re-embedding
+    # after a restart); unset: kept in memory only.
+    index_cache: Path | None = None
     # Answer when the best entry's meaning score is at least answer_threshold and its question alone is
     # also the best match, or at least answer_threshold_alone; and it leads the runner-up by answer_margin
     # standard deviations.
@@ -399,11 +402,12 @@ def parse_settings(data: dict[str, Any], env: dict[str, str] | None = None, base
         settings = Settings.model_validate(data)
     except ValidationError as err:
         raise ConfigError(_describe(err)) from None
-    kb = settings.agent.knowledge_base
-    if base_dir is not None and not kb.is_absolute():
-        settings = settings.model_copy(
-            update={"agent": settings.agent.model_copy(update={"knowledge_base": base_dir / kb})}
-        )
+    agent = settings.agent
+    if base_dir is not None:  # file paths in [agent] are relative to the config file
+        paths = {"knowledge_base": agent.knowledge_base, "index_cache": agent.index_cache}
+        relative = {k: base_dir / v for k, v in paths.items() if v is not None and not v.is_absolute()}
+        if relative:
+            settings = settings.model_copy(update={"agent": agent.model_copy(update=relative)})
     return settings
 
 

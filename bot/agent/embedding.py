@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 import time
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -28,6 +30,10 @@ class Embedder(Protocol):
     def queries(self, texts: list[str]) -> np.ndarray: ...
 
     def passages(self, texts: list[str], *, as_queries: bool = False) -> np.ndarray: ...
+
+    def load_cache(self, path: Path) -> int: ...
+
+    def save_cache(self, path: Path, texts: list[tuple[str, bool]]) -> None: ...
 
 
 class E5Embedder:
@@ -63,7 +69,7 @@ class E5Embedder:
     def passages(self, texts: list[str], *, as_queries: bool = False) -> np.ndarray:
         """Vectors for knowledge-base texts; `as_queries` embeds them as questions (to compare a customer's
         question with another way of asking it)."""
-        keys = [hashlib.sha256(f"{as_queries}:{t}".encode()).digest() for t in texts]
+        keys = [self._key(t, as_queries) for t in texts]
         todo = [(k, t) for k, t in dict(zip(keys, texts, strict=True)).items() if k not in self._memo]
         for start in range(0, len(todo), 32):
             chunk = todo[start:start + 32]
@@ -73,6 +79,36 @@ class E5Embedder:
             for (key, _), vector in zip(chunk, vectors.reshape(len(chunk), -1), strict=True):
                 self._memo[key] = vector
         return np.stack([self._memo[k] for k in keys]) if keys else np.zeros((0, 384), dtype=np.float32)
+
+    def _key(self, text: str, as_queries: bool) -> bytes:
+        return hashlib.sha256(f"{self.name}:{as_queries}:{text}".encode()).digest()
+
+    def load_cache(self, path: Path) -> int:
+        """Vectors saved by save_cache; a missing or unreadable file only costs time (and a warning)."""
+        if not path.exists():
+            return 0
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                keys, vectors = data["keys"], data["vectors"]
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("index cache %s unreadable (%s); embedding the knowledge base again", path, exc)
+            return 0
+        self._memo.update({bytes(k): v for k, v in zip(keys, vectors, strict=True)})
+        return len(keys)
+
+    def save_cache(self, path: Path, texts: list[tuple[str, bool]]) -> None:
+        """The vectors of these (text, as_queries) pairs, written atomically; a failure is a warning."""
+        keys = list(dict.fromkeys(self._key(t, q) for t, q in texts))
+        keys = [k for k in keys if k in self._memo]
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(path.name + ".partial.npz")
+            np.savez(partial, keys=np.array(keys, dtype="S32"),
+                     vectors=np.stack([self._memo[k] for k in keys]) if keys else np.zeros((0, 384)))
+            os.replace(partial, path)
+        except OSError as exc:
+            log.warning("index cache %s not written (%s); the next start embeds the knowledge base again",
+                        path, exc)
 
 
 _shared: dict[str, Embedder] = {}

@@ -67,13 +67,14 @@ class FaqAgent:
     def __init__(self, path: Path | None, *, thresholds: Thresholds | None = None, threshold: float = 0.55,
                  embedding_model: str = DEFAULT_MODEL, holding_message: str = DEFAULT_HOLDING_MESSAGE,
                  untranslated_notes: dict[str, str] | None = None, text: str | None = None,
-                 background: bool = True) -> None:
+                 index_cache: Path | None = None, background: bool = True) -> None:
         self.path = Path(path) if path is not None else None
         self.thresholds = thresholds or Thresholds()
         self.threshold = threshold  # the word matcher's, when there is no embedding model
         self.holding_message = holding_message
         self.untranslated_notes = {k.casefold(): v for k, v in (untranslated_notes or {}).items()}
         self.embedder = load_embedder(embedding_model)  # raises EmbeddingError: no silent fallback
+        self.index_cache = index_cache
         if self.embedder is None:
             log.warning("knowledge base: no embedding model configured; matching by words only")
         self._lock = threading.Lock()
@@ -99,7 +100,10 @@ class FaqAgent:
 
     def _index_first(self, entries: list[Entry], stamp: tuple[int, int] | None) -> None:
         try:
-            snapshot = _Snapshot(entries, self.embedder, stamp)
+            if self.index_cache is not None and self.embedder is not None:
+                found = self.embedder.load_cache(self.index_cache)
+                log.info("index cache %s: %d vectors", self.index_cache, found)
+            snapshot = self._indexed(entries, stamp)
         except Exception as exc:  # the thread's only report is the log and `indexing_error`
             log.exception("knowledge base %s: indexing failed", self.path)
             self.indexing_error = f"indexing failed: {type(exc).__name__}: {exc}"
@@ -115,10 +119,17 @@ class FaqAgent:
         if self.path is None:
             return
         entries, stamp = read_knowledge_file(self.path)
-        snapshot = _Snapshot(entries, self.embedder, stamp)
+        snapshot = self._indexed(entries, stamp)
         with self._lock:
             self._snapshot, self._pending_stamp = snapshot, stamp
         self._ready.set()
+
+    def _indexed(self, entries: list[Entry], stamp: tuple[int, int] | None) -> _Snapshot:
+        snapshot = _Snapshot(entries, self.embedder, stamp)
+        if self.index_cache is not None and self.embedder is not None:
+            self.embedder.save_cache(self.index_cache, [(p.text, p.view == "phrasing")
+                                                        for p in snapshot.index.passages])
+        return snapshot
 
     def status(self) -> str:
         """One line for `/baton status`: entries and matching, or what is wrong."""
@@ -159,7 +170,7 @@ class FaqAgent:
                 log.warning("%s; keeping the previous version", exc)
                 return False
             # Unchanged entries are not embedded again (the embedder remembers them).
-            self._snapshot = _Snapshot(entries, self.embedder, stamp)
+            self._snapshot = self._indexed(entries, stamp)
         log.info("knowledge base %s: %d entries re-indexed", self.path, len(entries))
         return True
 

@@ -29,7 +29,8 @@ def build_faq_agent(settings: AgentSettings, texts: TextSettings | None = None,
         return FaqAgent(settings.knowledge_base, embedding_model=settings.embedding_model,
                         thresholds=Thresholds(settings.answer_threshold, settings.answer_threshold_alone,
                                               settings.answer_margin),
-                        threshold=settings.threshold, untranslated_notes=notes, background=background)
+                        threshold=settings.threshold, untranslated_notes=notes,
+                        index_cache=settings.index_cache, background=background)
     except KnowledgeBaseError as exc:
         raise AgentConfigError(f"agent.knowledge_base: {exc}") from None
     except EmbeddingError as exc:

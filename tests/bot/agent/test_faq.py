@@ -249,3 +249,23 @@ async def test_example_knowledge_base_is_sensible() -> None:
         reply = await agent.reply(ask(question))
         assert reply.entry == expected, (question, reply.handoff_reason or reply.context)
     assert (await agent.reply(ask("what is the meaning of life"))).handoff_reason is not None
+
+
+def test_the_index_cache_keeps_vectors_between_starts(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from bot.agent.embedding import E5Embedder
+
+    cache = tmp_path / "cache" / "kb-index.npz"
+    agent = FaqAgent.from_text(KB, index_cache=cache)
+    assert cache.exists() and agent.decide("When are you open?").action == "answer"
+    fresh = E5Embedder()  # as after a restart: nothing embedded yet
+    # 6 versions (5 entries, 1 translation) as question and answer, 7 questions alone, 1 alternative phrasing.
+    assert fresh.load_cache(cache) == 14
+    texts = [p.text for p in agent._snapshot.index.passages if p.view == "entry"]  # type: ignore[union-attr]
+    before = len(fresh._memo)
+    fresh.passages(texts)
+    assert len(fresh._memo) == before  # nothing had to be embedded again
+
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    FaqAgent.from_text(KB, index_cache=blocked / "kb-index.npz")
+    assert "not written" in caplog.text and "the next start embeds the knowledge base again" in caplog.text
