@@ -25,6 +25,7 @@ Action = Literal["answer", "clarify", "handoff"]
 _WORD = re.compile(r"\w+")
 # Below this many entries a standard deviation says little; use a typical one instead.
 _MIN_SPREAD = 0.01
+RANKED = 20  # entries a decision lists, best first (agent.max_context_passages is at most 20)
 
 
 def words(text: str) -> list[str]:
@@ -114,9 +115,14 @@ class HybridIndex:
             groups.setdefault((p.view, p.language), []).append(number)
         self._shifts = [(np.array(members), np.array(groups[view, ""]))
                         for (view, language), members in groups.items() if language and (view, "") in groups]
-        self._views = {view: (np.array([n for n, p in enumerate(passages) if p.view in kinds]),
-                              np.array([p.entry for p in passages if p.view in kinds], dtype=np.int64))
-                       for view, kinds in (("entry", ("entry", "phrasing")), ("question", ("question",)))}
+        # Per view, its passages ordered by entry, and where each entry's run starts: the best cosine per
+        # entry is then one maximum.reduceat.
+        self._views: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        for view, kinds in (("entry", ("entry", "phrasing")), ("question", ("question",))):
+            rows = sorted((p.entry, n) for n, p in enumerate(passages) if p.view in kinds)
+            owners = np.array([entry for entry, _ in rows], dtype=np.int64)
+            starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]]) if len(rows) else owners
+            self._views[view] = (np.array([n for _, n in rows], dtype=np.int64), starts, owners[starts])
         self._bm25: bm25s.BM25 | None = None
         if titles:
             # Words of a translation only count where most entries have one: otherwise the few translated
@@ -151,10 +157,10 @@ class HybridIndex:
             cosines[members] += cosines[reference].mean() - cosines[members].mean()
         per_view = []
         for view in ("entry", "question"):
-            rows, owners = self._views[view]
+            rows, starts, entries = self._views[view]
             best = np.full(len(self.titles), -1.0)
             if len(rows):
-                np.maximum.at(best, owners, cosines[rows])
+                best[entries] = np.maximum.reduceat(cosines[rows], starts)
             per_view.append(best)
         return Scores(per_view[0], per_view[1], self.lexical(text))
 
@@ -168,7 +174,9 @@ class HybridIndex:
         dense, lexical = scores.dense, scores.lexical
         top_lex = float(lexical.max())
         rel_lex = lexical / top_lex if top_lex > 0 else lexical
-        order = np.argsort(-dense, kind="stable")
+        # Only the best few are ranked: a decision, a choice or a prompt never needs more.
+        top = np.argpartition(-dense, RANKED - 1)[:RANKED] if len(dense) > RANKED else np.arange(len(dense))
+        order = top[np.argsort(-dense[top], kind="stable")]
         ranked = [Scored(int(i), self.titles[i], round(float(dense[i]), 4), round(float(rel_lex[i]), 3),
                          round(float(scores.questions[i]), 4)) for i in order]
         best = ranked[0]
