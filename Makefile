@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # The suite again on PostgreSQL (each test in its own database); skipped, saying why, if none answers.
 BATON_TEST_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-postgres demo lint check-config bench screenshots
+.PHONY: run test test-postgres demo lint check-config bench bench-agent screenshots
 
 run: $(STAMP)
 	$(BIN)/baton run $(if $(wildcard config.toml),--config config.toml,)
@@ -28,6 +28,11 @@ screenshots: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+# The FAQ agent: model load, memory, decision latency; with a labelled set, its accuracy too.
+AGENT_EVAL ?= $(wildcard ../shared/agent-eval)
+bench-agent: $(STAMP)
+	$(BIN)/python -m bench.agent $(AGENT_EVAL)
 
 test-postgres: $(STAMP)
 	BATON_TEST_DATABASE_URL=$(BATON_TEST_DATABASE_URL) $(BIN)/pytest -q -rs

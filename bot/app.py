@@ -61,7 +61,7 @@ class Baton:
         # Each side fetches the other's files through a port, so neither imports the other's platform.
         self.telegram = TelegramAdapter(settings.telegram, self.service, self.db, fetch_operator_file=(
             SlackFileFetcher.for_api(settings.slack.bot_token, settings.slack.api_url)))
-        self.agent = agent or build_agent(settings.agent)
+        self.agent = agent or build_agent(settings.agent, settings.texts)
         self.slack = SlackAdapter(settings.slack, self.service, self.db,
                                   fetch_customer_file=self.telegram.fetch_customer_file,
                                   reload_kb=self._reload_kb, health=self._health, campaigns=self.campaign_ops,
@@ -121,8 +121,11 @@ class Baton:
         return f"Knowledge base reloaded: {count} entries."
 
     def _health(self) -> dict[str, Any]:
+        knowledge = getattr(self.agent, "knowledge", self.agent)  # the openai backend's FAQ index
+        status = getattr(knowledge, "status", None)
         return {"telegram": self.telegram.poller.healthy if self.settings.telegram.mode == "polling" else True,
-                "uptime_seconds": round(time.monotonic() - self.started_at)}
+                "uptime_seconds": round(time.monotonic() - self.started_at),
+                "knowledge_base": status() if callable(status) else None}
 
     async def settled(self, timeout: float = 10.0) -> None:
         """Until every outbox row has left (or been dropped) and nothing is in flight."""

@@ -1,4 +1,4 @@
-"""The `baton` command: run, demo, check-config, db upgrade, kb test."""
+"""The `baton` command: run, demo, check-config, db upgrade, kb test / eval."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import typer
 
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
+from bot.kb_cli import kb_app
 
 # No local variables in tracebacks: they would print the settings, tokens included.
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help=f"Baton {__version__}: Telegram support with an agent, mirrored into Slack threads where "
                   "operators take over.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
-kb_app = typer.Typer(no_args_is_help=True, help="The FAQ knowledge base.")
 app.add_typer(db_app, name="db")
 app.add_typer(kb_app, name="kb")
 
@@ -111,10 +111,10 @@ def check_config(config: ConfigOption = DEFAULT_CONFIG,
 
 
 def _check_runtime(settings: Settings) -> None:
-    from bot.agent.registry import AgentConfigError, build_agent
+    from bot.agent.registry import AgentConfigError, check_agent
 
     try:
-        build_agent(settings.agent)
+        check_agent(settings.agent, settings.texts)
     except (AgentConfigError, OSError, ValueError) as exc:
         typer.secho(f"agent: {exc}", fg="red", err=True)
         raise typer.Exit(2) from None
@@ -134,21 +134,6 @@ def db_upgrade(config: ConfigOption = DEFAULT_CONFIG) -> None:
 
     asyncio.run(_go())
     typer.echo("Database schema is up to date.")
-
-
-@kb_app.command("test")
-def kb_test(question: str, config: ConfigOption = DEFAULT_CONFIG, limit: int = 3) -> None:
-    """Show the knowledge-base entries that best match a question, with scores."""
-    from bot.agent.faq import FaqAgent
-
-    settings = _load(config)
-    agent = FaqAgent(settings.agent.knowledge_base, threshold=settings.agent.threshold)
-    matches = agent.search(question, limit=limit)
-    if not matches:
-        typer.echo("No entries in the knowledge base.")
-    for match in matches:
-        verdict = "answers" if match.score >= settings.agent.threshold else "below threshold"
-        typer.echo(f"{match.score:.2f}  {match.question}  ({verdict})")
 
 
 @app.command("export")

@@ -189,7 +189,19 @@ class StorageSettings(_Section):
 class AgentSettings(_Section):
     backend: str = "faq"
     knowledge_base: Path = Path("knowledge.md")
-    threshold: float = Field(default=0.55, ge=0, le=1)
+    # The built-in agent's matching: "multilingual-e5-small" (shipped with Baton) or "none" (words only).
+    embedding_model: Literal["multilingual-e5-small", "none"] = "multilingual-e5-small"
+    # Where the knowledge base's vectors are kept between starts (a large file then needs no re-embedding
+    # after a restart); unset: kept in memory only.
+    index_cache: Path | None = None
+    # Answer when the best entry's meaning score is at least answer_threshold and its question alone is
+    # also the best match, or at least answer_threshold_alone; and it leads the runner-up by answer_margin
+    # standard deviations.
+    # `baton kb eval --sweep` suggests values for your own question file.
+    answer_threshold: float = Field(default=0.83, ge=0, le=1)
+    answer_threshold_alone: float = Field(default=0.875, ge=0, le=1)
+    answer_margin: float = Field(default=0.1, ge=0)
+    threshold: float = Field(default=0.55, ge=0, le=1)  # the word matcher's (embedding_model = "none")
     timeout_seconds: float = Field(default=30, gt=0)
     # backend = "openai": any OpenAI-compatible chat-completions server (OpenAI, Ollama, vLLM, LM Studio).
     base_url: str = "https://api.openai.com/v1"
@@ -198,6 +210,9 @@ class AgentSettings(_Section):
     system_prompt: str | None = None  # None: the built-in prompt in bot/agent/llm.py
     temperature: float = Field(default=0.2, ge=0, le=2)
     max_context_passages: int = Field(default=3, ge=0, le=20)
+    # The whole knowledge base goes to the model when it fits this many tokens (about 4 characters
+    # each); else the best max_context_passages entries.
+    context_token_budget: int = Field(default=6000, ge=0)
 
     @field_validator("base_url")
     @classmethod
@@ -311,6 +326,9 @@ class LanguageTexts(_Section):
     rating_question: str | None = None
     rating_thanks: str | None = None
     opted_out: str | None = None
+    untranslated_answer: str | None = None
+    which_one: str | None = None
+    talk_to_person: str | None = None
 
 
 class TextSettings(_Section):
@@ -327,6 +345,12 @@ class TextSettings(_Section):
     rating_thanks: str = "Thank you for your rating! If you'd like to add a comment, just write it here."
     opted_out: str = ("You won't receive our announcements anymore. You can still write to us here, and "
                       "/start turns announcements back on.")
+    # Put above a knowledge-base answer that has no version in the customer's language (set per language,
+    # e.g. [texts.de] untranslated_answer = "Diese Antwort gibt es nur auf Englisch.").
+    untranslated_answer: str = ""
+    # When two knowledge-base entries are close, the agent asks this with a button per entry and one more.
+    which_one: str = "Which of these do you mean?"
+    talk_to_person: str = "Talk to a person"
     show_operator_name: Literal["full", "first", "none"] = "first"
     languages: dict[str, LanguageTexts] = Field(default_factory=dict)
 
@@ -393,11 +417,12 @@ def parse_settings(data: dict[str, Any], env: dict[str, str] | None = None, base
         settings = Settings.model_validate(data)
     except ValidationError as err:
         raise ConfigError(_describe(err)) from None
-    kb = settings.agent.knowledge_base
-    if base_dir is not None and not kb.is_absolute():
-        settings = settings.model_copy(
-            update={"agent": settings.agent.model_copy(update={"knowledge_base": base_dir / kb})}
-        )
+    agent = settings.agent
+    if base_dir is not None:  # file paths in [agent] are relative to the config file
+        paths = {"knowledge_base": agent.knowledge_base, "index_cache": agent.index_cache}
+        relative = {k: base_dir / v for k, v in paths.items() if v is not None and not v.is_absolute()}
+        if relative:
+            settings = settings.model_copy(update={"agent": agent.model_copy(update=relative)})
     return settings
 
 

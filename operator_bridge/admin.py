@@ -112,6 +112,7 @@ class AdminCommands:
         return (f"*Baton {__version__}* is running (up {stats_mod.duration(health.get('uptime_seconds'))}); "
                 f"{checks or 'database ok'}.\n"
                 f"Agent: {'*paused*: new messages go to humans' if paused else 'answering'}.\n"
+                + (f"Knowledge base: {health['knowledge_base']}.\n" if health.get("knowledge_base") else "") +
                 f"Open conversations: {agent} with the agent ({waiting} waiting for a human), {human} taken over.\n"
                 f"Outbox backlog: {backlog}.\nLast delivery error: {last}")
 

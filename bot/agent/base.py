@@ -43,16 +43,30 @@ class AgentRequest:
 
 
 @dataclass(frozen=True)
+class Choice:
+    """One answer the customer may pick when the agent is unsure which entry they mean."""
+
+    label: str  # what the button says
+    key: str  # what the agent is given back when it is picked
+
+
+@dataclass(frozen=True)
 class AgentReply:
     """What the agent wants to do.
 
     `text` goes to the customer (None: say nothing). `handoff_reason` set means a human is needed;
-    the text, if any, is then the holding message the customer sees while waiting.
+    the text, if any, is then the holding message the customer sees while waiting. `context` is one line
+    for the team (the entry used and the confidence), shown under the answer in the thread; `entry`
+    names the knowledge-base entry the answer came from. `choices` (with a handoff reason) are entries
+    the customer may pick from.
     """
 
     text: str | None
     confidence: float = 1.0
     handoff_reason: str | None = None
+    context: str | None = None
+    entry: str | None = None
+    choices: list[Choice] = field(default_factory=list)
 
 
 class AgentError(Exception):

@@ -3,6 +3,7 @@ Ollama, vLLM, LM Studio), grounded in the same knowledge base and retriever as t
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import logging
@@ -40,7 +41,13 @@ policies, links or promises.
 - Messages starting with {OPERATOR_MARK} were written by a person from the team: never contradict them, \
 and never start your own messages with that mark.
 - When you call {HANDOFF_TOOL}, pass a short message telling the customer, in their language, that a \
-colleague will reply here shortly."""
+colleague will reply here shortly.
+- End every answer with a last line naming the entry you used, like [entry 3] (the team sees it, the \
+customer does not)."""
+# The model's closing "[entry 3]" line: which knowledge-base entry it answered from.
+_ENTRY_TAG = re.compile(r"\s*\[entry\s*#?(\d+)\]\s*$", re.IGNORECASE)
+PASSAGE_SPREAD = 0.05  # meaning scores (cosines) this close to the best entry's count as relevant too
+CHARS_PER_TOKEN = 4  # a rough, model-independent estimate for the context budget
 
 TOOLS: list[dict[str, Any]] = [{
     "type": "function",
@@ -68,13 +75,14 @@ class OpenAIAgent:
 
     def __init__(self, knowledge: FaqAgent, *, model: str, base_url: str = "https://api.openai.com/v1",
                  api_key: str | None = None, system_prompt: str | None = None, temperature: float = 0.2,
-                 max_context_passages: int = 3, timeout: float = 30.0,
+                 max_context_passages: int = 3, timeout: float = 30.0, context_token_budget: int = 6000,
                  holding_message: str = DEFAULT_HOLDING_MESSAGE) -> None:
         self.knowledge = knowledge
         self.model = model
         self.system_prompt = system_prompt or DEFAULT_SYSTEM_PROMPT
         self.temperature = temperature
         self.max_context_passages = max_context_passages
+        self.context_token_budget = context_token_budget
         self.timeout = timeout
         self.holding_message = holding_message
         self._api_key = api_key
@@ -84,15 +92,20 @@ class OpenAIAgent:
         parts = urlsplit(base_url)
         self._where = f"model {model} at {parts.hostname or base_url}{f':{parts.port}' if parts.port else ''}"
 
+    @staticmethod
+    def options(settings: AgentSettings) -> dict[str, Any]:
+        if not settings.model:
+            raise ValueError('agent.model is required for backend = "openai"')
+        return {"model": settings.model, "base_url": settings.base_url, "api_key": settings.api_key,
+                "system_prompt": settings.system_prompt, "temperature": settings.temperature,
+                "max_context_passages": settings.max_context_passages, "timeout": settings.timeout_seconds,
+                "context_token_budget": settings.context_token_budget}
+
     @classmethod
     def from_settings(cls, settings: AgentSettings) -> OpenAIAgent:
         """Raises KnowledgeBaseError when the knowledge base cannot be read."""
-        if not settings.model:
-            raise ValueError('agent.model is required for backend = "openai"')
-        return cls(FaqAgent(settings.knowledge_base), model=settings.model, base_url=settings.base_url,
-                   api_key=settings.api_key, system_prompt=settings.system_prompt,
-                   temperature=settings.temperature, max_context_passages=settings.max_context_passages,
-                   timeout=settings.timeout_seconds)
+        return cls(FaqAgent(settings.knowledge_base, embedding_model=settings.embedding_model),
+                   **cls.options(settings))
 
     async def aclose(self) -> None:
         await self.client.close()
@@ -100,22 +113,32 @@ class OpenAIAgent:
     # --- the prompt -------------------------------------------------------------------------------
 
     def passages(self, request: AgentRequest) -> list[Match]:
-        """The entries that best match the customer's last message, or their last few together (a
-        follow-up like "and to Norway?" only makes sense with the question before it)."""
+        """The whole knowledge base when it fits the token budget; else the entries that best match the
+        customer's last message, or their last few together (a follow-up like "and to Norway?" only makes
+        sense with the question before it). Blocking: call it off the event loop."""
+        self.knowledge.wait_until_indexed(30)
         self.knowledge.reload_if_changed()
+        everything = [Match(e.title, e.answer, 1.0, e.answer_html) for e in self.knowledge.entries]
+        size = sum(len(m.question) + len(m.answer) + 8 for m in everything) / CHARS_PER_TOKEN
+        if everything and size <= self.context_token_budget:
+            return everything
         questions = [turn.text for turn in request.history if turn.author == "customer" and turn.text.strip()]
         if not questions or self.max_context_passages <= 0:
             return []
         best: dict[str, Match] = {}
+        floor = self.knowledge.passage_floor
         for query in dict.fromkeys([questions[-1], " ".join(questions[-3:])]):
             for match in self.knowledge.search(query, limit=self.max_context_passages):
-                if match.score > 0 and match.score > getattr(best.get(match.question), "score", 0.0):
+                if match.score > floor and match.score > getattr(best.get(match.question), "score", 0.0):
                     best[match.question] = match
-        return sorted(best.values(), key=lambda m: -m.score)[:self.max_context_passages]
+        ranked = sorted(best.values(), key=lambda m: -m.score)
+        # Only entries about as good as the best one: a clearly weaker match is noise to the model.
+        return [m for m in ranked if m.score >= ranked[0].score - PASSAGE_SPREAD][:self.max_context_passages] \
+            if ranked else []
 
-    def context(self, request: AgentRequest) -> str:
+    def context(self, request: AgentRequest, found: list[Match] | None = None) -> str:
         """The second system message: the passages, who the customer is, and the hand-back brief."""
-        found = self.passages(request)
+        found = self.passages(request) if found is None else found
         if found:
             parts = ["Knowledge-base entries (your only source of facts):"]
             parts += [f"[{n}] {m.question}\n{m.answer.strip()}" for n, m in enumerate(found, 1)]
@@ -133,14 +156,19 @@ class OpenAIAgent:
         return "\n\n".join(parts)
 
     def build_messages(self, request: AgentRequest) -> list[dict[str, Any]]:
+        return self.prompt(request)[0]
+
+    def prompt(self, request: AgentRequest) -> tuple[list[dict[str, Any]], list[Match]]:
+        """The messages, and the entries in them as numbered there. Blocking (retrieval)."""
+        found = self.passages(request)
         return [{"role": "system", "content": self.system_prompt},
-                {"role": "system", "content": self.context(request)},
-                *history_messages(request.history)]
+                {"role": "system", "content": self.context(request, found)},
+                *history_messages(request.history)], found
 
     # --- asking -----------------------------------------------------------------------------------
 
     async def reply(self, request: AgentRequest) -> AgentReply:
-        messages = self.build_messages(request)
+        messages, numbered = await asyncio.to_thread(self.prompt, request)
         try:
             completion = await self.client.chat.completions.create(
                 model=self.model, messages=messages, tools=TOOLS,  # type: ignore[arg-type]
@@ -164,10 +192,18 @@ class OpenAIAgent:
         calls = choice.message.tool_calls or []
         if calls:
             return self._handoff(calls[0], content)
+        tag = _ENTRY_TAG.search(content)
+        entry = None
+        if tag:
+            content = content[:tag.start()].rstrip()
+            number = int(tag[1])
+            entry = numbered[number - 1].question if 0 < number <= len(numbered) else None
         text = markdown_to_html(content) if content else ""
         if not text:
             raise AgentError(f"{self._where} returned an empty answer (finish_reason {choice.finish_reason})")
-        return AgentReply(text=text, confidence=ANSWER_CONFIDENCE)
+        context = (f"answered from “{entry}” ({self.model})" if entry
+                   else f"answered by {self.model}, naming no knowledge-base entry")
+        return AgentReply(text=text, confidence=ANSWER_CONFIDENCE, context=context, entry=entry)
 
     def _handoff(self, call: Any, content: str) -> AgentReply:
         function = getattr(call, "function", None)

@@ -21,6 +21,7 @@ OPEN_THREAD, MIRROR, UPDATE_CARD, NOTE, REACT = "open_thread", "mirror", "update
 ALERT, UPDATE_ALERT = "alert", "update_alert"
 DELIVER, DELIVER_AGENT, NOTICE = "deliver", "deliver_agent", "notice"
 RATING = "rating"  # the CSAT question with its 1–5 buttons
+CHOICES = "choices"  # the agent's "which of these do you mean?" with a button per entry and one for a person
 ASK = "ask"
 # Changing what already left: in Telegram (edit, delete, or say it anew) and the mirror in the thread.
 EDIT, DELETE, CORRECTION, EDIT_MIRROR = "edit", "delete", "correction", "edit_mirror"
@@ -142,7 +143,15 @@ async def _apply_one(session: AsyncSession, effect: Effect, conv: Conversation, 
         # Rows already being delivered are caught by the deliverer's own mode check right before sending.
         await outbox.cancel_pending(session, destination=AGENT, conversation_id=_id(conv), kinds=[ASK])
         await outbox.cancel_pending(session, destination=TELEGRAM, conversation_id=_id(conv),
-                                    kinds=[DELIVER_AGENT])
+                                    kinds=[DELIVER_AGENT, CHOICES])
+
+
+def offer_choices(session: AsyncSession, customer: Customer, conv: Conversation, message: Message,
+                  choices: list[str], person: str, *, now: datetime) -> None:
+    """The agent's question (`message`) goes to the customer with a button per choice and one for a person."""
+    outbox.enqueue(session, destination=TELEGRAM, lane=customer_lane(customer), kind=CHOICES,
+                   conversation_id=_id(conv), message_id=message.id, payload={"choices": choices, "person": person},
+                   now=now)
 
 
 async def raise_alert(session: AsyncSession, conv: Conversation, reason: str, *, now: datetime) -> None:

@@ -51,6 +51,10 @@ class CustomerMessage:
     kind: str = "text"
     file: CustomerFile | None = None
     media_group_id: str | None = None  # an album: items arrive as separate messages sharing this id
+    # A press on one of the agent's choice buttons: the text is the button's; `escalate` (the reason) when
+    # the button was "talk to a person".
+    picked: bool = False
+    escalate: str | None = None
 
 
 @dataclass(frozen=True)

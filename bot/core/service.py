@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import EscalationSettings, TextSettings
-from bot.core import admin_ops, csat
+from bot.core import admin_ops, choices, csat
 from bot.core import effects as fx
 from bot.core.access import Access
 from bot.core.brief import handback_brief
@@ -164,7 +164,7 @@ class Service:
             elif state.mode is not Mode.HUMAN and not state.needs_human:
                 earlier = [m.text for m in await messages.find_recent(session, _id(conv), limit=10)
                            if m.author == "customer"] if conv is not None else []
-                reason = escalation_reason(event.text, earlier, self.escalation)
+                reason = event.escalate or escalation_reason(event.text, earlier, self.escalation)
             decision = decide(state, Kind.CUSTOMER_MESSAGE, escalate=reason is not None)
             if conv is None:
                 previous = await conversations.get_latest_for_customer(session, _id(customer))
@@ -183,6 +183,9 @@ class Service:
             await session.flush()
             await fx.apply(session, decision, conv, customer, message=message, texts=self.texts, now=now,
                            reason=reason)
+            if event.picked:
+                fx.slack(session, conv, fx.NOTE, now=now, text=":point_up: The customer pressed this button under "
+                                                               "the agent's question.")
         return Outcome(conversation_id=conv.id, changed=True)
 
     async def _store_silently(self, session: AsyncSession, customer: Customer, event: CustomerMessage,
@@ -241,6 +244,9 @@ class Service:
                 return Outcome(conversation_id=conv.id)
             customer = await customers.get(session, conv.customer_id)
             assert customer is not None
+            if reply.choices and reply.handoff_reason is None:
+                await choices.agent_asks(session, conv, customer, reply, decision, texts=self.texts, now=now)
+                return Outcome(conversation_id=conv.id, changed=True)
             message = None
             if reply.text:
                 message = Message(conversation_id=_id(conv), author="agent", text=html_to_plain(reply.text),
@@ -254,6 +260,9 @@ class Service:
             session.add(conv)
             await fx.apply(session, decision, conv, customer, message=message, texts=self.texts, now=now,
                      reason=reply.handoff_reason)
+            if reply.context and message is not None and reply.handoff_reason is None:
+                # Under the answer's mirror in the thread: where the answer came from and how sure it was.
+                fx.slack(session, conv, fx.NOTE, now=now, text=f":mag: {reply.context}")
         return Outcome(conversation_id=conv.id, changed=True)
 
     # --- operators (Slack) ----------------------------------------------------------------------

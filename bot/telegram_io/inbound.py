@@ -23,7 +23,7 @@ from bot.core.events import (
 )
 from bot.core.service import Service
 from bot.telegram_io.media import customer_file, readable_html
-from bot.telegram_io.outbound import parse_rating
+from bot.telegram_io.outbound import parse_choice, parse_rating
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,10 @@ class TelegramInbound:
     async def _button(self, update: Update) -> None:
         query = update.callback_query
         assert query is not None
+        choice = parse_choice(query.data)
+        if choice is not None:
+            await self._picked(update, *choice)
+            return
         parsed = parse_rating(query.data)
         if parsed is not None:
             await self.service.handle(CustomerRated(Delivery("telegram", f"callback:{query.id}"), query.from_user.id,
@@ -115,6 +119,28 @@ class TelegramInbound:
         # Answered after the rating is committed: Telegram stops the button's spinner either way.
         try:
             await query.answer("Thank you!" if parsed else None)
+        except TelegramError as exc:
+            log.info("answerCallbackQuery failed: %s", exc)
+
+    async def _picked(self, update: Update, conversation_id: int, position: int | None) -> None:
+        """A press on one of the agent's choice buttons: the customer "says" the button's label (the entry's
+        question, or the talk-to-a-person text, which hands off)."""
+        query = update.callback_query
+        assert query is not None
+        question = query.message if isinstance(query.message, Message) else None
+        rows = question.reply_markup.inline_keyboard if question and question.reply_markup else ()
+        pressed = next((button.text for row in rows for button in row if button.callback_data == query.data), None)
+        if question is not None and pressed is not None and question.chat.type == ChatType.PRIVATE:
+            user = query.from_user
+            customer = CustomerInfo(tg_user_id=user.id, tg_chat_id=question.chat.id, first_name=user.first_name,
+                                    last_name=user.last_name, username=user.username, language=user.language_code)
+            await self.service.handle(CustomerMessage(
+                Delivery("telegram", f"callback:{query.id}"), customer, question.message_id, pressed,
+                html.escape(pressed, quote=False), picked=True,
+                escalate="the customer asked for a person instead of the agent's choices" if position is None
+                else None))
+        try:
+            await query.answer()
         except TelegramError as exc:
             log.info("answerCallbackQuery failed: %s", exc)
 

@@ -47,6 +47,13 @@ class TelegramDeliverer:
             return Delivered(skipped="the customer is blocked")
         if item.kind == fx.RATING:
             return await self._ask_rating(customer.tg_chat_id, item)
+        if item.kind == fx.CHOICES:
+            conv = loaded.conversation
+            if conv is None or conv.mode != "agent":
+                return Delivered(skipped="taken over before the agent's question left")
+            if message is None:
+                return Failed("the question to deliver no longer exists")
+            return await self._offer_choices(customer.tg_chat_id, message.html, item)
         if item.kind in EDIT_KINDS:
             return await self.edits.deliver(item, customer.tg_chat_id, message)
         if item.kind == fx.NOTICE:
@@ -76,6 +83,22 @@ class TelegramDeliverer:
                 await self.pacer.wait(chat_id)
             sent = await self.bot.send_message(chat_id, html.escape(text, quote=False), parse_mode=ParseMode.HTML,
                                                reply_markup=keyboard)
+        except TelegramError as exc:
+            return classify(exc)
+        return Delivered(tg_message_id=sent.message_id)
+
+    async def _offer_choices(self, chat_id: int, markup: str, item: OutboxItem) -> Result:
+        payload = outbox.payload_of(item)
+        labels = [str(label) for label in payload.get("choices", [])] + [str(payload.get("person", ""))]
+        # callback_data has 64 bytes: it carries the button's position; the press reads its label back.
+        rows = [[InlineKeyboardButton(label, callback_data=choice_data(item.conversation_id or 0, n))]
+                for n, label in enumerate(labels)]
+        rows[-1] = [InlineKeyboardButton(labels[-1], callback_data=choice_data(item.conversation_id or 0, None))]
+        try:
+            if self.pacer is not None:
+                await self.pacer.wait(chat_id)
+            sent = await self.bot.send_message(chat_id, markup, parse_mode=ParseMode.HTML,
+                                               reply_markup=InlineKeyboardMarkup(rows))
         except TelegramError as exc:
             return classify(exc)
         return Delivered(tg_message_id=sent.message_id)
@@ -111,6 +134,21 @@ def parse_rating(data: str | None) -> tuple[int, int] | None:
         return None
     conversation_id = as_id(parts[1])
     return (conversation_id, int(parts[2])) if conversation_id is not None else None
+
+
+def choice_data(conversation_id: int, position: int | None) -> str:
+    """A choice button's callback_data: its position, or "person" for the talk-to-a-person button."""
+    return f"pick:{conversation_id}:{'person' if position is None else position}"
+
+
+def parse_choice(data: str | None) -> tuple[int, int | None] | None:
+    """(conversation id, position or None for a person) from a choice button; None for anything else."""
+    parts = (data or "").split(":")
+    if len(parts) != 3 or parts[0] != "pick" or not parts[1].isdigit():
+        return None
+    if parts[2] == "person":
+        return int(parts[1]), None
+    return (int(parts[1]), int(parts[2])) if parts[2].isdigit() else None
 
 
 def _progress(chunks_sent: int) -> dict[str, int] | None:

@@ -114,9 +114,13 @@ def test_kb_test_shows_matches_and_scores(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text(GOOD)
     code, out = run("kb", "test", "how long does shiping take", "--config", str(tmp_path / "config.toml"))
     assert code == 0, out
-    first, second = out.strip().splitlines()
-    assert "How long does shipping take?" in first and "(answers)" in first
-    assert "below threshold" in second
+    lines = out.strip().splitlines()
+    assert lines[0] == "meaning  question  words  entry"
+    assert lines[1].endswith("How long does shipping take?") and lines[2].endswith("How do I reset my password?")
+    meaning, question, words = (float(x) for x in lines[1].split()[:3])
+    assert meaning > float(lines[2].split()[0]) and question > float(lines[2].split()[1]) and words == 1.0
+    assert lines[3].endswith("the question alone agrees: yes")
+    assert lines[-1].startswith("decision: answers with How long does shipping take?")
 
 
 def test_the_demo_says_what_to_do_when_its_port_is_taken() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -38,8 +39,10 @@ def llm_world(llm: FakeLLM, world: World) -> World:
 
 
 async def start(world: World, llm: FakeLLM, **agent: Any) -> None:
-    await world.start(agent={"backend": "openai", "base_url": llm.base_url, "model": llm.model,
-                             "api_key": llm.api_key, "timeout_seconds": 5, **agent})
+    baton = await world.start(agent={"backend": "openai", "base_url": llm.base_url, "model": llm.model,
+                                     "api_key": llm.api_key, "timeout_seconds": 5, **agent})
+    # The knowledge base is indexed on a worker thread: wait for it, as a busy machine may take a while.
+    assert await asyncio.to_thread(baton.agent.knowledge.wait_until_indexed, 60)  # type: ignore[attr-defined]
 
 
 async def test_a_plain_answer_reaches_the_customer_and_the_thread(llm_world: World, llm: FakeLLM) -> None:
@@ -138,3 +141,33 @@ async def test_after_a_hand_back_the_model_gets_the_brief_of_the_human_stretch(
     assert world.baton is not None
     await world.baton.settled()
     assert len(llm.requests) == 2  # nothing was asked while Alice had the conversation
+
+
+async def test_the_whole_knowledge_base_goes_to_the_model_and_the_thread_names_the_entry_used(
+        llm_world: World, llm: FakeLLM) -> None:
+    world = llm_world
+    llm.script("Refunds take up to **14 days**.\n[entry 2]")
+    await start(world, llm)
+    await world.tg.customer_sends(CAROL, "when do I see my money again?")
+    [answer] = await world.tg.wait_for_messages(CAROL, 1)
+    assert answer.text == "Refunds take up to <b>14 days</b>."  # the entry tag is for the team only
+    root = await world.root()
+    [why] = await world.thread_has(root["ts"], ":mag:")
+    assert why["text"] == f":mag: answered from “Can I get a refund?” ({llm.model})"
+    [request] = llm.requests
+    context = request.contents("system")[1]  # small enough: every entry, numbered
+    assert "[1] How long does shipping take?" in context and "[2] Can I get a refund?" in context
+
+
+async def test_over_the_token_budget_the_model_gets_the_best_entries_only(llm_world: World, llm: FakeLLM) -> None:
+    world = llm_world
+    llm.script("Shipping takes 2-3 business days.")
+    await start(world, llm, context_token_budget=10)
+    await world.tg.customer_sends(CAROL, "How long does shipping take?")
+    await world.tg.wait_for_messages(CAROL, 1)
+    [request] = llm.requests
+    context = request.contents("system")[1]
+    assert "[1] How long does shipping take?" in context and "refund" not in context.lower()
+    root = await world.root()
+    [why] = await world.thread_has(root["ts"], ":mag:")
+    assert why["text"] == f":mag: answered by {llm.model}, naming no knowledge-base entry"

@@ -66,8 +66,14 @@ async def make() -> AsyncIterator[Make]:
 # --- the prompt ------------------------------------------------------------------------------------
 
 
+def test_the_whole_knowledge_base_goes_to_the_model_when_it_fits_the_budget() -> None:
+    context = agent_for().context(ask(customer("Wie ist das Wetter?")))
+    assert "[1] How long does shipping take?" in context and "[3] How do I reset my password?" in context
+    assert "No knowledge-base entry matches" not in context
+
+
 def test_the_prompt_is_the_system_prompt_then_the_passages_then_the_conversation() -> None:
-    messages = agent_for().build_messages(ask(customer("How long does shipping take?")))
+    messages = agent_for(context_token_budget=10).build_messages(ask(customer("How long does shipping take?")))
     assert [m["role"] for m in messages] == ["system", "system", "user"]
     assert "handoff_to_human" in messages[0]["content"]
     assert "language the customer writes in" in messages[0]["content"]
@@ -80,18 +86,19 @@ def test_the_prompt_is_the_system_prompt_then_the_passages_then_the_conversation
 
 
 def test_passages_are_capped_and_follow_ups_use_the_earlier_question() -> None:
-    agent = agent_for(max_context_passages=1)
+    agent = agent_for(max_context_passages=1, context_token_budget=10)
     context = agent.context(ask(customer("Do you ship to Norway?"), AgentTurn("agent", "Yes."),
                                 customer("and how long does it take?")))
     assert context.count("[1]") == 1 and "[2]" not in context
     # "and how long does it take?" alone matches nothing; with the earlier question it finds Norway.
-    assert "Norway" in agent_for().context(ask(customer("Do you ship to Norway?"), customer("how long then?")))
+    assert "Norway" in agent_for(context_token_budget=10).context(
+        ask(customer("Do you ship to Norway?"), customer("how long then?")))
 
 
 def test_without_matching_passages_the_model_is_told_to_hand_off() -> None:
-    context = agent_for().context(ask(customer("Wie ist das Wetter?")))
+    context = agent_for(context_token_budget=10).context(ask(customer("Wie ist das Wetter?")))
     assert "No knowledge-base entry matches" in context and "handoff_to_human" in context
-    assert agent_for(max_context_passages=0).passages(ask(customer("shipping time"))) == []
+    assert agent_for(max_context_passages=0, context_token_budget=10).passages(ask(customer("shipping time"))) == []
 
 
 def test_the_hand_back_brief_goes_into_the_context() -> None:

@@ -1,0 +1,42 @@
+"""The agent's clarifying question: when it is sure the customer means one of a few knowledge-base entries
+but not which, it asks with a button per entry and one for a person. A press comes back as a customer
+message (see CustomerMessage.picked) so the usual loop answers it or hands off."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import replace
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.agent.base import AgentReply
+from bot.config import TextSettings
+from bot.core import effects as fx
+from bot.core.states import Decision, Effect
+from storage.models import Conversation, Customer, Message
+
+MAX_CHOICES = 3
+
+
+async def agent_asks(session: AsyncSession, conv: Conversation, customer: Customer, reply: AgentReply,
+                     decision: Decision, *, texts: TextSettings, now: datetime) -> None:
+    """The question is stored and mirrored like any answer; the thread also shows the choices and why."""
+    question = fx.customer_text(texts, "which_one", customer)
+    person = fx.customer_text(texts, "talk_to_person", customer)
+    assert conv.id is not None
+    labels = [choice.label for choice in reply.choices[:MAX_CHOICES]]
+    message = Message(conversation_id=conv.id, author="agent", text=question,
+                      html=html.escape(question, quote=False), created_at=now)
+    session.add(message)
+    await session.flush()
+    conv.last_reply_at = now
+    session.add(conv)
+    # The buttons go out instead of the plain delivery.
+    asking = replace(decision, effects=tuple(e for e in decision.effects if e is not Effect.DELIVER_AGENT))
+    await fx.apply(session, asking, conv, customer, message=message, texts=texts, now=now)
+    fx.offer_choices(session, customer, conv, message, labels, person, now=now)
+    offered = ", ".join(f"“{label}”" for label in labels)
+    why = f" ({reply.context})" if reply.context else ""
+    fx.slack(session, conv, fx.NOTE, now=now, text=f":question: The agent asked which one is meant{why}. "
+                                                   f"Buttons: {offered}, “{person}”.")
