@@ -14,6 +14,7 @@ from bot.agent.base import AgentReply
 from bot.config import TextSettings
 from bot.core import effects as fx
 from bot.core.states import Decision, Effect
+from bot.core.text import quote
 from storage.models import Conversation, Customer, Message
 
 MAX_CHOICES = 3
@@ -36,7 +37,8 @@ async def agent_asks(session: AsyncSession, conv: Conversation, customer: Custom
     asking = replace(decision, effects=tuple(e for e in decision.effects if e is not Effect.DELIVER_AGENT))
     await fx.apply(session, asking, conv, customer, message=message, texts=texts, now=now)
     fx.offer_choices(session, customer, conv, message, labels, person, now=now)
-    offered = ", ".join(f"“{label}”" for label in labels)
-    why = f" ({reply.context})" if reply.context else ""
+    # Entry titles and the agent's context line are outside text: quoted like every other for Slack.
+    offered = ", ".join(f"“{quote(label)}”" for label in labels)
+    why = f" ({quote(reply.context)})" if reply.context else ""
     fx.slack(session, conv, fx.NOTE, now=now, text=f":question: The agent asked which one is meant{why}. "
-                                                   f"Buttons: {offered}, “{person}”.")
+                                                   f"Buttons: {offered}, “{quote(person)}”.")

@@ -262,7 +262,7 @@ class Service:
                      reason=reply.handoff_reason)
             if reply.context and message is not None and reply.handoff_reason is None:
                 # Under the answer's mirror in the thread: where the answer came from and how sure it was.
-                fx.slack(session, conv, fx.NOTE, now=now, text=f":mag: {reply.context}")
+                fx.slack(session, conv, fx.NOTE, now=now, text=f":mag: {quote(reply.context)}")
         return Outcome(conversation_id=conv.id, changed=True)
 
     # --- operators (Slack) ----------------------------------------------------------------------
