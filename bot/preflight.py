@@ -94,10 +94,11 @@ async def _nothing() -> tuple[list[str], list[str]]:
 
 
 def _agent_problems(settings: Settings) -> list[str]:
-    from bot.agent.registry import AgentConfigError, build_agent
+    """The knowledge base reads cleanly (errors name the line) and the model loads; nothing is indexed."""
+    from bot.agent.registry import AgentConfigError, check_agent
 
     try:
-        build_agent(settings.agent)
+        check_agent(settings.agent, settings.texts)
     except (AgentConfigError, OSError, ValueError) as exc:
         return [f"agent: {exc}"]
     return []

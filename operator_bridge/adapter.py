@@ -114,6 +114,7 @@ class SlackAdapter:
         await self.home.stop()
         await self.directory.stop()
         if self._socket is not None:
+            await self.app.drain()
             await self._socket.close_async()
 
     async def _current_access(self) -> None:

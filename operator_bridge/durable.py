@@ -12,6 +12,7 @@ note that it is saved; its answer follows privately when it has been applied.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -39,6 +40,11 @@ class DurableApp(AsyncApp):
         super().__init__(**kwargs)
         self.runner = runner
         self.before_apply = before_apply
+        # Requests being dispatched: stop() lets them be answered before the socket closes.
+        self._busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.use(self._track)
         self.ack_budget = ack_budget_seconds
         self._event_listeners: dict[str, list[str]] = {}
         self.use(self._spool_events)
@@ -90,6 +96,23 @@ class DurableApp(AsyncApp):
         return lambda *functions: register(*(self._durable(f) for f in functions))
 
     # --- the spool in the request path -------------------------------------------------------------
+
+    async def _track(self, next_: Callable[[], Awaitable[Any]]) -> Any:
+        self._busy += 1
+        self._idle.clear()
+        try:
+            return await next_()
+        finally:
+            self._busy -= 1
+            if not self._busy:
+                self._idle.set()
+
+    async def drain(self) -> None:
+        """Wait (at most the ack budget and a second) until no request is being dispatched, so that closing
+        the connection does not cut an acknowledgement in half."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), self.ack_budget + 1)
+        await asyncio.sleep(0.05)  # the transport sends the answer right after dispatch returns
 
     async def _spool_events(self, body: dict[str, Any], context: dict[str, Any],
                             next_: Callable[[], Awaitable[Any]]) -> Any:

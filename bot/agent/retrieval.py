@@ -11,6 +11,7 @@ Thresholds are chosen by `baton kb eval --sweep` on a labelled question file.
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -20,6 +21,9 @@ import bm25s
 import numpy as np
 
 from bot.agent.embedding import Embedder
+
+# bm25s sets its own logger to DEBUG when imported; the configured level should decide, as for every library.
+logging.getLogger("bm25s").setLevel(logging.NOTSET)
 
 Action = Literal["answer", "clarify", "handoff"]
 _WORD = re.compile(r"\w+")

@@ -36,7 +36,7 @@ channel = "C0123ABCD"
 [agent]
 knowledge_base = "kb.md"
 [access]
-operators = ["U0123ABCD"]
+operators = ["U0OPERATOR1"]
 """
 
 QUESTIONS = [
@@ -125,13 +125,13 @@ def test_a_broken_knowledge_base_is_a_clear_error(tmp_path: Path) -> None:
 def test_an_unknown_embedding_model_is_named_at_check_config(tmp_path: Path) -> None:
     (tmp_path / "kb.md").write_text(KB)
     (tmp_path / "config.toml").write_text(CONFIG.replace("[agent]", '[agent]\nembedding_model = "bert-large"'))
-    code, out = run("check-config", "--config", str(tmp_path / "config.toml"))
+    code, out = run("check-config", "--offline", "--config", str(tmp_path / "config.toml"))
     assert code == 2 and "agent.embedding_model" in out and "Traceback" not in out
 
 
 def test_check_config_names_the_line_of_a_broken_knowledge_base(tmp_path: Path) -> None:
     (tmp_path / "kb.md").write_bytes(b"## Do you deliver?\nYes.\n\n## Caf\xe9 hours?\nNine.\n")
     (tmp_path / "config.toml").write_text(CONFIG)
-    code, out = run("check-config", "--config", str(tmp_path / "config.toml"))
+    code, out = run("check-config", "--offline", "--config", str(tmp_path / "config.toml"))
     assert code == 2
     assert "agent.knowledge_base" in out and "line 4: not UTF-8 text" in out and "Traceback" not in out

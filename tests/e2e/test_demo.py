@@ -20,7 +20,7 @@ async def test_the_demo_plays_the_whole_story(capsys: pytest.CaptureFixture[str]
     await run_demo(0, keep_running=False)
     out = capsys.readouterr().out
     # What Slack would show, not its markup; no library announcing its start-up.
-    assert "🚨 Needs a human: no confident answer" in out
+    assert "🚨 Needs a human: no entry above" in out
     assert not re.search(r":[a-z_]+:|<!date|\*\w[^*\n]*\*|<@U", out), out
     noisy = [r.getMessage() for r in caplog.records if r.levelno < logging.WARNING]
     assert not noisy, noisy
