@@ -18,8 +18,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "multilingual-e5-small"
 NO_MODEL = "none"  # lexical matching only
-# Customers' messages embedded lately, by text: the same words again (a greeting, a resend, a pressed choice
-# button, a retried reply) cost no model call. 1,024 vectors are 1.5 MB.
+# Customers' messages embedded lately, by text: the same words again (a greeting, a resend, a retried reply)
+# cost no model call. 1,024 vectors are 1.5 MB.
 RECENT_QUERIES = 1024
 MODELS = (DEFAULT_MODEL, NO_MODEL)
 
