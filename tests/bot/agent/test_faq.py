@@ -7,6 +7,7 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.agent.base import AgentRequest, AgentTurn, CustomerProfile
@@ -269,3 +270,19 @@ def test_the_index_cache_keeps_vectors_between_starts(tmp_path: Path, caplog: py
     blocked.write_text("not a directory")
     FaqAgent.from_text(KB, index_cache=blocked / "kb-index.npz")
     assert "not written" in caplog.text and "the next start embeds the knowledge base again" in caplog.text
+
+
+def test_a_message_seen_lately_is_not_embedded_again() -> None:
+    from bot.agent import embedding
+
+    model = embedding.E5Embedder()
+    first = model.queries(["where is my parcel", "opening hours", "where is my parcel"])
+    assert np.array_equal(first[0], first[2]) and not np.array_equal(first[0], first[1])
+    assert list(model._recent) == ["opening hours", "where is my parcel"]  # most recent last
+    model.forget_queries()
+    again = model.queries(["where is my parcel"])
+    assert np.allclose(again[0], first[0], atol=1e-6)  # the same vector as computed afresh
+    for number in range(embedding.RECENT_QUERIES + 5):  # old ones make room: the memory stays bounded
+        model._recent[f"text {number}"] = again[0]
+    model.queries(["one more"])
+    assert len(model._recent) == embedding.RECENT_QUERIES and "where is my parcel" not in model._recent
