@@ -30,6 +30,15 @@ _WORD = re.compile(r"\w+")
 # Below this many entries a standard deviation says little; use a typical one instead.
 _MIN_SPREAD = 0.01
 RANKED = 20  # entries a decision lists, best first (agent.max_context_passages is at most 20)
+# Messages that ask nothing: a greeting, thanks, "quick question". A message at least SMALL_TALK_LEAD closer
+# to one of these than to its best entry is handed off whatever its score: cosines of this model sit high
+# for everything (0.75 for unrelated text), so a bare "Hi, quick question" can otherwise clear a threshold.
+# A background to compare with, not a list fitted to one knowledge base's questions.
+SMALL_TALK = ("hi", "hello", "hey there", "good morning", "thanks", "thank you so much", "ok", "bye",
+              "I have a question", "quick question", "can you help me", "I need help", "are you a bot?",
+              "how are you?", "test", "yes", "no", "hola", "hallo", "bonjour", "привет", "danke", "gracias",
+              "спасибо")
+SMALL_TALK_LEAD = 0.05
 
 
 def words(text: str) -> list[str]:
@@ -77,6 +86,7 @@ class Scores:
     dense: np.ndarray
     questions: np.ndarray
     lexical: np.ndarray
+    small_talk: float = -1.0  # cosine with the nearest message that asks nothing (SMALL_TALK)
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,7 @@ class HybridIndex:
         self.embedder = embedder
         self.passages = passages
         self.vectors: np.ndarray | None = None
+        self._small_talk = embedder.queries(list(SMALL_TALK)) if embedder is not None else None
         if embedder is not None and passages:
             parts = []
             for as_queries in (False, True):
@@ -156,7 +167,9 @@ class HybridIndex:
         zeros = np.zeros(len(self.titles))
         if self.embedder is None or self.vectors is None:
             return Scores(zeros, zeros, self.lexical(text))
-        cosines = (self.vectors @ self.embedder.queries([text])[0]).astype(np.float64)
+        query = self.embedder.queries([text])[0]
+        cosines = (self.vectors @ query).astype(np.float64)
+        small_talk = float((self._small_talk @ query).max()) if self._small_talk is not None else -1.0
         for members, reference in self._shifts:
             cosines[members] += cosines[reference].mean() - cosines[members].mean()
         per_view = []
@@ -166,7 +179,7 @@ class HybridIndex:
             if len(rows):
                 best[entries] = np.maximum.reduceat(cosines[rows], starts)
             per_view.append(best)
-        return Scores(per_view[0], per_view[1], self.lexical(text))
+        return Scores(per_view[0], per_view[1], self.lexical(text), small_talk)
 
     def decide(self, text: str, thresholds: Thresholds, *, max_choices: int = 3) -> Decision:
         if not self.titles or not text.strip():
@@ -188,6 +201,10 @@ class HybridIndex:
         margin = (best.dense - ranked[1].dense) / spread if len(ranked) > 1 else float("inf")
         agree = int(scores.questions.argmax()) == best.index and float(scores.questions.max()) > -1
         confident = best.dense >= thresholds.alone or (agree and best.dense >= thresholds.agree)
+        if confident and scores.small_talk - best.dense >= SMALL_TALK_LEAD:
+            why = (f"reads as small talk, not a question ({scores.small_talk:.2f}); "
+                   f"closest: {best.title} {best.dense:.2f}")
+            return Decision("handoff", ranked, margin, agree, why=why)
         if confident and margin >= thresholds.margin:
             why = f"{best.title} {best.dense:.2f}" + (", its question alone agrees" if agree else "")
             return Decision("answer", ranked, margin, agree, why=why)

@@ -250,6 +250,10 @@ async def test_example_knowledge_base_is_sensible() -> None:
         reply = await agent.reply(ask(question))
         assert reply.entry == expected, (question, reply.handoff_reason or reply.context)
     assert (await agent.reply(ask("what is the meaning of life"))).handoff_reason is not None
+    # Messages that ask nothing never get an entry, however high the model rates them against one.
+    for small_talk in ("Hi, quick question", "hello", "thanks!", "Привет", "can you help me?"):
+        reply = await agent.reply(ask(small_talk))
+        assert reply.entry is None and reply.handoff_reason is not None, (small_talk, reply.context)
 
 
 def test_the_index_cache_keeps_vectors_between_starts(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
