@@ -21,6 +21,7 @@ from bot.core.text import quote
 from operator_bridge.directory import Directory
 from operator_bridge.history import NOT_OPERATOR, History
 from operator_bridge.replays import delivery_of
+from operator_bridge.stats_chart import chart_png_async
 from storage import audit, conversations, history, inbox, outbox, staff
 from storage.db import Database
 
@@ -121,13 +122,16 @@ class AdminCommands:
         async with self.db.transaction() as session:
             result = await stats_mod.compute(session, self.service.clock.now(), days)
         self._last_stats = result
-        return stats_mod.summary(result) + "\nA chart of conversations per day follows in this channel."
+        return stats_mod.summary(result) + "\nA chart of conversations per day follows in a direct message."
 
     async def _upload_chart(self, args: list[str], command: dict[str, Any]) -> None:
+        # To the asker's DM, not the channel: the numbers are theirs to share (the summary was ephemeral too).
         result = self._last_stats
         try:
+            png = await chart_png_async(result)
+            dm = await self.app.client.conversations_open(users=command["user_id"])
             await self.app.client.files_upload_v2(
-                channel=command["channel_id"], content=stats_mod.chart_png(result),
+                channel=dm["channel"]["id"], content=png,
                 filename=f"baton-stats-{result.days}d.png", title=f"Conversations per day, last {result.days} days")
         except SlackApiError as exc:
             log.warning("stats chart upload failed: %s", exc.response.get("error"))

@@ -103,25 +103,3 @@ def summary(s: Stats) -> str:
             f"• Resolution time: {duration(s.resolution)} (median)\n"
             f"• CSAT: {csat}")
 
-
-def chart_png(s: Stats) -> bytes:
-    """Conversations per day as a small bar chart (Agg: no display needed on a server)."""
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 2.5), dpi=100)
-    try:
-        days = list(s.per_day)
-        ax.bar([d.strftime("%m-%d") for d in days], list(s.per_day.values()), color="#4a90d9")
-        ax.set_title(f"Conversations per day, last {s.days} days")
-        ax.tick_params(axis="x", labelrotation=60, labelsize=7)
-        fig.tight_layout()
-        out = io.BytesIO()
-        fig.savefig(out, format="png")
-        return out.getvalue()
-    finally:
-        plt.close(fig)
