@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core import campaigns as core
 from bot.core import effects as fx
 from bot.core.broadcast import FAILED
+from bot.core.handles import Database, payload_of
 from bot.core.pacing import Pacer
 from bot.core.ports import Delivered, Failed, Result, RetryLater
 from operator_bridge import campaign_blocks as cb
@@ -19,7 +20,6 @@ from operator_bridge.campaigns import describe_audience
 from operator_bridge.uncertain import maybe_posted
 from storage import audit, customers, outbox
 from storage import campaigns as store
-from storage.db import Database
 from storage.models import Campaign, OutboxItem
 
 FindPosted = Callable[[OutboxItem, str], Awaitable[str | None]]
@@ -38,7 +38,7 @@ class CampaignMessages:
         self.metadata = metadata
 
     async def deliver(self, item: OutboxItem) -> Result:
-        campaign_id = int(outbox.payload_of(item).get("campaign_id", 0))
+        campaign_id = int(payload_of(item).get("campaign_id", 0))
         async with self.db.transaction() as session:
             campaign = await store.get(session, campaign_id)
             if item.kind == core.CAMPAIGN_UPDATE and await outbox.find_pending_after(

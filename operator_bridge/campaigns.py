@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.core.access import Access
 from bot.core.campaigns import CampaignOps, Draft
+from bot.core.handles import Database, as_id, looks_numeric
 from bot.core.media import FetchFile, no_fetch
 from bot.core.ports import Clock
 from bot.core.text import quote
@@ -24,8 +25,6 @@ from operator_bridge.directory import Directory
 from operator_bridge.formatting import mrkdwn_to_html
 from operator_bridge.replays import delivery_of
 from storage import campaigns as store
-from storage.db import Database
-from storage.ids import as_id, looks_numeric
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import history
+from storage.db import Database
 from storage.models import Message
 
 
@@ -103,3 +104,8 @@ def summary(s: Stats) -> str:
             f"• Resolution time: {duration(s.resolution)} (median)\n"
             f"• CSAT: {csat}")
 
+
+
+async def compute_for(db: Database, now: datetime, days: int) -> Stats:
+    async with db.transaction() as session:
+        return await compute(session, now, days)
