@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import SlackSettings
 from bot.core.admin_ops import sync_access
 from bot.core.campaigns import CampaignOps
+from bot.core.handles import Database
 from bot.core.media import FetchFile, no_fetch
 from bot.core.pacing import Pacer
 from bot.core.service import Service
@@ -35,7 +36,6 @@ from operator_bridge.links import Permalinks
 from operator_bridge.outbound import SlackDeliverer
 from operator_bridge.spool import SpoolRunner
 from operator_bridge.spool_store import SpoolStore
-from storage.db import Database
 
 log = logging.getLogger(__name__)
 

@@ -13,16 +13,17 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot import __version__
+from bot.core import queries
 from bot.core import stats as stats_mod
-from bot.core.admin_ops import ALREADY_HANDLED, refresh_access
+from bot.core.admin_ops import ALREADY_HANDLED, change_role, record_command, refresh_access
 from bot.core.events import AgentPauseRequested, CustomerBlockRequested
+from bot.core.handles import Database
 from bot.core.service import Service
 from bot.core.text import quote
 from operator_bridge.directory import Directory
 from operator_bridge.history import NOT_OPERATOR, History
 from operator_bridge.replays import delivery_of
-from storage import audit, conversations, history, inbox, outbox, staff
-from storage.db import Database
+from operator_bridge.stats_chart import chart_png_async
 
 log = logging.getLogger(__name__)
 
@@ -93,17 +94,12 @@ class AdminCommands:
 
     async def _audit(self, user: str, sub: str, detail: str) -> None:
         actor = await self.directory.actor(user)
-        async with self.db.transaction() as session:
-            audit.record(session, action=f"baton {sub}", source="command", conversation_id=None,
-                         actor_slack_user_id=user, actor_name=actor.name, detail=detail or None)
+        await record_command(self.db, user, actor.name, sub, detail)
 
     async def status(self, user: str, args: list[str], command: dict[str, Any]) -> str:
         health = self.health()
-        async with self.db.transaction() as session:
-            open_rows = await conversations.find_open(session, limit=10_000)
-            backlog = await outbox.count_pending(session)
-            error = await history.last_error(session)
-            paused = await staff.agent_paused(session)
+        numbers = await queries.status_numbers(self.db)
+        open_rows, backlog, error, paused = numbers.open_rows, numbers.backlog, numbers.last_error, numbers.agent_paused
         waiting = sum(1 for c in open_rows if c.needs_human)
         agent = sum(1 for c in open_rows if c.mode == "agent")
         human = sum(1 for c in open_rows if c.mode == "human")
@@ -118,16 +114,18 @@ class AdminCommands:
 
     async def stats(self, user: str, args: list[str], command: dict[str, Any]) -> str:
         days = 30 if args[:1] == ["30d"] else 7
-        async with self.db.transaction() as session:
-            result = await stats_mod.compute(session, self.service.clock.now(), days)
+        result = await stats_mod.compute_for(self.db, self.service.clock.now(), days)
         self._last_stats = result
-        return stats_mod.summary(result) + "\nA chart of conversations per day follows in this channel."
+        return stats_mod.summary(result) + "\nA chart of conversations per day follows in a direct message."
 
     async def _upload_chart(self, args: list[str], command: dict[str, Any]) -> None:
+        # To the asker's DM, not the channel: the numbers are theirs to share (the summary was ephemeral too).
         result = self._last_stats
         try:
+            png = await chart_png_async(result)
+            dm = await self.app.client.conversations_open(users=command["user_id"])
             await self.app.client.files_upload_v2(
-                channel=command["channel_id"], content=stats_mod.chart_png(result),
+                channel=dm["channel"]["id"], content=png,
                 filename=f"baton-stats-{result.days}d.png", title=f"Conversations per day, last {result.days} days")
         except SlackApiError as exc:
             log.warning("stats chart upload failed: %s", exc.response.get("error"))
@@ -137,25 +135,22 @@ class AdminCommands:
         configured = self.access.config_admins if role == "admin" else self.access.config_operators
         action = args[0].lower() if args else "list"
         if action == "list":
-            async with self.db.transaction() as session:
-                stored = await staff.list_role(session, role)
+            stored = await queries.people_with_role(self.db, role)
             lines = [f"• <@{u}> (config file)" for u in sorted(configured)]
             lines += [f"• <@{u}> (added in Slack)" for u in stored if u not in configured]
             return f"*Baton {role}s*\n" + ("\n".join(lines) or "nobody yet")
         target = _user_id(args[1]) if len(args) > 1 else None
         if action not in ("add", "remove") or target is None:
             return f"Usage: `/baton {role}s add|remove|list @user` (mention the person)."
-        async with self.db.transaction() as session:
-            # A replayed "add" must not restore someone removed since, nor a replayed "remove" undo an add.
-            if not await inbox.claim(session, "slack", delivery_of("command", command).delivery_id):
-                return ALREADY_HANDLED
-            if action == "add":
-                changed = await staff.add(session, target, role, user, self.service.clock.now())
-            elif target in configured:
-                return (f"<@{target}> is listed as {role} in the config file, so they cannot be removed from "
-                        "Slack. Edit the config file and restart.")
-            else:
-                changed = await staff.remove(session, target, role, user, self.service.clock.now())
+        result = await change_role(self.db, delivery_of("command", command).delivery_id, add=action == "add",
+                                   target=target, role=role, by=user, now=self.service.clock.now(),
+                                   configured=configured)
+        if result == "duplicate":
+            return ALREADY_HANDLED
+        if result == "configured":
+            return (f"<@{target}> is listed as {role} in the config file, so they cannot be removed from "
+                    "Slack. Edit the config file and restart.")
+        changed = result == "changed"
         await refresh_access(self.db, self.access)
         if action == "add":
             return f"<@{target}> is now a Baton {role}." if changed else f"<@{target}> already was a Baton {role}."
@@ -165,8 +160,7 @@ class AdminCommands:
         blocked = command.get("text", "").split()[0].lower() == "block"
         if not args:
             return f"Usage: `/baton {'block' if blocked else 'unblock'} <customer>`: @username, Telegram id or name."
-        async with self.db.transaction() as session:
-            found = await history.find_customers(session, " ".join(args), limit=5)
+        found = await queries.find_customers(self.db, " ".join(args), limit=5)
         if len(found) != 1:
             names = ", ".join(f"{quote(c.display_name)} ({c.tg_user_id})" for c in found)
             return f"{len(found)} customers match: {names}. Use @username or the Telegram id." if found else \

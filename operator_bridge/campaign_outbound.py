@@ -10,16 +10,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import campaigns as core
-from bot.core import effects as fx
-from bot.core.broadcast import FAILED
+from bot.core.campaign_queries import campaign_facts, campaign_to_deliver, record_post
+from bot.core.handles import Database, payload_of
 from bot.core.pacing import Pacer
 from bot.core.ports import Delivered, Failed, Result, RetryLater
 from operator_bridge import campaign_blocks as cb
 from operator_bridge.campaigns import describe_audience
 from operator_bridge.uncertain import maybe_posted
-from storage import audit, customers, outbox
-from storage import campaigns as store
-from storage.db import Database
 from storage.models import Campaign, OutboxItem
 
 FindPosted = Callable[[OutboxItem, str], Awaitable[str | None]]
@@ -38,13 +35,11 @@ class CampaignMessages:
         self.metadata = metadata
 
     async def deliver(self, item: OutboxItem) -> Result:
-        campaign_id = int(outbox.payload_of(item).get("campaign_id", 0))
-        async with self.db.transaction() as session:
-            campaign = await store.get(session, campaign_id)
-            if item.kind == core.CAMPAIGN_UPDATE and await outbox.find_pending_after(
-                    session, fx.SLACK, item.lane, item.id or 0, limit=1):
-                # A later update is queued behind this one and will show fresher numbers: one call, not two.
-                return Delivered(skipped="superseded by a later update")
+        campaign_id = int(payload_of(item).get("campaign_id", 0))
+        campaign, superseded = await campaign_to_deliver(self.db, item, campaign_id)
+        if superseded:
+            # A later update is queued behind this one and will show fresher numbers: one call, not two.
+            return Delivered(skipped="superseded by a later update")
         if campaign is None:
             return Failed("campaign not found")
         view = await self._view(campaign)
@@ -62,7 +57,7 @@ class CampaignMessages:
                 resp = await self.client.chat_postMessage(channel=self.channel, text=text, blocks=body,
                                                           unfurl_links=False, metadata=self.metadata(item))
                 found = str(resp["ts"])
-            await self._record_post(campaign_id, self.channel, found)
+            await record_post(self.db, campaign_id, self.channel, found)
             return Delivered(slack_channel=self.channel, slack_ts=found)
         if not campaign.slack_channel or not campaign.slack_ts:
             return Delivered(skipped="the campaign's message was never posted")
@@ -70,23 +65,11 @@ class CampaignMessages:
         await self.client.chat_update(channel=campaign.slack_channel, ts=campaign.slack_ts, text=text, blocks=body)
         return Delivered()
 
-    async def _record_post(self, campaign_id: int, channel: str, ts: str) -> None:
-        async with self.db.transaction() as session:
-            campaign = await store.get(session, campaign_id)
-            if campaign is not None:
-                campaign.slack_channel, campaign.slack_ts = channel, ts
-                session.add(campaign)
-
     async def _view(self, campaign: Campaign) -> cb.CampaignView:
         assert campaign.id is not None
-        async with self.db.transaction() as session:
-            counts = await store.counts(session, campaign.id)
-            reply_count = await store.count_replies(session, campaign.id)
-            convs = await store.replies(session, campaign.id, limit=REPLIES_SHOWN)
-            names = {c.id: (await customers.get(session, c.customer_id)) for c in convs}
-            reasons = await store.failure_reasons(session, campaign.id) if counts.get("failed") else []
-            failure = (await audit.latest_detail(session, FAILED, f"campaign {campaign.id}: ")
-                       if campaign.status == "failed" else None)
+        facts = await campaign_facts(self.db, campaign, replies_limit=REPLIES_SHOWN)
+        counts, reply_count, convs, names = facts.counts, facts.reply_count, facts.replies, facts.customers
+        reasons, failure = facts.failure_reasons, facts.failure
         rows = []
         for conv in convs:
             assert conv.id is not None

@@ -14,8 +14,10 @@ from urllib.parse import urlparse
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
+from bot.core import campaign_queries as store
 from bot.core.access import Access
 from bot.core.campaigns import CampaignOps, Draft
+from bot.core.handles import Database, as_id, looks_numeric
 from bot.core.media import FetchFile, no_fetch
 from bot.core.ports import Clock
 from bot.core.text import quote
@@ -23,9 +25,6 @@ from operator_bridge import campaign_blocks as cb
 from operator_bridge.directory import Directory
 from operator_bridge.formatting import mrkdwn_to_html
 from operator_bridge.replays import delivery_of
-from storage import campaigns as store
-from storage.db import Database
-from storage.ids import as_id, looks_numeric
 
 log = logging.getLogger(__name__)
 
@@ -269,12 +268,11 @@ class CampaignSlack:
             log.warning("could not tell %s: %s", user, exc.response.get("error"))
 
     async def _list(self) -> list[cb.CampaignView]:
-        async with self.db.transaction() as session:
-            rows = []
-            for c in await store.find_recent(session):
-                assert c.id is not None
-                rows.append(cb.CampaignView(
-                    campaign_id=c.id, status=c.status, text=c.text, created_by_name=c.created_by_name,
-                    audience=describe_audience(c.audience, c.audience_value), send_at=c.send_at,
-                    counts=await store.counts(session, c.id), reply_count=await store.count_replies(session, c.id)))
+        rows = []
+        for c, counts, reply_count in await store.recent_campaigns(self.db):
+            assert c.id is not None
+            rows.append(cb.CampaignView(
+                campaign_id=c.id, status=c.status, text=c.text, created_by_name=c.created_by_name,
+                audience=describe_audience(c.audience, c.audience_value), send_at=c.send_at,
+                counts=counts, reply_count=reply_count))
         return rows

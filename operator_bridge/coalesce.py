@@ -6,10 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.core import effects as fx
+from bot.core.handles import Database
+from bot.core.queries import waiting_mirrors as _waiting
 from bot.core.text import quote
 from operator_bridge.long_text import BLOCKS_TEXT_BUDGET, MAX_BLOCKS, fallback, sections
-from storage import messages, outbox
-from storage.db import Database
 from storage.models import Customer, Message, OutboxItem
 
 MAX_BATCH = 10
@@ -18,17 +18,7 @@ MAX_BATCH = 10
 async def waiting_mirrors(db: Database, item: OutboxItem, limit: int = MAX_BATCH - 1
                           ) -> list[tuple[Message, OutboxItem]]:
     """The mirror rows queued right behind `item` in its lane (stops at the first other kind)."""
-    async with db.transaction() as session:
-        rows = await outbox.find_pending_after(session, fx.SLACK, item.lane, item.id or 0, limit=limit)
-        batch = []
-        for row in rows:
-            if row.kind != fx.MIRROR or row.message_id is None:
-                break
-            message = await messages.get(session, row.message_id)
-            if message is None or message.tg_file_id:
-                break  # files are uploaded on their own
-            batch.append((message, row))
-    return batch
+    return await _waiting(db, item, fx.SLACK, fx.MIRROR, limit)
 
 
 def combined_post(entries: list[tuple[Message, OutboxItem]], author: Callable[[Message, Customer], tuple[str, str]],

@@ -8,6 +8,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.core.events import HandbackRequested, Outcome, ResolveRequested, TakeoverRequested
+from bot.core.handles import Database
+from bot.core.queries import open_with_customers
 from bot.core.service import Service
 from operator_bridge import blocks
 from operator_bridge.admin import AdminCommands
@@ -16,8 +18,6 @@ from operator_bridge.campaigns import CampaignSlack
 from operator_bridge.directory import Directory
 from operator_bridge.refs import RefError, parse_ref
 from operator_bridge.replays import delivery_of
-from storage import conversations, customers
-from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +70,11 @@ class SlashCommands:
         await self.admin.on_baton(ack, command)
 
     async def _open_rows(self) -> list[blocks.WaitingRow]:
-        async with self.db.transaction() as session:
-            rows = []
-            for conv in await conversations.find_open(session, limit=20):
-                customer = await customers.get(session, conv.customer_id)
-                assert conv.id is not None
-                rows.append(blocks.WaitingRow(conv.id, customer.display_name if customer else "?", conv.mode,
-                                              conv.needs_human, conv.needs_human_reason, conv.mode_since, None))
+        rows = []
+        for conv, customer in await open_with_customers(self.db, limit=20):
+            assert conv.id is not None
+            rows.append(blocks.WaitingRow(conv.id, customer.display_name if customer else "?", conv.mode,
+                                          conv.needs_human, conv.needs_human_reason, conv.mode_since, None))
         return rows
 
 

@@ -10,10 +10,10 @@ from slack_sdk.errors import SlackApiError
 
 from bot.core import transcript
 from bot.core.access import Access
+from bot.core.handles import Database
+from bot.core.queries import customer_histories, search_messages
 from operator_bridge import blocks
 from operator_bridge.links import Permalinks, linked
-from storage import audit, conversations, history
-from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +42,7 @@ class History:
         await ack(text=await self.history_text(query))
 
     async def history_text(self, query: str) -> str:
-        async with self.db.transaction() as session:
-            found = await history.find_customers(session, query, limit=5)
-            rows = [(c, await history.conversations_of(session, c.id or 0, limit=15)) for c in found]
+        rows = await customer_histories(self.db, query, customers_limit=5, conversations_limit=15)
         if not rows:
             return f"No customer matches `{blocks._esc(query)}`."
         out = []
@@ -62,8 +60,7 @@ class History:
         return "\n".join(out)[:3900]
 
     async def search_text(self, text: str) -> str:
-        async with self.db.transaction() as session:
-            hits = await history.search_messages(session, text, limit=15)
+        hits = await search_messages(self.db, text, limit=15)
         if not hits:
             return f"No message contains `{blocks._esc(text)}`."
         out = [f"*{len(hits)} message(s) containing* `{blocks._esc(text)}` (newest first):"]
@@ -77,12 +74,8 @@ class History:
         await ack()
         user = body["user"]["id"]
         conversation_id = int(action["value"])
-        async with self.db.transaction() as session:
-            conv = await conversations.get(session, conversation_id)
-            found = await transcript.load(session, [conversation_id]) if conv else []
-            if self.access.is_operator(user) and found:
-                audit.record(session, action="export", source="button", conversation_id=conversation_id,
-                             actor_slack_user_id=user, actor_name=None)
+        conv, found = await transcript.load_for_export(self.db, conversation_id, user,
+                                                       allowed=self.access.is_operator(user))
         channel = (body.get("channel") or {}).get("id") or ""
         if not self.access.is_operator(user) or conv is None or not found:
             text = NOT_OPERATOR if conv is not None else f"No conversation #{conversation_id}."

@@ -18,12 +18,12 @@ from slack_sdk.errors import SlackApiError
 
 from bot.core.access import Access
 from bot.core.admin_ops import sync_access
+from bot.core.handles import Database
 from bot.core.ports import Clock
+from bot.core.queries import home_snapshot
 from bot.core.stats import _aware, duration
 from operator_bridge import blocks as b
 from operator_bridge.links import Permalinks, linked
-from storage import conversations, customers, history
-from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -111,13 +111,8 @@ class AppHome:
 
     async def dashboard(self) -> list[dict[str, Any]]:
         now = self.clock.now()
-        async with self.db.transaction() as session:
-            open_rows = list(await conversations.find_open(session, limit=500))
-            alerts = list(await history.open_alerts(session, limit=ROWS_PER_SECTION))
-            ids = {c.customer_id for c in open_rows}
-            alert_convs = {a.conversation_id: await conversations.get(session, a.conversation_id) for a in alerts}
-            ids |= {c.customer_id for c in alert_convs.values() if c is not None}
-            names = {i: (c.display_name if (c := await customers.get(session, i)) else "?") for i in ids}
+        snap = await home_snapshot(self.db, alerts_limit=ROWS_PER_SECTION)
+        open_rows, alerts, alert_convs, names = snap.open_rows, snap.alerts, snap.alert_convs, snap.names
         waiting = [c for c in open_rows if c.mode == "agent" and c.needs_human]
         agent = [c for c in open_rows if c.mode == "agent" and not c.needs_human]
         human = [c for c in open_rows if c.mode == "human"]

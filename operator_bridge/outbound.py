@@ -11,7 +11,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import effects as fx
+from bot.core import queries
 from bot.core.campaigns import KINDS as CAMPAIGN_KINDS
+from bot.core.handles import Database, payload_of
 from bot.core.media import FetchFile, no_fetch
 from bot.core.pacing import Pacer
 from bot.core.ports import Delivered, Failed, Loaded, Result, RetryLater
@@ -22,8 +24,6 @@ from operator_bridge.files import CustomerFileMirror
 from operator_bridge.formatting import html_to_mrkdwn
 from operator_bridge.outbound_edits import update_mirror
 from operator_bridge.uncertain import UNCERTAIN, maybe_posted
-from storage import alerts, conversations, messages, outbox
-from storage.db import Database
 from storage.models import Conversation, Customer, Message, OutboxItem
 
 log = logging.getLogger(__name__)
@@ -103,13 +103,13 @@ class SlackDeliverer:
             await self.client.chat_update(channel=channel, ts=thread_ts, text=text, blocks=card)
             return Delivered()
         if item.kind == fx.NOTE:
-            text, note = blocks.note(str(outbox.payload_of(item).get("text", "")))
+            text, note = blocks.note(str(payload_of(item).get("text", "")))
             await self.post_pacer.wait(channel)
             resp = await self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=note,
                                                       metadata=_metadata(item))
             return Delivered(slack_channel=channel, slack_ts=resp["ts"])
         if item.kind == fx.REACT:
-            payload = outbox.payload_of(item)
+            payload = payload_of(item)
             await self.tier3_pacer.wait("reactions.add")
             try:
                 await self.client.reactions_add(channel=channel, timestamp=payload["ts"], name=payload["name"])
@@ -145,10 +145,8 @@ class SlackDeliverer:
         return Failed(f"nothing to do for outbox kind {item.kind!r}")
 
     async def _alert(self, item: OutboxItem, conv: Conversation, customer: Customer) -> Result:
-        alert_id = int(outbox.payload_of(item).get("alert_id", 0))
-        async with self.db.transaction() as session:
-            alert = await alerts.get(session, alert_id)
-            recent = await messages.find_recent(session, alert.conversation_id if alert else 0, limit=5)
+        alert_id = int(payload_of(item).get("alert_id", 0))
+        alert, recent = await queries.alert_context(self.db, alert_id, recent=5)
         if alert is None:
             return Failed("alert not found")
         if not self.alerts_channel:
@@ -213,8 +211,7 @@ class SlackDeliverer:
     async def _card_view(self, conv: Conversation, customer: Customer) -> blocks.CardView:
         previous = None
         if conv.previous_conversation_id:
-            async with self.db.transaction() as session:
-                previous = await conversations.get(session, conv.previous_conversation_id)
+            previous = await queries.conversation(self.db, conv.previous_conversation_id)
         link = None
         if previous is not None and previous.slack_channel and previous.slack_thread_ts:
             try:

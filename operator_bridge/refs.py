@@ -6,8 +6,8 @@ import re
 from urllib.parse import parse_qs, urlparse
 
 from bot.core.events import ConversationRef
+from bot.core.handles import as_id, looks_numeric
 from bot.core.text import quote
-from storage.ids import as_id, looks_numeric
 
 _PERMALINK_TS = re.compile(r"/archives/([A-Z0-9]+)/p(\d{10})(\d{6})")
 

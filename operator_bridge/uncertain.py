@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from storage import outbox
+from bot.core.handles import IN_FLIGHT
 from storage.models import OutboxItem
 
 # How a retry reason starts after a timeout, a connection lost after sending, or a 5xx; a crash leaves
-# outbox.IN_FLIGHT. The next attempt then looks for the row's outbox id in the channel before posting.
+# IN_FLIGHT. The next attempt then looks for the row's outbox id in the channel before posting.
 UNCERTAIN = "outcome unknown: "
 
 
 def maybe_posted(item: OutboxItem) -> bool:
     """Whether the row's last attempt may have posted (then its outbox id is looked up before posting)."""
     last = item.last_error or ""
-    return last == outbox.IN_FLIGHT or last.startswith((UNCERTAIN, "unexpected error"))
+    return last == IN_FLIGHT or last.startswith((UNCERTAIN, "unexpected error"))

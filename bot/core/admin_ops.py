@@ -73,3 +73,27 @@ async def sync_access(db: Database, access: Access) -> None:
         current = await staff.generation(session)
     if current != access.generation:
         await refresh_access(db, access)
+
+
+async def record_command(db: Database, user: str, actor_name: str | None, sub: str, detail: str) -> None:
+    """Audit one `/baton` subcommand (before it is answered: the answer says it is done)."""
+    async with db.transaction() as session:
+        audit.record(session, action=f"baton {sub}", source="command", conversation_id=None,
+                     actor_slack_user_id=user, actor_name=actor_name, detail=detail or None)
+
+
+async def change_role(db: Database, delivery_id: str, *, add: bool, target: str, role: str, by: str, now: datetime,
+                      configured: set[str] | frozenset[str]) -> str:
+    """Give or take `role` from `target`: "changed", "unchanged", "configured" (listed in the config file,
+    so not removable here) or "duplicate" (a replayed request: nothing changes)."""
+    async with db.transaction() as session:
+        # A replayed "add" must not restore someone removed since, nor a replayed "remove" undo an add.
+        if not await inbox.claim(session, "slack", delivery_id):
+            return "duplicate"
+        if add:
+            changed = await staff.add(session, target, role, by, now)
+        elif target in configured:
+            return "configured"
+        else:
+            changed = await staff.remove(session, target, role, by, now)
+    return "changed" if changed else "unchanged"

@@ -7,8 +7,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from bot.agent.base import Agent, AgentError, AgentReply, AgentRequest, AgentTurn, CustomerProfile
 from bot.core import effects as fx
+from bot.core.agent_port import Agent, AgentError, AgentReply, AgentRequest, AgentTurn, CustomerProfile
 from bot.core.brief import handback_brief
 from bot.core.events import AgentReplied
 from bot.core.ports import Delivered, Loaded, Observer, Result

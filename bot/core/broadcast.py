@@ -17,10 +17,10 @@ from datetime import datetime
 from sqlalchemy.exc import OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.config import CampaignSettings
 from bot.core.campaigns import queue_update
 from bot.core.pacing import Pacer
 from bot.core.ports import Clock, Delivered, Failed, Result, RetryLater
+from bot.core.settings import CampaignSettings
 from storage import audit
 from storage import campaigns as store
 from storage.db import Database

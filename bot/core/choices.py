@@ -10,9 +10,9 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.agent.base import AgentReply
-from bot.config import TextSettings
 from bot.core import effects as fx
+from bot.core.agent_port import AgentReply
+from bot.core.settings import TextSettings
 from bot.core.states import Decision, Effect
 from bot.core.text import quote
 from storage.models import Conversation, Customer, Message

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.config import TextSettings
 from bot.core import effects as fx
+from bot.core.settings import TextSettings
 from storage import conversations
 from storage.models import Conversation, Customer, Message
 

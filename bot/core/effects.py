@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.config import TextSettings
 from bot.core.events import Actor
+from bot.core.settings import TextSettings
 from bot.core.states import Decision, Effect
 from bot.core.text import quote
 from storage import alerts, outbox

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.agent.base import AgentReply
+from bot.core.agent_port import AgentReply
 from bot.core.media import CustomerFile, SharedFile
 
 

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from bot.config import EscalationSettings
+from bot.core.settings import EscalationSettings
 
 
 def _fold(text: str) -> str:

@@ -9,7 +9,6 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.config import EscalationSettings, TextSettings
 from bot.core import admin_ops, choices, csat
 from bot.core import effects as fx
 from bot.core.access import Access
@@ -43,6 +42,7 @@ from bot.core.media import encode_shared
 from bot.core.ports import Clock, Observer
 from bot.core.refs import refusal_text, resolve_ref
 from bot.core.rules import escalation_reason
+from bot.core.settings import EscalationSettings, TextSettings
 from bot.core.states import Effect, Kind, Mode, Refusal, State, decide
 from bot.core.text import html_to_plain, quote
 from storage import audit, conversations, customers, inbox, messages, staff

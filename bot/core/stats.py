@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import history
+from storage.db import Database
 from storage.models import Message
 
 
@@ -104,24 +105,7 @@ def summary(s: Stats) -> str:
             f"• CSAT: {csat}")
 
 
-def chart_png(s: Stats) -> bytes:
-    """Conversations per day as a small bar chart (Agg: no display needed on a server)."""
-    import io
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 2.5), dpi=100)
-    try:
-        days = list(s.per_day)
-        ax.bar([d.strftime("%m-%d") for d in days], list(s.per_day.values()), color="#4a90d9")
-        ax.set_title(f"Conversations per day, last {s.days} days")
-        ax.tick_params(axis="x", labelrotation=60, labelsize=7)
-        fig.tight_layout()
-        out = io.BytesIO()
-        fig.savefig(out, format="png")
-        return out.getvalue()
-    finally:
-        plt.close(fig)
+async def compute_for(db: Database, now: datetime, days: int) -> Stats:
+    async with db.transaction() as session:
+        return await compute(session, now, days)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from bot.config import EscalationSettings, TimerSettings
 from bot.core import effects as fx
 from bot.core.events import Actor, ConversationRef, HandbackRequested, ResolveRequested
 from bot.core.service import Service
+from bot.core.settings import EscalationSettings, TimerSettings
 from bot.core.text import quote
 from storage import conversations
 

@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage import conversations, customers, history
+from storage import audit, conversations, customers, history
+from storage.db import Database
 from storage.models import Conversation, Customer, Message
 
 
@@ -73,3 +74,15 @@ async def load(session: AsyncSession, conversation_ids: list[int]) -> list[Trans
         if conv is not None and customer is not None:
             found.append(Transcript(conv, customer, list(await history.messages_of(session, conversation_id))))
     return found
+
+
+async def load_for_export(db: Database, conversation_id: int, user: str, *, allowed: bool
+                          ) -> tuple[Conversation | None, list[Transcript]]:
+    """The conversation and its transcript for the card's Export button; an allowed export is audited."""
+    async with db.transaction() as session:
+        conv = await conversations.get(session, conversation_id)
+        found = await load(session, [conversation_id]) if conv else []
+        if allowed and found:
+            audit.record(session, action="export", source="button", conversation_id=conversation_id,
+                         actor_slack_user_id=user, actor_name=None)
+    return conv, found

@@ -9,6 +9,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
 from bot.config import TelegramSettings
+from bot.core.handles import Database
 from bot.core.media import FetchFile, no_fetch
 from bot.core.pacing import Pacer
 from bot.core.service import Service
@@ -18,7 +19,6 @@ from bot.telegram_io.media import CustomerFileFetcher
 from bot.telegram_io.outbound import TelegramDeliverer
 from bot.telegram_io.polling import ALLOWED_UPDATES, TelegramPoller
 from bot.telegram_io.webhook import webhook_handler
-from storage.db import Database
 
 log = logging.getLogger(__name__)
 

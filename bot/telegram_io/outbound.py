@@ -11,6 +11,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot.core import effects as fx
+from bot.core.handles import Database, as_id, payload_of
 from bot.core.media import FetchFile, decode_shared, no_fetch
 from bot.core.pacing import Pacer
 from bot.core.ports import Delivered, Failed, Loaded, Result, RetryLater
@@ -19,9 +20,6 @@ from bot.telegram_io.errors import classify
 from bot.telegram_io.outbound_edits import KINDS as EDIT_KINDS
 from bot.telegram_io.outbound_edits import TelegramEdits
 from bot.telegram_io.shared_files import SharedFileSender
-from storage import outbox
-from storage.db import Database
-from storage.ids import as_id
 from storage.models import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -57,7 +55,7 @@ class TelegramDeliverer:
         if item.kind in EDIT_KINDS:
             return await self.edits.deliver(item, customer.tg_chat_id, message)
         if item.kind == fx.NOTICE:
-            markup = html.escape(str(outbox.payload_of(item).get("text", "")), quote=False)
+            markup = html.escape(str(payload_of(item).get("text", "")), quote=False)
         elif message is not None:
             # Checked right before sending: a takeover that landed while the agent was answering wins.
             # (`loaded` was read in the transaction that claimed this row, just now.)
@@ -71,10 +69,10 @@ class TelegramDeliverer:
                 return await self.shared_files.send(customer.tg_chat_id, markup, decode_shared(message.slack_files))
         else:
             return Failed("the message to deliver no longer exists")
-        return await self._send(customer.tg_chat_id, markup, int(outbox.payload_of(item).get("chunks_sent", 0)))
+        return await self._send(customer.tg_chat_id, markup, int(payload_of(item).get("chunks_sent", 0)))
 
     async def _ask_rating(self, chat_id: int, item: OutboxItem) -> Result:
-        text = str(outbox.payload_of(item).get("text", ""))
+        text = str(payload_of(item).get("text", ""))
         # callback_data names the conversation, so a late press still rates the right one.
         keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(f"{n} ★", callback_data=rating_data(
             item.conversation_id or 0, n)) for n in range(1, 6)]])
@@ -88,7 +86,7 @@ class TelegramDeliverer:
         return Delivered(tg_message_id=sent.message_id)
 
     async def _offer_choices(self, chat_id: int, markup: str, item: OutboxItem) -> Result:
-        payload = outbox.payload_of(item)
+        payload = payload_of(item)
         labels = [str(label) for label in payload.get("choices", [])] + [str(payload.get("person", ""))]
         # callback_data has 64 bytes: it carries the button's position; the press reads its label back.
         rows = [[InlineKeyboardButton(label, callback_data=choice_data(item.conversation_id or 0, n))]

@@ -11,9 +11,9 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 
 from bot.core import effects as fx
+from bot.core.handles import payload_of
 from bot.core.ports import Delivered, Failed, Result, RetryLater
 from bot.telegram_io.convert import split_html
-from storage import outbox
 from storage.models import Message, OutboxItem
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class TelegramEdits:
             return Failed("the message no longer exists")
         if message.deleted_at is not None and item.kind != fx.DELETE:
             return Delivered(skipped="deleted since; the deletion follows")
-        payload = outbox.payload_of(item)
+        payload = payload_of(item)
         html = str(payload.get("html", message.html))
         if item.kind == fx.CORRECTION:
             return await self.send(chat_id, f"Correction: {html}")

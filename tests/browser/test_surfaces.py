@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from bot.demo import ADA, OLIVIA, OMAR, SAM
 from tests.browser.conftest import Playground
-from tests.browser.pages import SlackWorkspacePage, TelegramChat, customer_name
+from tests.browser.pages import SlackWorkspacePage, TelegramChat, customer_name, stored
 
 
 def png_bytes(width: int = 40, height: int = 24) -> bytes:
@@ -150,6 +150,9 @@ def test_stats_chart_shows_as_a_picture(context: Any, playground: Playground) ->
     slack = SlackWorkspacePage(context.new_page(), playground, ADA)
     slack.command("/baton stats")
     expect(slack.page.locator("#main .ephemeral").last).to_contain_text("A chart of conversations per day follows")
+    dm = "D" + ADA[1:]  # the chart goes to Ada's DM, not the channel
+    stored(playground, lambda: next((u for u in playground.slack.uploads if u["channel"] == dm), None))
+    slack.page.goto(f"{playground.slack.url}?as={ADA}&channel={dm}")
     chart = slack.page.locator("#main .file-image img").last
     expect(chart).to_be_visible()
     assert chart.evaluate("img => img.naturalWidth") > 100  # the PNG itself, decoded by the browser

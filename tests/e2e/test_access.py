@@ -52,7 +52,7 @@ def test_the_manifest_declares_what_baton_listens_to() -> None:
     assert [s["callback_id"] for s in features["shortcuts"]] == ["takeover_message"]
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"chat:write", "chat:write.customize", "commands", "channels:history", "reactions:write",
-            "users:read", "usergroups:read", "files:write"} <= scopes
+            "users:read", "usergroups:read", "files:write", "im:write"} <= scopes
     assert "message.channels" in manifest["settings"]["event_subscriptions"]["bot_events"]
     assert manifest["settings"]["socket_mode_enabled"] is True
     assert len(manifest["display_information"]["name"]) <= 35

@@ -120,6 +120,10 @@ async def test_status_stats_and_kb_reload(world: World) -> None:
     chart = await world.slack.wait_for(lambda: next((u for u in world.slack.uploads
                                                      if u["filename"] == "baton-stats-30d.png"), None), what="chart")
     assert chart["bytes"].startswith(b"\x89PNG")
+    # The chart goes to the asker's DM only: nothing lands in the channel the command came from.
+    assert chart["channel"] == "D" + ADMIN[1:]
+    assert not [u for u in world.slack.uploads if u["channel"] == CHANNEL]
+    assert "direct message" in stats.text
     await world.slack.slash_command(ADMIN, "/baton", "kb reload", channel=CHANNEL)
     await world.ephemeral_to(ADMIN, "no knowledge base to reload")
     assert world.baton is not None
