@@ -10,6 +10,7 @@ from pathlib import Path
 from bench.common import (
     ALICE,
     CHANNEL,
+    ROOT,
     cpu_seconds,
     customer_posts,
     free_port,
@@ -18,6 +19,7 @@ from bench.common import (
     sandboxes,
     spawn,
     spawn_baton,
+    sql_counts,
     stop,
     wait_healthy,
     write_config,
@@ -40,28 +42,35 @@ async def _closed_loop(tg: FakeTelegram, customers: list[int], per_customer: int
 
 
 async def relay(tmp: Path, db_url: str, label: str, *, customers: int = 40, per_customer: int = 8,
-                latencies: bool = False) -> list[Row]:
-    """(a) throughput, (b) latencies and (c) Baton's CPU per relayed message, on one Baton process."""
+                latencies: bool = False, root: Path = ROOT) -> list[Row]:
+    """(a) throughput, (b) latencies and (c) Baton's CPU per relayed message, on one Baton process
+    (the source tree `root`: another checkout measures an older version in the same run)."""
     tg, slack = await sandboxes()
     port = free_port()
-    process = spawn_baton(write_config(tmp, tg, slack, db_url=db_url, port=port), tmp / f"baton-{label}.log")
+    counts = tmp / f"counts-{label}.json"
+    process = spawn_baton(write_config(tmp, tg, slack, db_url=db_url, port=port), tmp / f"baton-{label}.log",
+                          root=root, counts=counts)
     rows: list[Row] = []
     try:
         await wait_healthy(port, process)
         await _closed_loop(tg, [9000 + i for i in range(5)], 2, "warmup")  # imports, first threads, JIT caches
         total = customers * per_customer
         ids = [1000 + i for i in range(customers)]
+        sql0 = await sql_counts(process, counts)
         cpu0, t0 = cpu_seconds(process.pid), time.monotonic()
         await _closed_loop(tg, ids, per_customer, "m")
         await slack.wait_for(lambda: sum(1 for m in customer_posts(slack) if m["text"].startswith("m ")) >= total,
                              timeout=120, what="all mirrored")
         wall, cpu = time.monotonic() - t0, cpu_seconds(process.pid) - cpu0
+        sql = {k: v - sql0[k] for k, v in (await sql_counts(process, counts)).items()}
         rows.append((f"(a) relay throughput, {label}", f"{total / wall:.0f} msg/s ({total} msgs, {customers} "
                      "customers closed-loop; in→stored→agent→out→mirrored)"))
         rows.append((f"(c) Baton CPU per relayed message, {label}", f"{cpu / total * 1000:.2f} ms"))
+        rows.append((f"(c) SQL per relayed message, {label}", f"{sql['transactions'] / total:.1f} transactions, "
+                     f"{sql['statements'] / total:.1f} statements"))
         if latencies:
-            rows += await _latencies(tg, slack)
-            rows.append(("(d) RSS after the run (empty DB)", f"{rss_mb(process.pid):.0f} MB"))
+            rows += await _latencies(tg, slack, label)
+            rows.append((f"(d) RSS after the run (empty DB), {label}", f"{rss_mb(process.pid):.0f} MB"))
         return rows
     finally:
         await stop(process)
@@ -69,7 +78,8 @@ async def relay(tmp: Path, db_url: str, label: str, *, customers: int = 40, per_
         await slack.stop()
 
 
-async def _latencies(tg: FakeTelegram, slack: FakeSlack, rate: float = 20.0, seconds: float = 10.0) -> list[Row]:
+async def _latencies(tg: FakeTelegram, slack: FakeSlack, label: str, rate: float = 20.0, seconds: float = 10.0
+                     ) -> list[Row]:
     customers = [5000 + i for i in range(20)]
     await _closed_loop(tg, customers, 1, "open")
     sent: dict[str, float] = {}
@@ -99,9 +109,9 @@ async def _latencies(tg: FakeTelegram, slack: FakeSlack, rate: float = 20.0, sec
                         what="operator deliveries")
     operator = [m.at - op_sent[m.text] for m in tg.sent if m.text in op_sent]
     ms = 1000.0
-    return [(f"(b) customer→Slack mirror latency @ {rate:g} msg/s",
+    return [(f"(b) customer→Slack mirror latency @ {rate:g} msg/s, {label}",
              f"p50 {percentile(mirror, 50) * ms:.0f} ms, p99 {percentile(mirror, 99) * ms:.0f} ms (n={len(mirror)})"),
-            (f"(b) operator→customer latency @ {rate:g} msg/s",
+            (f"(b) operator→customer latency @ {rate:g} msg/s, {label}",
              f"p50 {percentile(operator, 50) * ms:.0f} ms, p99 {percentile(operator, 99) * ms:.0f} ms "
              f"(n={len(operator)})")]
 
