@@ -16,14 +16,19 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 counts = {"statements": 0, "transactions": 0}
+_log = open(os.environ["BENCH_SQL_LOG"], "a") if os.environ.get("BENCH_SQL_LOG") else None  # noqa: SIM115
 
 
-def _statement(*_args: Any, **_kwargs: Any) -> None:
+def _statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
     counts["statements"] += 1
+    if _log is not None:  # every statement, one line each, to see what a relayed message costs
+        _log.write(" ".join(statement.split())[:160] + "\n")
 
 
 def _transaction(*_args: Any) -> None:
     counts["transactions"] += 1
+    if _log is not None:
+        _log.write("-- end of transaction\n")
 
 
 def _dump(*_args: Any) -> None:

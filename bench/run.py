@@ -58,6 +58,7 @@ async def main() -> None:
         rows += await scenarios.floor(tmp, baton_cpu)
         rows += await scenarios.many_conversations(tmp)
         rows += await scenarios.slack_channel_limit(tmp)
+        rows += await scenarios.slack_channel_limit(tmp, rate=3, seconds=30, threads=20, tag="(f)")
     width = max(len(k) for k, _ in rows)
     print(f"\n{'measure':<{width}} | result\n{'-' * width}-+-{'-' * 60}")
     for key, value in sorted(rows, key=lambda r: r[0][:3]):
