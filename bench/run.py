@@ -58,6 +58,9 @@ async def main() -> None:
         rows += await scenarios.floor(tmp, baton_cpu)
         rows += await scenarios.many_conversations(tmp)
         rows += await scenarios.slack_channel_limit(tmp)
+        if before is not None:
+            rows += await scenarios.slack_channel_limit(tmp / "before", rate=3, seconds=30, threads=20, tag="(f)",
+                                                        root=before, label=", before")
         rows += await scenarios.slack_channel_limit(tmp, rate=3, seconds=30, threads=20, tag="(f)")
     width = max(len(k) for k, _ in rows)
     print(f"\n{'measure':<{width}} | result\n{'-' * width}-+-{'-' * 60}")

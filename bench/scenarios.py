@@ -168,20 +168,20 @@ async def many_conversations(tmp: Path, count: int = 100_000) -> list[Row]:
 
 
 async def slack_channel_limit(tmp: Path, rate: float = 1.5, seconds: float = 12.0, threads: int = 3,
-                              tag: str = "(e)") -> list[Row]:
+                              tag: str = "(e)", root: Path = ROOT, label: str = "") -> list[Row]:
     """(e) one channel, Slack enforcing ~1 post/s: how far the mirror falls behind over time."""
     tg, slack = await sandboxes()
     slack.per_channel_post_limit = 1.0
     port = free_port()
     process = spawn_baton(write_config(tmp, tg, slack, db_url=f"sqlite+aiosqlite:///{tmp / f'paced-{threads}.db'}",
-                                       port=port, paced=True), tmp / f"baton-paced-{threads}.log")
+                                       port=port, paced=True), tmp / f"baton-paced-{threads}.log", root=root)
     customers = [7000 + i for i in range(threads)]
     try:
         await wait_healthy(port, process)
         await _closed_loop(tg, customers, 1, "open")
-        # Let the opening posts (root, first mirrors) drain so the lag starts near zero.
-        await slack.wait_for(lambda: sum(1 for m in customer_posts(slack) if m["text"].startswith("open ")) >= threads,
-                             timeout=120, what="opening mirrors")
+        # Let the opening posts (roots, first mirrors) drain so the lag starts near zero.
+        opening = {f"open {c} 0" for c in customers}
+        await slack.wait_for(lambda: opening <= set(_thread_lines(slack)), timeout=120, what="opening mirrors")
         await asyncio.sleep(3)
         calls0 = len(slack.call_log)
         sent: dict[str, float] = {}
@@ -191,16 +191,9 @@ async def slack_channel_limit(tmp: Path, rate: float = 1.5, seconds: float = 12.
             sent[text] = time.time()
             await tg.customer_sends(customers[k % len(customers)], text)
             await asyncio.sleep(1 / rate)
-        # Behind the limit Baton folds queued mirrors into one post ("Name (customer): text" per line).
+
         def arrived() -> dict[str, float]:
-            seen: dict[str, float] = {}
-            for root in slack.messages(CHANNEL):
-                for m in slack.thread(CHANNEL, root["ts"]):
-                    for line in (m.get("text") or "").splitlines():
-                        text = line.split(": ", 1)[-1]
-                        if text in sent:
-                            seen.setdefault(text, float(m["ts"]))
-            return seen
+            return {text: ts for text, ts in _thread_lines(slack).items() if text in sent}
 
         await slack.wait_for(lambda: len(arrived()) >= len(sent), timeout=240, what="paced mirrors")
         lags = sorted((sent[text] - start, ts - sent[text]) for text, ts in arrived().items())
@@ -213,6 +206,18 @@ async def slack_channel_limit(tmp: Path, rate: float = 1.5, seconds: float = 12.
     values = [lag for _, lag in lags]
     step = max(1, len(lags) // 6)
     series = ", ".join(f"t={at:.0f}s:{lag:.1f}s" for at, lag in lags[::step])
-    return [(f"{tag} mirror lag, {rate:g} customer msg/s into {threads} threads of one channel (~{2 * rate:g} posts/s)",
+    return [(f"{tag} mirror lag, {rate:g} customer msg/s into {threads} threads of one channel (~{2 * rate:g} posts/s)"
+             f"{label}",
              f"{series}; p50 {percentile(values, 50):.1f}s, p99 {percentile(values, 99):.1f}s, "
              f"max {max(values):.1f}s; {len(lags)}/{len(sent)} arrived; Slack 429s: {retries} of {len(calls)} calls")]
+
+
+def _thread_lines(slack: FakeSlack) -> dict[str, float]:
+    """Each message text seen in a thread, with the ts of the first post carrying it. Behind the limit
+    Baton folds queued mirrors into one post ("Name (customer): text" per line)."""
+    seen: dict[str, float] = {}
+    for root in slack.messages(CHANNEL):
+        for m in slack.thread(CHANNEL, root["ts"]):
+            for line in (m.get("text") or "").splitlines():
+                seen.setdefault(line.split(": ", 1)[-1], float(m["ts"]))
+    return seen

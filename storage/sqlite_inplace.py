@@ -33,8 +33,7 @@ def _turn(path: str) -> asyncio.Lock:
 
 
 def _reads_only(sql: str) -> bool:
-    head = sql.lstrip()[:7].upper()
-    return head.startswith(("SELECT", "PRAGMA", "WITH")) and "RETURNING" not in sql.upper()
+    return sql.lstrip()[:6].upper() in ("SELECT", "PRAGMA")
 
 
 class InPlaceCursor:
