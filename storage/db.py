@@ -26,6 +26,7 @@ def create_engine(url: str) -> AsyncEngine:
     path = parsed.database or ":memory:"
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = str(Path(path).resolve())  # one file, one name: the writers' turn is kept per file
     # Called in place, not on aiosqlite's thread: see storage.sqlite_inplace.
     engine = create_async_engine(url, async_creator=lambda: sqlite_inplace.connect(path, timeout=30))
     sync_engine = engine.sync_engine
