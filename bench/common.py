@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -73,14 +74,20 @@ level = "WARNING"
     return path
 
 
-def spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def spawn(args: list[str], log: Path, *, root: Path = ROOT, env: dict[str, str] | None = None
+          ) -> subprocess.Popen[bytes]:
+    env = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join(dict.fromkeys([str(root), str(ROOT)]))}
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen([sys.executable, *args], cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-def spawn_baton(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    args = ["-m", "bot", "run", "--config", str(config), "--log-level", "WARNING"]
+def spawn_baton(config: Path, log: Path, *, root: Path = ROOT, counts: Path | None = None
+                ) -> subprocess.Popen[bytes]:
+    """Baton from the source tree `root` (another checkout measures an older version in the same run);
+    with `counts`, through bench.counted, which writes its SQL counts there on SIGUSR1."""
+    # As a script, so that `root`'s own bench package (an older checkout may lack it) is not the one imported.
+    command = [str(ROOT / "bench" / "counted.py")] if counts is not None else ["-m", "bot"]
+    args = [*command, "run", "--config", str(config), "--log-level", "WARNING"]
     profile = os.environ.get("BENCH_PROFILE")  # a path: record collapsed stacks with py-spy (see README)
     if profile:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -88,7 +95,28 @@ def spawn_baton(config: Path, log: Path) -> subprocess.Popen[bytes]:
         with log.open("ab") as out:  # CPU and RSS figures are then py-spy's, not Baton's: profile only
             return subprocess.Popen([spy, "record", "--format", "raw", "-o", profile, "--", sys.executable, *args],
                                     cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    return spawn(args, log)
+    return spawn(args, log, root=root, env={"BENCH_COUNTS": str(counts)} if counts is not None else None)
+
+
+def _take_counts(path: Path) -> dict[str, int] | None:
+    if not path.exists():
+        return None
+    counts = dict(json.loads(path.read_text()))
+    path.unlink()
+    return counts
+
+
+async def sql_counts(process: subprocess.Popen[bytes], path: Path) -> dict[str, int]:
+    """Statements and transactions so far, from a Baton started with `counts=path` (none under py-spy)."""
+    if os.environ.get("BENCH_PROFILE"):
+        return {"statements": 0, "transactions": 0}
+    process.send_signal(signal.SIGUSR1)
+    for _ in range(500):
+        counts = _take_counts(path)
+        if counts is not None:
+            return counts
+        await asyncio.sleep(0.02)
+    raise RuntimeError("no SQL counts from Baton")
 
 
 def cpu_seconds(pid: int) -> float:

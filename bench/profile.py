@@ -1,10 +1,12 @@
-"""Profile the relay hot path once: `python -m bench.profile` (needs `pip install py-spy`); prints top frames."""
+"""Profile the relay hot path once: `python -m bench.profile` (needs `pip install py-spy`); prints top frames.
+PROFILE_CUSTOMERS (20) sets the load (5 messages each); PROFILE_STACKS=<file> keeps py-spy's stacks."""
 
 from __future__ import annotations
 
 import asyncio
 import collections
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -33,8 +35,10 @@ async def main() -> None:
         out = Path(name) / "stacks.txt"
         os.environ["BENCH_PROFILE"] = str(out)
         await scenarios.relay(Path(name), f"sqlite+aiosqlite:///{Path(name) / 'p.db'}", "profile",
-                              customers=20, per_customer=5)
+                              customers=int(os.environ.get("PROFILE_CUSTOMERS", 20)), per_customer=5)
         await asyncio.sleep(1)
+        if os.environ.get("PROFILE_STACKS"):  # keep the collapsed stacks (e.g. for a flame graph)
+            shutil.copyfile(out, os.environ["PROFILE_STACKS"])
         limit = int(sys.argv[1]) if len(sys.argv) > 1 else 25
         for title, leaf in (("inclusive", False), ("self", True)):
             print(f"--- {title}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -38,18 +39,30 @@ async def main() -> None:
     rows: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="baton-bench-") as name:
         tmp = Path(name)
+        # BENCH_BEFORE=<another checkout>: (a)-(c) for that version too, in this run (before/after rows).
+        before = Path(os.environ["BENCH_BEFORE"]) if os.environ.get("BENCH_BEFORE") else None
+        if before is not None:
+            (tmp / "before").mkdir()
+            rows += await scenarios.relay(tmp / "before", f"sqlite+aiosqlite:///{tmp / 'before' / 'relay.db'}",
+                                          "SQLite, before", latencies=True, root=before)
         rows += await scenarios.relay(tmp, f"sqlite+aiosqlite:///{tmp / 'relay.db'}", "SQLite", latencies=True)
-        pg = await _postgres()
-        if pg is None:
-            rows.append(("(a) relay throughput, PostgreSQL", f"skipped ({PG_ADMIN} not reachable)"))
-        else:
-            (tmp / "pg").mkdir()
-            rows += await scenarios.relay(tmp / "pg", pg, "PostgreSQL")
+        for name, root in ([("PostgreSQL, before", before)] if before is not None else []) + [
+                ("PostgreSQL", scenarios.ROOT)]:
+            pg = await _postgres()
+            if pg is None:
+                rows.append((f"(a) relay throughput, {name}", f"skipped ({PG_ADMIN} not reachable)"))
+                continue
+            (tmp / name).mkdir()
+            rows += await scenarios.relay(tmp / name, pg, name, root=root)
         baton_cpu = next((float(v.split()[0]) for k, v in rows
-                          if k.startswith("(c) Baton CPU per relayed message, SQLite")), None)
+                          if k == "(c) Baton CPU per relayed message, SQLite"), None)
         rows += await scenarios.floor(tmp, baton_cpu)
         rows += await scenarios.many_conversations(tmp)
         rows += await scenarios.slack_channel_limit(tmp)
+        if before is not None:
+            rows += await scenarios.slack_channel_limit(tmp / "before", rate=3, seconds=30, threads=20, tag="(g)",
+                                                        root=before, label=", before")
+        rows += await scenarios.slack_channel_limit(tmp, rate=3, seconds=30, threads=20, tag="(g)")
         rows += await search.run(tmp, "SQLite", f"sqlite+aiosqlite:///{tmp / 'search.db'}")
         pg = await _postgres()
         if pg is None:

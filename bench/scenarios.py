@@ -10,6 +10,7 @@ from pathlib import Path
 from bench.common import (
     ALICE,
     CHANNEL,
+    ROOT,
     cpu_seconds,
     customer_posts,
     free_port,
@@ -18,6 +19,7 @@ from bench.common import (
     sandboxes,
     spawn,
     spawn_baton,
+    sql_counts,
     stop,
     wait_healthy,
     write_config,
@@ -40,28 +42,35 @@ async def _closed_loop(tg: FakeTelegram, customers: list[int], per_customer: int
 
 
 async def relay(tmp: Path, db_url: str, label: str, *, customers: int = 40, per_customer: int = 8,
-                latencies: bool = False) -> list[Row]:
-    """(a) throughput, (b) latencies and (c) Baton's CPU per relayed message, on one Baton process."""
+                latencies: bool = False, root: Path = ROOT) -> list[Row]:
+    """(a) throughput, (b) latencies and (c) Baton's CPU per relayed message, on one Baton process
+    (the source tree `root`: another checkout measures an older version in the same run)."""
     tg, slack = await sandboxes()
     port = free_port()
-    process = spawn_baton(write_config(tmp, tg, slack, db_url=db_url, port=port), tmp / f"baton-{label}.log")
+    counts = tmp / f"counts-{label}.json"
+    process = spawn_baton(write_config(tmp, tg, slack, db_url=db_url, port=port), tmp / f"baton-{label}.log",
+                          root=root, counts=counts)
     rows: list[Row] = []
     try:
         await wait_healthy(port, process)
         await _closed_loop(tg, [9000 + i for i in range(5)], 2, "warmup")  # imports, first threads, JIT caches
         total = customers * per_customer
         ids = [1000 + i for i in range(customers)]
+        sql0 = await sql_counts(process, counts)
         cpu0, t0 = cpu_seconds(process.pid), time.monotonic()
         await _closed_loop(tg, ids, per_customer, "m")
         await slack.wait_for(lambda: sum(1 for m in customer_posts(slack) if m["text"].startswith("m ")) >= total,
                              timeout=120, what="all mirrored")
         wall, cpu = time.monotonic() - t0, cpu_seconds(process.pid) - cpu0
+        sql = {k: v - sql0[k] for k, v in (await sql_counts(process, counts)).items()}
         rows.append((f"(a) relay throughput, {label}", f"{total / wall:.0f} msg/s ({total} msgs, {customers} "
                      "customers closed-loop; in→stored→agent→out→mirrored)"))
         rows.append((f"(c) Baton CPU per relayed message, {label}", f"{cpu / total * 1000:.2f} ms"))
+        rows.append((f"(c) SQL per relayed message, {label}", f"{sql['transactions'] / total:.1f} transactions, "
+                     f"{sql['statements'] / total:.1f} statements"))
         if latencies:
-            rows += await _latencies(tg, slack)
-            rows.append(("(d) RSS after the run (empty DB)", f"{rss_mb(process.pid):.0f} MB"))
+            rows += await _latencies(tg, slack, label)
+            rows.append((f"(d) RSS after the run (empty DB), {label}", f"{rss_mb(process.pid):.0f} MB"))
         return rows
     finally:
         await stop(process)
@@ -69,7 +78,8 @@ async def relay(tmp: Path, db_url: str, label: str, *, customers: int = 40, per_
         await slack.stop()
 
 
-async def _latencies(tg: FakeTelegram, slack: FakeSlack, rate: float = 20.0, seconds: float = 10.0) -> list[Row]:
+async def _latencies(tg: FakeTelegram, slack: FakeSlack, label: str, rate: float = 20.0, seconds: float = 10.0
+                     ) -> list[Row]:
     customers = [5000 + i for i in range(20)]
     await _closed_loop(tg, customers, 1, "open")
     sent: dict[str, float] = {}
@@ -99,9 +109,9 @@ async def _latencies(tg: FakeTelegram, slack: FakeSlack, rate: float = 20.0, sec
                         what="operator deliveries")
     operator = [m.at - op_sent[m.text] for m in tg.sent if m.text in op_sent]
     ms = 1000.0
-    return [(f"(b) customer→Slack mirror latency @ {rate:g} msg/s",
+    return [(f"(b) customer→Slack mirror latency @ {rate:g} msg/s, {label}",
              f"p50 {percentile(mirror, 50) * ms:.0f} ms, p99 {percentile(mirror, 99) * ms:.0f} ms (n={len(mirror)})"),
-            (f"(b) operator→customer latency @ {rate:g} msg/s",
+            (f"(b) operator→customer latency @ {rate:g} msg/s, {label}",
              f"p50 {percentile(operator, 50) * ms:.0f} ms, p99 {percentile(operator, 99) * ms:.0f} ms "
              f"(n={len(operator)})")]
 
@@ -157,18 +167,23 @@ async def many_conversations(tmp: Path, count: int = 100_000) -> list[Row]:
             (f"(d) RSS, {count:,} conversations, after 30 relays", f"{rss:.0f} MB")]
 
 
-async def slack_channel_limit(tmp: Path, rate: float = 1.5, seconds: float = 12.0) -> list[Row]:
+async def slack_channel_limit(tmp: Path, rate: float = 1.5, seconds: float = 12.0, threads: int = 3,
+                              tag: str = "(e)", root: Path = ROOT, label: str = "") -> list[Row]:
     """(e) one channel, Slack enforcing ~1 post/s: how far the mirror falls behind over time."""
     tg, slack = await sandboxes()
     slack.per_channel_post_limit = 1.0
     port = free_port()
-    process = spawn_baton(write_config(tmp, tg, slack, db_url=f"sqlite+aiosqlite:///{tmp / 'paced.db'}",
-                                       port=port, paced=True), tmp / "baton-paced.log")
-    customers = [7000 + i for i in range(3)]
+    process = spawn_baton(write_config(tmp, tg, slack, db_url=f"sqlite+aiosqlite:///{tmp / f'paced-{threads}.db'}",
+                                       port=port, paced=True), tmp / f"baton-paced-{threads}.log", root=root)
+    customers = [7000 + i for i in range(threads)]
     try:
         await wait_healthy(port, process)
         await _closed_loop(tg, customers, 1, "open")
-        await asyncio.sleep(3)  # let the opening posts drain so the lag starts near zero
+        # Let the opening posts (roots, first mirrors) drain so the lag starts near zero.
+        opening = {f"open {c} 0" for c in customers}
+        await slack.wait_for(lambda: opening <= set(_thread_lines(slack)), timeout=120, what="opening mirrors")
+        await asyncio.sleep(3)
+        calls0 = len(slack.call_log)
         sent: dict[str, float] = {}
         start = time.time()
         for k in range(int(rate * seconds)):
@@ -176,24 +191,33 @@ async def slack_channel_limit(tmp: Path, rate: float = 1.5, seconds: float = 12.
             sent[text] = time.time()
             await tg.customer_sends(customers[k % len(customers)], text)
             await asyncio.sleep(1 / rate)
-        # Behind the limit Baton folds queued mirrors into one post ("Name (customer): text" per line).
-        def arrived() -> dict[str, float]:
-            seen: dict[str, float] = {}
-            for root in slack.messages(CHANNEL):
-                for m in slack.thread(CHANNEL, root["ts"]):
-                    for line in (m.get("text") or "").splitlines():
-                        text = line.split(": ", 1)[-1]
-                        if text in sent:
-                            seen.setdefault(text, float(m["ts"]))
-            return seen
 
-        await slack.wait_for(lambda: len(arrived()) >= len(sent), timeout=90, what="paced mirrors")
+        def arrived() -> dict[str, float]:
+            return {text: ts for text, ts in _thread_lines(slack).items() if text in sent}
+
+        await slack.wait_for(lambda: len(arrived()) >= len(sent), timeout=240, what="paced mirrors")
         lags = sorted((sent[text] - start, ts - sent[text]) for text, ts in arrived().items())
-        retries = sum(1 for c in slack.call_log if c.get("status") == 429)
+        calls = slack.call_log[calls0:]
+        retries = sum(1 for c in calls if c.get("status") == 429)
     finally:
         await stop(process)
         await tg.stop()
         await slack.stop()
-    series = ", ".join(f"t={at:.0f}s:{lag:.1f}s" for at, lag in lags[::3])
-    return [(f"(e) mirror lag, {rate:g} customer msg/s into one channel (~{2 * rate:g} posts/s)",
-             f"{series}; max {max(lag for _, lag in lags):.1f}s; Slack 429s: {retries}")]
+    values = [lag for _, lag in lags]
+    step = max(1, len(lags) // 6)
+    series = ", ".join(f"t={at:.0f}s:{lag:.1f}s" for at, lag in lags[::step])
+    return [(f"{tag} mirror lag, {rate:g} customer msg/s into {threads} threads of one channel (~{2 * rate:g} posts/s)"
+             f"{label}",
+             f"{series}; p50 {percentile(values, 50):.1f}s, p99 {percentile(values, 99):.1f}s, "
+             f"max {max(values):.1f}s; {len(lags)}/{len(sent)} arrived; Slack 429s: {retries} of {len(calls)} calls")]
+
+
+def _thread_lines(slack: FakeSlack) -> dict[str, float]:
+    """Each message text seen in a thread, with the ts of the first post carrying it. Behind the limit
+    Baton folds queued mirrors into one post ("Name (customer): text" per line)."""
+    seen: dict[str, float] = {}
+    for root in slack.messages(CHANNEL):
+        for m in slack.thread(CHANNEL, root["ts"]):
+            for line in (m.get("text") or "").splitlines():
+                seen.setdefault(line.split(": ", 1)[-1], float(m["ts"]))
+    return seen

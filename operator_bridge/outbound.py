@@ -123,21 +123,24 @@ class SlackDeliverer:
             if message.tg_file_id:
                 await self.post_pacer.wait(channel)
                 return await self.files.mirror(channel, thread_ts, message, self._mirror_args(message, customer))
-            if not await self.post_pacer.has_capacity(channel):
+            paced = not await self.post_pacer.has_capacity(channel)
+            if paced:
                 # The channel is at its limit: fold this thread's waiting mirror messages into one post so the
-                # thread's lag stays bounded instead of growing by a second per message.
+                # thread's lag stays bounded instead of growing by a second per message. Gathered once the
+                # slot is ours, so that what queued during the wait goes out in this post too.
+                await self.post_pacer.wait(channel)
                 batch = await coalesce.waiting_mirrors(self.db, item)
                 text, body, count = coalesce.combined_post(
                     [(message, item), *batch], self._author, lambda m: self._mirror_args(m, customer)["text"],
                     customer)
-                if count > 1:  # else nothing to fold: this message goes alone, below
-                    await self.post_pacer.wait(channel)
+                if count > 1:  # else nothing to fold: this message goes alone, below, in the slot it has
                     covered = tuple(row.id for _, row in batch[:count - 1] if row.id is not None)
                     resp = await self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text,
                                                               blocks=body, metadata=_metadata(item, covered),
                                                               unfurl_links=False, unfurl_media=False)
                     return Delivered(slack_channel=channel, slack_ts=resp["ts"], covered=covered)
-            await self.post_pacer.wait(channel)
+            if not paced:
+                await self.post_pacer.wait(channel)
             resp = await self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False,
                                                       unfurl_media=False, metadata=_metadata(item),
                                                       **self._mirror_args(message, customer))

@@ -35,7 +35,7 @@ class Pacer:
         self.overall_rate, self.overall_burst = overall_rate, overall_burst or overall_rate
         self._overall = (AsyncLimiter(self.overall_burst, self.overall_burst / overall_rate)  # type: ignore[arg-type,operator]
                          if overall_rate else None)
-        self._keys: OrderedDict[Hashable, AsyncLimiter] = OrderedDict()
+        self._keys: OrderedDict[Hashable, tuple[AsyncLimiter, asyncio.Lock]] = OrderedDict()
         self._max_keys = max_keys
         self._shared: Budgets | None = None
         self._name = ""
@@ -44,10 +44,10 @@ class Pacer:
         """Keep this pacer's budgets in `budgets` under `name` (the same name on every instance)."""
         self._shared, self._name = budgets, name
 
-    def _bucket(self, key: Hashable) -> AsyncLimiter:
+    def _bucket(self, key: Hashable) -> tuple[AsyncLimiter, asyncio.Lock]:
         bucket = self._keys.get(key)
         if bucket is None:
-            bucket = self._keys[key] = AsyncLimiter(self.burst, self.burst / self.rate)
+            bucket = self._keys[key] = (AsyncLimiter(self.burst, self.burst / self.rate), asyncio.Lock())
             if len(self._keys) > self._max_keys:
                 self._keys.popitem(last=False)  # the least recently used chat: its bucket has long drained
         else:
@@ -62,7 +62,8 @@ class Pacer:
             except Exception as exc:
                 log.warning("shared pacing budget unavailable (%s); using this instance's own", exc)
         overall_ok = self._overall is None or self._overall.has_capacity()
-        return overall_ok and self._bucket(key).has_capacity()
+        limiter, turn = self._bucket(key)
+        return overall_ok and not turn.locked() and limiter.has_capacity()
 
     async def wait(self, key: Hashable) -> None:
         if self._shared is not None:
@@ -71,8 +72,13 @@ class Pacer:
                 return
             except Exception as exc:  # the database is away: pacing alone is better than not sending
                 log.warning("shared pacing budget unavailable (%s); using this instance's own", exc)
-        # The key's own budget first: waiting on it must not burn the shared budget meanwhile.
-        await self._bucket(key).acquire()
+        # The key's own budget first: waiting on it must not burn the shared budget meanwhile. Waiters take
+        # turns (asyncio.Lock wakes them in order): the limiter alone lets a newcomer take a freed slot
+        # from a waiter it just woke, which sends it to the back, so threads sharing a channel could wait
+        # many rounds instead of one.
+        limiter, turn = self._bucket(key)
+        async with turn:
+            await limiter.acquire()
         if self._overall is not None:
             await self._overall.acquire()
 

@@ -1,0 +1,48 @@
+"""`python bench/counted.py run ...`: the `baton` command, counting SQL statements and transactions.
+
+Bench-only: SQLAlchemy event listeners on every engine count statements sent to the driver and
+transactions ended (commit or rollback). SIGUSR1 writes the counts so far, as JSON, to $BENCH_COUNTS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+counts = {"statements": 0, "transactions": 0}
+_log = open(os.environ["BENCH_SQL_LOG"], "a") if os.environ.get("BENCH_SQL_LOG") else None  # noqa: SIM115
+
+
+def _statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    counts["statements"] += 1
+    if _log is not None:  # every statement, one line each, to see what a relayed message costs
+        _log.write(" ".join(statement.split())[:160] + "\n")
+
+
+def _transaction(*_args: Any) -> None:
+    counts["transactions"] += 1
+    if _log is not None:
+        _log.write("-- end of transaction\n")
+
+
+def _dump(*_args: Any) -> None:
+    path = Path(os.environ["BENCH_COUNTS"])
+    path.with_suffix(".tmp").write_text(json.dumps(counts))
+    path.with_suffix(".tmp").replace(path)  # whole or not at all for the reader
+
+
+event.listen(Engine, "before_cursor_execute", _statement)
+event.listen(Engine, "commit", _transaction)
+event.listen(Engine, "rollback", _transaction)
+signal.signal(signal.SIGUSR1, _dump)
+
+if __name__ == "__main__":
+    from bot.cli import main
+
+    main()

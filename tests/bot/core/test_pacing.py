@@ -1,0 +1,41 @@
+"""A pacer serves its waiters in turn: threads sharing a channel each wait one round, not many."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from bot.core.pacing import Pacer
+
+
+async def test_a_newcomer_does_not_take_the_slot_of_a_waiter_already_woken() -> None:
+    pacer = Pacer(20, 1)  # a slot every 50 ms
+    served: list[str] = []
+
+    async def send(name: str) -> None:
+        await pacer.wait("C0")
+        served.append(name)
+
+    await pacer.wait("C0")  # the slot is taken
+    first = asyncio.create_task(send("first"))
+    await asyncio.sleep(0)  # `first` is waiting for the next slot
+    time.sleep(0.06)  # a busy loop: the slot frees while nothing runs  # noqa: ASYNC251
+    second = asyncio.create_task(send("second"))  # runs before the limiter's wake-up of `first`
+    await asyncio.wait_for(asyncio.gather(first, second), 5)
+    assert served == ["first", "second"]
+
+
+async def test_waiters_are_served_in_the_order_they_came() -> None:
+    pacer = Pacer(50, 1)
+    served: list[int] = []
+
+    async def send(n: int) -> None:
+        await pacer.wait("C0")
+        served.append(n)
+
+    tasks = []
+    for n in range(6):
+        tasks.append(asyncio.create_task(send(n)))
+        await asyncio.sleep(0)
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert served == list(range(6))
