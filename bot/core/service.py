@@ -41,6 +41,10 @@ from bot.core.events import (
 from bot.core.media import encode_shared
 from bot.core.ports import Clock, Observer
 from bot.core.refs import refusal_text, resolve_ref
+from bot.core.rows import customer_row as _customer_row
+from bot.core.rows import mark_needs_human as _needs_human
+from bot.core.rows import row_id as _id
+from bot.core.rows import state_of as _state
 from bot.core.rules import escalation_reason
 from bot.core.settings import EscalationSettings, TextSettings
 from bot.core.states import Effect, Kind, Mode, Refusal, State, decide
@@ -379,29 +383,3 @@ class Service:
         if state.mode is Mode.CLOSED:
             conv.closed_at = now  # type: ignore[assignment]
 
-
-def _customer_row(conv: Conversation, event: CustomerMessage, now: datetime) -> Message:
-    message = Message(conversation_id=_id(conv), author="customer", kind=event.kind, text=event.text,
-                      html=event.html, tg_message_id=event.tg_message_id, created_at=now,
-                      media_group_id=event.media_group_id)
-    if event.file is not None:
-        message.tg_file_id, message.file_name = event.file.file_id, event.file.file_name
-        message.mime_type, message.file_size = event.file.mime_type, event.file.file_size
-    return message
-
-
-def _needs_human(conv: Conversation, reason: str, now: datetime) -> None:
-    conv.needs_human = True
-    conv.needs_human_reason = reason
-    conv.needs_human_since = now
-
-
-def _state(conv: Conversation | None) -> State:
-    if conv is None:
-        return State(Mode.NONE)
-    return State(Mode(conv.mode), conv.owner_slack_user_id, conv.needs_human)
-
-
-def _id(row: Customer | Conversation | Message) -> int:
-    assert row.id is not None
-    return row.id
