@@ -55,24 +55,30 @@ class Timers:
         self.service.wake()
 
     async def _silent_owners(self) -> None:
+        """The owner is warned first, then the conversation goes back to the agent `warning` minutes later.
+        A late sweep (a restart, a new leader after a failover) still warns before handing back, so the
+        owner is never surprised; a reply starts a new silence, which is warned about again."""
         idle = self.settings.takeover_idle_minutes
         if not idle:
             return
         now = self.service.clock.now()
         warning = min(self.settings.takeover_idle_warning_minutes, idle)
+        due: list[int] = []
         async with self.service.db.transaction() as session:
-            due = [c.id for c in await conversations.due_idle_owner(session, now - timedelta(minutes=idle),
-                                                                     unwarned_only=False)]
-            if warning:
-                for conv in await conversations.due_idle_owner(
-                        session, now - timedelta(minutes=idle - warning), unwarned_only=True):
-                    if conv.id in due:
-                        continue
+            for conv in await conversations.due_idle_owner(session, now - timedelta(minutes=idle - warning),
+                                                           unwarned_only=False):
+                assert conv.id is not None and conv.owner_active_at is not None
+                warned = conv.idle_warned_at is not None and conv.idle_warned_at >= conv.owner_active_at
+                if warning and not warned:
                     conv.idle_warned_at = now
                     session.add(conv)
                     fx.slack(session, conv, fx.NOTE, now=now, text=(
                         f":hourglass: <@{conv.owner_slack_user_id}>, no reply here for {idle - warning:g} minutes: "
                         f"the conversation goes back to the agent in {warning:g} minutes unless you reply."))
+                elif conv.owner_active_at <= now - timedelta(minutes=idle) and (
+                        not warning or (conv.idle_warned_at is not None
+                                        and conv.idle_warned_at <= now - timedelta(minutes=warning))):
+                    due.append(conv.id)
         for conversation_id in due:
             log.info("conversation %s: owner silent for %s minutes, handing back", conversation_id, idle)
             await self.service.handle(HandbackRequested(ConversationRef(conversation_id=conversation_id), TIMER,

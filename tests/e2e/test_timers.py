@@ -46,6 +46,25 @@ async def test_a_silent_owner_is_warned_then_the_agent_takes_back(world: World) 
     assert texts[-1].startswith("You're back with our automated assistant")
 
 
+async def test_a_late_sweep_still_warns_before_handing_back(world: World) -> None:
+    """A restart or a new leader may sweep after the hand-back time: the owner is warned first all the same,
+    and a reply after a warning starts a new silence that is warned about again."""
+    clock = ShiftedClock()
+    root = await _taken_over(world, clock, timers={"takeover_idle_minutes": 30,
+                                                   "takeover_idle_warning_minutes": 5})
+    await _sweep(world, clock, 40)  # nothing swept for 40 minutes
+    await world.thread_has(root, f"<@{ALICE}>, no reply here for 25 minutes")
+    assert "has taken over" in card_text(world.slack.message(CHANNEL, root))
+    await _sweep(world, clock, 2)
+    assert "has taken over" in card_text(world.slack.message(CHANNEL, root))
+    await world.slack.user_posts(ALICE, CHANNEL, "Still on it", thread_ts=root)
+    await world.tg.wait_for_messages(CAROL, 3)
+    await _sweep(world, clock, 26)  # a new silence: a new warning
+    assert len(await world.thread_has(root, "no reply here", count=2)) == 2
+    await _sweep(world, clock, 5)
+    await world.card_says(root, "Agent is answering")
+
+
 async def test_replying_keeps_the_conversation(world: World) -> None:
     clock = ShiftedClock()
     root = await _taken_over(world, clock, timers={"takeover_idle_minutes": 30})
