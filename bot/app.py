@@ -145,6 +145,8 @@ class Baton:
         await self.db.upgrade()
         # People added from Slack (`/baton operators|admins add`) join the config lists before anyone acts.
         await refresh_access(self.db, self.access)
+        self.starting = "spool"
+        await self.slack.open_spool()
         self.starting = "http"
         await self._start_http()
         self.starting = "slack"

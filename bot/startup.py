@@ -87,6 +87,9 @@ def explain(failure: StartupFailed, settings: Settings) -> list[str]:
         return [f"storage.url: cannot open the database {where} ({type(exc).__name__}: {_reason(exc)}). "
                 "Fix: check [storage] url or the BATON_STORAGE_URL environment variable, and that the database "
                 "server is running and reachable."]
+    if step == "spool":
+        return [f"slack.spool_path: cannot open the Slack input spool ({type(exc).__name__}: {_reason(exc)}). "
+                "Fix: a writable path, one per Baton process, in [slack] spool_path or BATON_SLACK_SPOOL_PATH."]
     if step == "http" and isinstance(exc, OSError):
         return [f"server.port: cannot listen on {settings.server.host}:{settings.server.port} "
                 f"({exc.strerror or exc}). Fix: choose a free port in [server] port."]

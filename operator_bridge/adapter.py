@@ -103,6 +103,10 @@ class SlackAdapter:
             self._socket = AsyncSocketModeHandler(self.app, self.settings.app_token)
             await self._socket.connect_async()
 
+    async def open_spool(self) -> None:
+        """Before the HTTP server listens: a Slack request is spooled from the first one on."""
+        await self.spool.open()
+
     async def close(self) -> None:
         """After the dispatchers have drained: the Slack deliverer posts through this session."""
         await self.spool.stop()

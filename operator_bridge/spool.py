@@ -89,9 +89,18 @@ class SpoolRunner:
         self._dirty: set[str] = set()
         self._live: dict[int, _Live] = {}
         self._stopping = asyncio.Event()
+        self._opened = False
+        self._applying = False  # inputs are kept, not applied, until start(): who is an operator is known then
+
+    async def open(self) -> None:
+        """Take inputs from now on (the HTTP server may answer Slack before the Slack side has started)."""
+        if not self._opened:
+            await self.store.open()
+            self._opened = True
 
     async def start(self) -> None:
-        await self.store.open()
+        await self.open()
+        self._applying = True
         pending = await self.store.pending_lanes()
         if pending:
             log.warning("applying %d Slack inputs kept in the spool (%s)", await self.store.pending_count(),
@@ -108,7 +117,9 @@ class SpoolRunner:
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
-        await self.store.close()
+        if self._opened:
+            await self.store.close()
+            self._opened = False
 
     def live(self, input_id: int, ack: LateAck, lane: str, body: dict[str, Any]) -> _Live:
         self._live[input_id] = live = _Live(ack, lane, body)
@@ -116,6 +127,8 @@ class SpoolRunner:
 
     def kick(self, lane: str) -> None:
         self._dirty.add(lane)
+        if not self._applying:
+            return  # start() kicks every lane with inputs waiting
         task = self._lanes.get(lane)
         if (task is None or task.done()) and not self._stopping.is_set():
             self._lanes[lane] = asyncio.create_task(self._drain(lane), name=f"slack-spool:{lane}")

@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+from bot.app import Baton
 from sandbox.slack_server import FakeSlack
 from sandbox.telegram_server import FakeTelegram
 from tests.e2e.test_crash import _spawn
 from tests.e2e.test_transports import free_port
 from tests.support import databases
-from tests.support.harness import ALICE, CHANNEL, WEBHOOK_SECRET, World
+from tests.support.harness import ADMIN, ALICE, CHANNEL, WEBHOOK_SECRET, World
 from tests.support.outage import CuttableProxy, SqliteLock
 
 CAROL, DAN = 1001, 1002
@@ -239,3 +240,30 @@ async def test_telegram_webhook_answers_503_while_the_database_is_locked_so_tele
     await world.baton.settled()
     assert len(world.roots()) == 1
     assert len(await world.thread_has(root["ts"], "Sent while the database is locked")) == 1
+
+
+async def test_a_request_before_the_slack_side_has_started_is_kept_then_applied(world: World) -> None:
+    """In HTTP mode the server listens before the Slack side is up (auth.test, the operator group): a request
+    that comes then is spooled and answered, not refused, and applied once the Slack side has started."""
+    world.slack.add_usergroup("S0OPS", "support-team", [ALICE])
+    settings = world.settings(slack={"mode": "http"}, access={"operator_group": "S0OPS"})
+    await databases.prepare(settings.storage.url)
+    baton = Baton(settings, agent=world.agent, retry_base_seconds=0.01)
+    world.slack.hold("usergroups.users.list")  # the Slack side's start waits on the operator group
+    starting = asyncio.create_task(baton.start())
+    try:
+        await world.slack.wait_for(lambda: any(e["method"] == "usergroups.users.list" and e.get("held")
+                                               for e in world.slack.call_log), what="Baton's start waiting")
+        world.slack.events_url = f"http://127.0.0.1:{baton.port}/slack/events"
+        answer = await world.slack.slash_command(ADMIN, "/baton", "help", channel=CHANNEL)
+        assert answer.status == 200 and SAVED in answer.body["text"]
+        world.slack.release("usergroups.users.list")
+        await starting
+        world.baton = baton  # stopped by the fixture
+        await world.ephemeral_to(ADMIN, "`/baton help` — this list")  # the command's answer, once applied
+    finally:
+        world.slack.release("usergroups.users.list")
+        if world.baton is None:
+            starting.cancel()
+            await asyncio.gather(starting, return_exceptions=True)
+            await baton.stop()
