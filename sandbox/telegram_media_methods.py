@@ -17,7 +17,8 @@ from sandbox.telegram_methods import (
     set_formatted,
 )
 from sandbox.telegram_params import Params
-from sandbox.telegram_state import ApiError, TelegramState, Upload, bad_request
+from sandbox.telegram_state import TelegramState
+from sandbox.telegram_types import ApiError, Upload, bad_request
 
 MAX_DOWNLOAD = 20 * MB  # bots may only download files up to 20 MB through getFile
 _DECLARED_FIELDS = {

@@ -12,7 +12,8 @@ from typing import Any
 
 from sandbox.telegram_html import EntityParseError, parse_html, strip_formatted
 from sandbox.telegram_params import Params
-from sandbox.telegram_state import ApiError, Chat, SentMessage, TelegramState, bad_request
+from sandbox.telegram_state import TelegramState
+from sandbox.telegram_types import ApiError, Chat, SentMessage, bad_request
 
 Handler = Callable[[TelegramState, Params, str], Awaitable[Any]]
 METHODS: dict[str, tuple[str, Handler]] = {}  # lower-case name -> (canonical name, handler)

@@ -12,7 +12,8 @@ from aiohttp import web
 from sandbox.live import stream_changes
 from sandbox.telegram_console import render_chat, render_chat_list, render_console
 from sandbox.telegram_media import FILE_KINDS
-from sandbox.telegram_state import Chat, TelegramState
+from sandbox.telegram_state import TelegramState
+from sandbox.telegram_types import Chat
 
 TYPING_SECONDS = 5.0  # Telegram's apps show a chat action for about five seconds
 _STATIC_TYPES = {"telegram.js": "text/javascript", "telegram.css": "text/css"}

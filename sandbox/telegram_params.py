@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.telegram_state import ApiError, Upload, bad_request
+from sandbox.telegram_types import ApiError, Upload, bad_request
 
 # Values that clients JSON-encode inside form fields (PTB does this for every non-string value).
 JSON_FIELDS = {

@@ -19,7 +19,7 @@ from sandbox.telegram_media import CAPTION_KINDS, MEDIA_KINDS, fake_bytes, media
 from sandbox.telegram_methods import METHODS, Described
 from sandbox.telegram_page import TelegramPageMixin
 from sandbox.telegram_params import MAX_REQUEST_BYTES, Params, read_params
-from sandbox.telegram_state import ApiError, Chat, SentMessage
+from sandbox.telegram_types import ApiError, Chat, SentMessage
 
 __all__ = ["ApiError", "FakeTelegram", "SentMessage"]
 

@@ -7,7 +7,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from sandbox.telegram_state import SentMessage
+from sandbox.telegram_types import SentMessage
 from tests.support.harness import ADMIN, ALICE, CHANNEL, ShiftedClock, World, button_ids, card_text
 
 CAROL, DAN = 1001, 1002

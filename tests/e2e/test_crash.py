@@ -18,7 +18,8 @@ CUSTOMERS = [2001, 2002, 2003, 2004, 2005]
 PER_CUSTOMER = 10
 
 
-def _config(tg: FakeTelegram, slack: FakeSlack, tmp_path: Path) -> Path:
+def _config(tg: FakeTelegram, slack: FakeSlack, tmp_path: Path, *, storage: str = "") -> Path:
+    """A Baton subprocess's config; `storage` adds lines to its [storage] section."""
     path = tmp_path / "config.toml"
     path.write_text(f"""
 [telegram]
@@ -42,6 +43,7 @@ host = "127.0.0.1"
 port = 0
 [storage]
 url = "{databases.url_for(tmp_path)}"
+{storage}
 [agent]
 backend = "tests.support.agents:EchoAgent"
 [access]

@@ -6,7 +6,7 @@ from typing import Any
 
 import aiohttp
 
-from sandbox.telegram_state import SentMessage, Upload
+from sandbox.telegram_types import SentMessage, Upload
 from storage import messages
 from tests.support.harness import ALICE, BOB, CHANNEL, World
 

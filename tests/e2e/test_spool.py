@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from bot.app import Baton
 from sandbox.slack_server import FakeSlack
 from sandbox.telegram_server import FakeTelegram
-from tests.e2e.test_crash import _spawn
+from tests.e2e.test_crash import _config, _spawn
 from tests.e2e.test_transports import free_port
 from tests.support import databases
 from tests.support.harness import ADMIN, ALICE, CHANNEL, WEBHOOK_SECRET, World
@@ -144,39 +144,10 @@ async def test_replies_during_a_postgresql_cut_apply_once_in_order(world: World,
     assert texts.count("First, during the cut") == 1 and texts.count("Second, during the cut") == 1
 
 
-def _crash_config(tg: FakeTelegram, slack: FakeSlack, tmp_path: Path) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(f"""
-[telegram]
-token = "{tg.token}"
-api_url = "{tg.url}"
-poll_timeout = 1
-[slack]
-bot_token = "{slack.bot_token}"
-app_token = "{slack.app_token}"
-api_url = "{slack.api_url}"
-channel = "{CHANNEL}"
-per_channel_per_second = 100
-per_channel_burst = 100
-tier3_per_minute = 60000
-[server]
-host = "127.0.0.1"
-port = 0
-[storage]
-url = "{databases.url_for(tmp_path)}"
-busy_timeout_seconds = 0.2
-[agent]
-backend = "tests.support.agents:EchoAgent"
-[access]
-operators = ["{ALICE}"]
-""")
-    return path
-
-
 @sqlite_only
 async def test_sigkill_with_replies_in_the_spool_applies_each_once_in_order_after_restart(
         tg: FakeTelegram, slack: FakeSlack, tmp_path: Path) -> None:
-    config, log = _crash_config(tg, slack, tmp_path), tmp_path / "baton.log"
+    config, log = _config(tg, slack, tmp_path, storage="busy_timeout_seconds = 0.2"), tmp_path / "baton.log"
     await databases.prepare(databases.url_for(tmp_path))
     lock = SqliteLock(databases.url_for(tmp_path))
     process = _spawn(config, log)
