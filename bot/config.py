@@ -204,7 +204,7 @@ class AgentSettings(_Section):
     # also the best match, or at least answer_threshold_alone; and it leads the runner-up by answer_margin
     # standard deviations.
     # `baton kb eval --sweep` suggests values for your own question file.
-    answer_threshold: float = Field(default=0.83, ge=0, le=1)
+    answer_threshold: float = Field(default=0.82, ge=0, le=1)
     answer_threshold_alone: float = Field(default=0.875, ge=0, le=1)
     answer_margin: float = Field(default=0.1, ge=0)
     threshold: float = Field(default=0.55, ge=0, le=1)  # the word matcher's (embedding_model = "none")

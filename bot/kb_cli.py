@@ -11,7 +11,8 @@ from bot.config import AgentSettings, ConfigError, load_settings
 
 kb_app = typer.Typer(no_args_is_help=True, help="The FAQ knowledge base.")
 
-ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Path to config.toml ([agent] is used).")]
+ConfigOption = Annotated[Path, typer.Option("--config", "-c",
+                                           help="Path to config.toml (its \\[agent] table is used).")]
 KbOption = Annotated[Path | None, typer.Option("--kb", help="Knowledge base file (default: agent.knowledge_base "
                                                              "of the config).")]
 
@@ -54,6 +55,8 @@ def kb_test(question: str, config: ConfigOption = Path("config.toml"), kb: KbOpt
     """Show the entries that best match a message (meaning and word scores) and what the agent would do."""
     agent = _agent(_agent_settings(config, kb))
     decision = agent.decide(question)
+    if decision.read_as:
+        typer.echo(f"read as: {decision.read_as}")
     typer.echo("meaning  question  words  entry")
     for scored in decision.ranked[:limit]:
         typer.echo(f"  {scored.dense:.3f}     {scored.question:.3f}  {scored.lexical:5.2f}  {scored.title}")

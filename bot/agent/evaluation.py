@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.agent.faq import FaqAgent
-from bot.agent.retrieval import Decision, Scores, Thresholds
+from bot.agent.retrieval import SMALL_TALK_LEAD, Decision, Scores, Thresholds
 
 _GRID_AGREE = [round(x, 3) for x in np.arange(0.78, 0.905, 0.005)]
 _GRID_ALONE = [round(x, 3) for x in np.arange(0.82, 0.955, 0.005)]
@@ -148,7 +148,9 @@ class Evaluation:
         allowed = int(max_wrong_share * len(self.questions))
         # The answer rule, vectorised over questions: each question's best entry, score, margin, agreement.
         base = self.decide(Thresholds(agree=2.0, alone=2.0, margin=0.0))
-        best = np.array([d.best.dense if d.best else -1.0 for d in base])
+        # Unrounded, as the decision compares them (Scored rounds its scores for display).
+        best = np.array([float(s.dense.max()) if len(s.dense) else -1.0 for s in self.scores])
+        small_talk = np.array([s.small_talk for s in self.scores]) - best >= SMALL_TALK_LEAD
         margin = np.array([d.margin for d in base])
         agree = np.array([d.agree for d in base])
         correct = np.array([bool(d.best) and d.best.title == q.expect for d, q in zip(base, self.questions,
@@ -157,7 +159,7 @@ class Evaluation:
         candidates: list[tuple[int, int, Thresholds]] = []
         for agree_t in _GRID_AGREE:
             for alone in (a for a in _GRID_ALONE if a >= agree_t):
-                confident = (best >= alone) | (agree & (best >= agree_t))
+                confident = ((best >= alone) | (agree & (best >= agree_t))) & ~small_talk
                 for margin_t in _GRID_MARGIN:
                     answered = confident & (margin >= margin_t)
                     wrong = int(np.sum(answered & ~correct))

@@ -201,7 +201,7 @@ class FaqAgent:
     def passage_floor(self) -> float:
         """Matches above this are worth showing a language model: near the answer threshold by meaning, or
         sharing a word with the word matcher."""
-        return 0.0 if self.embedder is None else self.thresholds.agree - 0.02
+        return 0.0 if self.embedder is None else self.thresholds.agree - 0.01
 
     def search(self, question: str, limit: int = 3) -> list[Match]:
         decision = self.decide(question)

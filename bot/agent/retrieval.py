@@ -14,13 +14,14 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import bm25s
 import numpy as np
 
 from bot.agent.embedding import Embedder
+from bot.agent.spelling import Speller
 
 # bm25s sets its own logger to DEBUG when imported; the configured level should decide, as for every library.
 logging.getLogger("bm25s").setLevel(logging.NOTSET)
@@ -53,7 +54,7 @@ class Thresholds:
     or it scores at least `alone`; and in both cases it leads the runner-up by `margin` standard
     deviations. As sure as that but too close to the runner-up: ask the customer which one."""
 
-    agree: float = 0.83
+    agree: float = 0.82
     alone: float = 0.875
     margin: float = 0.1
 
@@ -87,6 +88,7 @@ class Scores:
     questions: np.ndarray
     lexical: np.ndarray
     small_talk: float = -1.0  # cosine with the nearest message that asks nothing (SMALL_TALK)
+    read_as: str = ""  # the message with its typos put right, when it had any
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class Decision:
     agree: bool = False  # the entry's question alone also points at the best entry
     choices: list[Scored] = field(default_factory=list)  # for "clarify"
     why: str = ""
+    read_as: str = ""  # the message as matched, when typos were put right
 
     @property
     def best(self) -> Scored | None:
@@ -138,6 +141,7 @@ class HybridIndex:
             owners = np.array([entry for entry, _ in rows], dtype=np.int64)
             starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]]) if len(rows) else owners
             self._views[view] = (np.array([n for _, n in rows], dtype=np.int64), starts, owners[starts])
+        self.speller = Speller((p.text for p in passages), {p.language for p in passages if p.language})
         self._bm25: bm25s.BM25 | None = None
         if titles:
             # Words of a translation only count where most entries have one: otherwise the few translated
@@ -165,8 +169,10 @@ class HybridIndex:
     def scores(self, text: str) -> Scores:
         """Per entry and view, the best cosine over its passages (the original and each translation)."""
         zeros = np.zeros(len(self.titles))
+        corrected = self.speller.correct(text)
+        read_as, text = (corrected, corrected) if corrected != text else ("", text)
         if self.embedder is None or self.vectors is None:
-            return Scores(zeros, zeros, self.lexical(text))
+            return Scores(zeros, zeros, self.lexical(text), read_as=read_as)
         query = self.embedder.queries([text])[0]
         cosines = (self.vectors @ query).astype(np.float64)
         small_talk = float((self._small_talk @ query).max()) if self._small_talk is not None else -1.0
@@ -179,7 +185,7 @@ class HybridIndex:
             if len(rows):
                 best[entries] = np.maximum.reduceat(cosines[rows], starts)
             per_view.append(best)
-        return Scores(per_view[0], per_view[1], self.lexical(text), small_talk)
+        return Scores(per_view[0], per_view[1], self.lexical(text), small_talk, read_as)
 
     def decide(self, text: str, thresholds: Thresholds, *, max_choices: int = 3) -> Decision:
         if not self.titles or not text.strip():
@@ -188,6 +194,10 @@ class HybridIndex:
 
     def decide_scores(self, scores: Scores, thresholds: Thresholds, *, max_choices: int = 3) -> Decision:
         """The decision from precomputed scores (a threshold sweep re-decides without re-embedding)."""
+        decision = self._decide(scores, thresholds, max_choices)
+        return replace(decision, read_as=scores.read_as) if scores.read_as else decision
+
+    def _decide(self, scores: Scores, thresholds: Thresholds, max_choices: int) -> Decision:
         dense, lexical = scores.dense, scores.lexical
         top_lex = float(lexical.max())
         rel_lex = lexical / top_lex if top_lex > 0 else lexical
@@ -198,10 +208,12 @@ class HybridIndex:
                          round(float(scores.questions[i]), 4)) for i in order]
         best = ranked[0]
         spread = max(float(dense.std()), _MIN_SPREAD) if len(dense) >= 3 else _MIN_SPREAD * 2
-        margin = (best.dense - ranked[1].dense) / spread if len(ranked) > 1 else float("inf")
+        # From the unrounded scores: `ranked` rounds them for display, and a rounded margin can cross a threshold.
+        margin = float(dense[order[0]] - dense[order[1]]) / spread if len(order) > 1 else float("inf")
         agree = int(scores.questions.argmax()) == best.index and float(scores.questions.max()) > -1
-        confident = best.dense >= thresholds.alone or (agree and best.dense >= thresholds.agree)
-        if confident and scores.small_talk - best.dense >= SMALL_TALK_LEAD:
+        best_score = float(dense[order[0]])
+        confident = best_score >= thresholds.alone or (agree and best_score >= thresholds.agree)
+        if confident and scores.small_talk - best_score >= SMALL_TALK_LEAD:
             why = (f"reads as small talk, not a question ({scores.small_talk:.2f}); "
                    f"closest: {best.title} {best.dense:.2f}")
             return Decision("handoff", ranked, margin, agree, why=why)
@@ -209,10 +221,11 @@ class HybridIndex:
             why = f"{best.title} {best.dense:.2f}" + (", its question alone agrees" if agree else "")
             return Decision("answer", ranked, margin, agree, why=why)
         if confident:  # sure it is one of a few entries, not which: ask
-            rivals = [s for s in ranked[:max_choices] if (best.dense - s.dense) / spread < 2 * thresholds.margin]
+            rivals = [s for n, s in zip(order, ranked[:max_choices], strict=False)
+                      if (best_score - dense[n]) / spread < 2 * thresholds.margin]
             why = "too close to call: " + ", ".join(f"{s.title} {s.dense:.2f}" for s in rivals)
             return Decision("clarify", ranked, margin, agree, choices=rivals, why=why)
-        if best.dense >= thresholds.agree:
+        if best_score >= thresholds.agree:
             why = (f"no entry above {thresholds.alone:.2f}, nor above {thresholds.agree:.2f} with its question "
                    f"alone agreeing; closest: {best.title} {best.dense:.2f}")
         else:

@@ -73,7 +73,7 @@ async def test_a_hand_off_says_why_in_the_thread(faq_world: World) -> None:
     assert holding.text == DEFAULT_HOLDING_MESSAGE
     root = await world.root()
     [note] = await world.thread_has(root["ts"], "Needs a human")
-    assert "no entry above 0.83; closest: " in note["text"]
+    assert "no entry above 0.82; closest: " in note["text"]
     await world.card_says(root["ts"], "Waiting for a human")
 
 
