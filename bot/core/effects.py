@@ -28,8 +28,7 @@ from bot.core.outbox_kinds import SLACK as SLACK
 from bot.core.outbox_kinds import TELEGRAM as TELEGRAM
 from bot.core.outbox_kinds import UPDATE_ALERT as UPDATE_ALERT
 from bot.core.outbox_kinds import UPDATE_CARD as UPDATE_CARD
-from bot.core.outbox_kinds import AlertRef, Bare, Chunked, Notice, Rating, enqueue, enqueue_fields
-from bot.core.outbox_kinds import Choices as ChoicesPayload
+from bot.core.outbox_kinds import AlertRef, Bare, Choices, Chunked, Notice, Rating, enqueue, enqueue_fields
 from bot.core.settings import TextSettings
 from bot.core.states import Decision, Effect
 from bot.core.text import quote
@@ -161,7 +160,7 @@ async def _apply_one(session: AsyncSession, effect: Effect, conv: Conversation, 
 def offer_choices(session: AsyncSession, customer: Customer, conv: Conversation, message: Message,
                   choices: list[str], person: str, *, now: datetime) -> None:
     """The agent's question (`message`) goes to the customer with a button per choice and one for a person."""
-    enqueue(session, CHOICES, ChoicesPayload(tuple(choices), person), lane=customer_lane(customer),
+    enqueue(session, CHOICES, Choices(tuple(choices), person), lane=customer_lane(customer),
             conversation_id=_id(conv), message_id=message.id, now=now)
 
 
