@@ -9,45 +9,42 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core import campaigns as core
-from bot.core.campaign_queries import campaign_facts, campaign_to_deliver, record_post
-from bot.core.handles import Database, payload_of
+from bot.core.campaign_queries import CampaignFacts
+from bot.core.outbox_kinds import CAMPAIGN_POST, CampaignRef
 from bot.core.pacing import Pacer
-from bot.core.ports import Delivered, Failed, Result, RetryLater
+from bot.core.ports import Delivered, Failed, Loaded, Result, RetryLater
 from operator_bridge import campaign_blocks as cb
 from operator_bridge.campaigns import describe_audience
 from operator_bridge.uncertain import maybe_posted
 from storage.models import Campaign, OutboxItem
 
 FindPosted = Callable[[OutboxItem, str], Awaitable[str | None]]
-REPLIES_SHOWN = 10
 
 
 class CampaignMessages:
-    def __init__(self, client: AsyncWebClient, db: Database, *, channel: str, post_pacer: Pacer,
+    def __init__(self, client: AsyncWebClient, *, channel: str, post_pacer: Pacer,
                  tier3_pacer: Pacer, find_posted: FindPosted, metadata: Callable[[OutboxItem], dict[str, Any]]) -> None:
         self.client = client
-        self.db = db
         self.channel = channel  # [slack] alerts_channel, else the (first) conversation channel
         self.post_pacer = post_pacer
         self.tier3_pacer = tier3_pacer
         self.find_posted = find_posted
         self.metadata = metadata
 
-    async def deliver(self, item: OutboxItem) -> Result:
-        campaign_id = int(payload_of(item).get("campaign_id", 0))
-        campaign, superseded = await campaign_to_deliver(self.db, item, campaign_id)
-        if superseded:
+    async def deliver(self, item: OutboxItem, payload: CampaignRef, loaded: Loaded) -> Result:
+        """The handler of both campaign kinds; the claim loaded the campaign and its numbers."""
+        if loaded.superseded:
             # A later update is queued behind this one and will show fresher numbers: one call, not two.
             return Delivered(skipped="superseded by a later update")
-        if campaign is None:
+        campaign, facts = loaded.campaign, loaded.campaign_facts
+        if campaign is None or facts is None:
             return Failed("campaign not found")
-        view = await self._view(campaign)
+        view = await self._view(campaign, facts)
         if any(row.link is None for row in view.replies) and item.attempts < 5:
             # A reply's thread is being opened right now: list it with its link a moment later.
             return RetryLater("a reply's thread is not open yet", after=0.5)
         text, body = cb.campaign_message(view)
-        if item.kind == core.CAMPAIGN_POST:
+        if item.kind == CAMPAIGN_POST:
             if campaign.slack_ts:
                 return Delivered(skipped="already posted")
             found = (await self.find_posted(item, self.channel)
@@ -57,7 +54,7 @@ class CampaignMessages:
                 resp = await self.client.chat_postMessage(channel=self.channel, text=text, blocks=body,
                                                           unfurl_links=False, metadata=self.metadata(item))
                 found = str(resp["ts"])
-            await record_post(self.db, campaign_id, self.channel, found)
+            # Settling records where it is (bot/core/settle.py), so that its updates edit it.
             return Delivered(slack_channel=self.channel, slack_ts=found)
         if not campaign.slack_channel or not campaign.slack_ts:
             return Delivered(skipped="the campaign's message was never posted")
@@ -65,9 +62,8 @@ class CampaignMessages:
         await self.client.chat_update(channel=campaign.slack_channel, ts=campaign.slack_ts, text=text, blocks=body)
         return Delivered()
 
-    async def _view(self, campaign: Campaign) -> cb.CampaignView:
+    async def _view(self, campaign: Campaign, facts: CampaignFacts) -> cb.CampaignView:
         assert campaign.id is not None
-        facts = await campaign_facts(self.db, campaign, replies_limit=REPLIES_SHOWN)
         counts, reply_count, convs, names = facts.counts, facts.reply_count, facts.replies, facts.customers
         reasons, failure = facts.failure_reasons, facts.failure
         rows = []

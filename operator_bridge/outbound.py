@@ -1,9 +1,13 @@
-"""Core → Slack: posts the thread card, mirrors, notes and reactions; classifies Slack errors once."""
+"""Core → Slack: posts the thread card, mirrors, notes and reactions; classifies Slack errors once.
+
+One handler per outbox kind (`self.routes`); each takes the row, its typed payload and what the claim
+loaded (bot/core/claim.py), and reads nothing more from the database but the mirrors it folds."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -11,10 +15,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import effects as fx
-from bot.core import queries
-from bot.core.campaigns import KINDS as CAMPAIGN_KINDS
-from bot.core.handles import Database, payload_of
+from bot.core import outbox_kinds as k
+from bot.core.handles import Database
 from bot.core.media import FetchFile, no_fetch
+from bot.core.outbox_routes import Route, Routes
 from bot.core.pacing import Pacer
 from bot.core.ports import Delivered, Failed, Loaded, Result, RetryLater
 from operator_bridge import blocks, coalesce
@@ -49,13 +53,20 @@ class SlackDeliverer:
         self.tier3_pacer = tier3_pacer or Pacer(50 / 60, 20)
         self.agent_name = agent_name
         self.agent_icon_emoji = agent_icon_emoji
-        self.campaigns = CampaignMessages(client, db, channel=alerts_channel or channels[0],
+        self.campaigns = CampaignMessages(client, channel=alerts_channel or channels[0],
                                           post_pacer=self.post_pacer, tier3_pacer=self.tier3_pacer,
                                           find_posted=self._find_posted, metadata=_metadata)
 
+        self.routes = Routes(
+            fx.SLACK,
+            Route(k.OPEN_THREAD, self._open_thread), Route(k.UPDATE_CARD, self._update_card),
+            Route(k.MIRROR, self._mirror), Route(k.NOTE, self._note), Route(k.REACT, self._react),
+            Route(k.EDIT_MIRROR, self._edit_mirror), Route(k.ALERT, self._alert), Route(k.UPDATE_ALERT, self._alert),
+            Route(k.CAMPAIGN_POST, self.campaigns.deliver), Route(k.CAMPAIGN_UPDATE, self.campaigns.deliver))
+
     async def deliver(self, item: OutboxItem, loaded: Loaded) -> Result:
         try:
-            result = await self._deliver(item, loaded)
+            result = await self.routes.deliver(item, loaded)
         except SlackApiError as exc:
             error, channel = error_of(exc), channel_of(exc)
             if error in CHANNEL_ERRORS and channel is not None:
@@ -69,87 +80,103 @@ class SlackDeliverer:
             self.watch.delivered(result.slack_channel)
         return result
 
-    async def _deliver(self, item: OutboxItem, loaded: Loaded) -> Result:
-        if item.kind in CAMPAIGN_KINDS:
-            return await self.campaigns.deliver(item)
-        conv, customer, message = loaded.conversation, loaded.customer, loaded.message
+    # --- one handler per outbox kind ------------------------------------------------------------------
+
+    async def _open_thread(self, item: OutboxItem, payload: k.Bare, loaded: Loaded) -> Result:
+        conv, customer = loaded.conversation, loaded.customer
         if conv is None or customer is None:
             return Failed("conversation not found")
-        if item.kind == fx.OPEN_THREAD:
-            if conv.slack_thread_ts:
-                return Delivered(skipped="thread already open")
-            # Several channels share the load of Slack's per-channel posting limit.
-            target = self.channels[(conv.id or 0) % len(self.channels)]
-            if maybe_posted(item) and (found := await self._find_posted(item, target)):
-                return Delivered(slack_channel=target, slack_ts=found)
-            text, card = blocks.card(await self._card_view(conv, customer))
-            await self.post_pacer.wait(target)
-            resp = await self.client.chat_postMessage(channel=target, text=text, blocks=card,
-                                                      unfurl_links=False, metadata=_metadata(item))
-            return Delivered(slack_channel=resp["channel"], slack_ts=resp["ts"])
-        if not conv.slack_channel or not conv.slack_thread_ts:
-            return RetryLater("the conversation's thread is not open yet")
-        if item.kind in (fx.ALERT, fx.UPDATE_ALERT):
-            return await self._alert(item, conv, customer)
-        channel, thread_ts = conv.slack_channel, conv.slack_thread_ts
-        if (item.kind in (fx.NOTE, fx.MIRROR) and maybe_posted(item)
-                and (posted := await self._find_posted_message(item, channel, thread_ts))):
-            # A folded post names the rows it carried: they are done too.
-            covered = (posted.get("metadata") or {}).get("event_payload", {}).get("covered") or []
-            return Delivered(slack_channel=channel, slack_ts=str(posted["ts"]), covered=tuple(map(int, covered)))
-        if item.kind == fx.UPDATE_CARD:
-            text, card = blocks.card(await self._card_view(conv, customer))
-            await self.tier3_pacer.wait("chat.update")
-            await self.client.chat_update(channel=channel, ts=thread_ts, text=text, blocks=card)
-            return Delivered()
-        if item.kind == fx.NOTE:
-            text, note = blocks.note(str(payload_of(item).get("text", "")))
-            await self.post_pacer.wait(channel)
-            resp = await self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=note,
-                                                      metadata=_metadata(item))
-            return Delivered(slack_channel=channel, slack_ts=resp["ts"])
-        if item.kind == fx.REACT:
-            payload = payload_of(item)
-            await self.tier3_pacer.wait("reactions.add")
-            try:
-                await self.client.reactions_add(channel=channel, timestamp=payload["ts"], name=payload["name"])
-            except SlackApiError as exc:
-                if exc.response.get("error") != "already_reacted":
-                    raise
-            return Delivered()
-        if item.kind == fx.EDIT_MIRROR:
-            return await update_mirror(self.client, channel, message, thread_ts)
-        if item.kind == fx.MIRROR and message is not None:
-            if message.tg_file_id:
-                await self.post_pacer.wait(channel)
-                return await self.files.mirror(channel, thread_ts, message, self._mirror_args(message, customer))
-            paced = not await self.post_pacer.has_capacity(channel)
-            if paced:
-                # The channel is at its limit: fold this thread's waiting mirror messages into one post so the
-                # thread's lag stays bounded instead of growing by a second per message. Gathered once the
-                # slot is ours, so that what queued during the wait goes out in this post too.
-                await self.post_pacer.wait(channel)
-                batch = await coalesce.waiting_mirrors(self.db, item)
-                text, body, count = coalesce.combined_post(
-                    [(message, item), *batch], self._author, lambda m: self._mirror_args(m, customer)["text"],
-                    customer)
-                if count > 1:  # else nothing to fold: this message goes alone, below, in the slot it has
-                    covered = tuple(row.id for _, row in batch[:count - 1] if row.id is not None)
-                    resp = await self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text,
-                                                              blocks=body, metadata=_metadata(item, covered),
-                                                              unfurl_links=False, unfurl_media=False)
-                    return Delivered(slack_channel=channel, slack_ts=resp["ts"], covered=covered)
-            if not paced:
-                await self.post_pacer.wait(channel)
-            resp = await self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False,
-                                                      unfurl_media=False, metadata=_metadata(item),
-                                                      **self._mirror_args(message, customer))
-            return Delivered(slack_channel=channel, slack_ts=resp["ts"])
-        return Failed(f"nothing to do for outbox kind {item.kind!r}")
+        if conv.slack_thread_ts:
+            return Delivered(skipped="thread already open")
+        # Several channels share the load of Slack's per-channel posting limit.
+        target = self.channels[(conv.id or 0) % len(self.channels)]
+        if maybe_posted(item) and (found := await self._find_posted(item, target)):
+            return Delivered(slack_channel=target, slack_ts=found)
+        text, card = blocks.card(await self._card_view(conv, customer, loaded.previous))
+        await self.post_pacer.wait(target)
+        resp = await self.client.chat_postMessage(channel=target, text=text, blocks=card,
+                                                  unfurl_links=False, metadata=_metadata(item))
+        return Delivered(slack_channel=resp["channel"], slack_ts=resp["ts"])
 
-    async def _alert(self, item: OutboxItem, conv: Conversation, customer: Customer) -> Result:
-        alert_id = int(payload_of(item).get("alert_id", 0))
-        alert, recent = await queries.alert_context(self.db, alert_id, recent=5)
+    async def _update_card(self, item: OutboxItem, payload: k.Bare, loaded: Loaded) -> Result:
+        thread = _thread_of(loaded)
+        if not isinstance(thread, _Thread):
+            return thread
+        text, card = blocks.card(await self._card_view(thread.conv, thread.customer, loaded.previous))
+        await self.tier3_pacer.wait("chat.update")
+        await self.client.chat_update(channel=thread.channel, ts=thread.ts, text=text, blocks=card)
+        return Delivered()
+
+    async def _note(self, item: OutboxItem, payload: k.Note, loaded: Loaded) -> Result:
+        thread = _thread_of(loaded)
+        if not isinstance(thread, _Thread):
+            return thread
+        if found := await self._posted_before(item, thread):
+            return found
+        text, note = blocks.note(payload.text)
+        await self.post_pacer.wait(thread.channel)
+        resp = await self.client.chat_postMessage(channel=thread.channel, thread_ts=thread.ts, text=text, blocks=note,
+                                                  metadata=_metadata(item))
+        return Delivered(slack_channel=thread.channel, slack_ts=resp["ts"])
+
+    async def _react(self, item: OutboxItem, payload: k.Reaction, loaded: Loaded) -> Result:
+        thread = _thread_of(loaded)
+        if not isinstance(thread, _Thread):
+            return thread
+        await self.tier3_pacer.wait("reactions.add")
+        try:
+            await self.client.reactions_add(channel=thread.channel, timestamp=payload.ts, name=payload.name)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "already_reacted":
+                raise
+        return Delivered()
+
+    async def _edit_mirror(self, item: OutboxItem, payload: k.Bare, loaded: Loaded) -> Result:
+        thread = _thread_of(loaded)
+        if not isinstance(thread, _Thread):
+            return thread
+        return await update_mirror(self.client, thread.channel, loaded.message, thread.ts)
+
+    async def _mirror(self, item: OutboxItem, payload: k.Bare, loaded: Loaded) -> Result:
+        thread = _thread_of(loaded)
+        if not isinstance(thread, _Thread):
+            return thread
+        if found := await self._posted_before(item, thread):
+            return found
+        message, customer, channel, thread_ts = loaded.message, thread.customer, thread.channel, thread.ts
+        if message is None:
+            return Failed(f"nothing to do for outbox kind {item.kind!r}")
+        if message.tg_file_id:
+            await self.post_pacer.wait(channel)
+            return await self.files.mirror(channel, thread_ts, message, self._mirror_args(message, customer))
+        paced = not await self.post_pacer.has_capacity(channel)
+        if paced:
+            # The channel is at its limit: fold this thread's waiting mirror messages into one post so the
+            # thread's lag stays bounded instead of growing by a second per message. Gathered once the
+            # slot is ours, so that what queued during the wait goes out in this post too.
+            await self.post_pacer.wait(channel)
+            batch = await coalesce.waiting_mirrors(self.db, item)
+            text, body, count = coalesce.combined_post(
+                [(message, item), *batch], self._author, lambda m: self._mirror_args(m, customer)["text"],
+                customer)
+            if count > 1:  # else nothing to fold: this message goes alone, below, in the slot it has
+                covered = tuple(row.id for _, row in batch[:count - 1] if row.id is not None)
+                resp = await self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text,
+                                                          blocks=body, metadata=_metadata(item, covered),
+                                                          unfurl_links=False, unfurl_media=False)
+                return Delivered(slack_channel=channel, slack_ts=resp["ts"], covered=covered)
+        if not paced:
+            await self.post_pacer.wait(channel)
+        resp = await self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False,
+                                                  unfurl_media=False, metadata=_metadata(item),
+                                                  **self._mirror_args(message, customer))
+        return Delivered(slack_channel=channel, slack_ts=resp["ts"])
+
+    async def _alert(self, item: OutboxItem, payload: k.AlertRef, loaded: Loaded) -> Result:
+        thread = _thread_of(loaded)
+        if not isinstance(thread, _Thread):
+            return thread
+        conv, customer, alert = thread.conv, thread.customer, loaded.alert
         if alert is None:
             return Failed("alert not found")
         if not self.alerts_channel:
@@ -164,9 +191,10 @@ class SlackDeliverer:
             conversation_id=alert.conversation_id, customer_name=customer.display_name, username=customer.username,
             reason=alert.reason, raised_at=alert.created_at, thread_link=link, outcome=alert.outcome,
             closed_at=alert.closed_at,
-            last_messages=[(m.author_name or names.get(m.author, m.author), m.text) for m in recent if not m.is_note])
+            last_messages=[(m.author_name or names.get(m.author, m.author), m.text) for m in loaded.recent
+                           if not m.is_note])
         text, body = blocks.alert(view)
-        if item.kind == fx.ALERT:
+        if item.kind == k.ALERT:
             if maybe_posted(item) and (found := await self._find_posted(item, self.alerts_channel)):
                 return Delivered(slack_channel=self.alerts_channel, slack_ts=found)
             await self.post_pacer.wait(self.alerts_channel)
@@ -178,6 +206,17 @@ class SlackDeliverer:
         await self.tier3_pacer.wait("chat.update")
         await self.client.chat_update(channel=alert.slack_channel, ts=alert.slack_ts, text=text, blocks=body)
         return Delivered()
+
+    async def _posted_before(self, item: OutboxItem, thread: _Thread) -> Delivered | None:
+        """This row's post, when an attempt that ended without an answer did reach the thread."""
+        if not maybe_posted(item):
+            return None
+        posted = await self._find_posted_message(item, thread.channel, thread.ts)
+        if posted is None:
+            return None
+        # A folded post names the rows it carried: they are done too.
+        covered = (posted.get("metadata") or {}).get("event_payload", {}).get("covered") or []
+        return Delivered(slack_channel=thread.channel, slack_ts=str(posted["ts"]), covered=tuple(map(int, covered)))
 
     async def _find_posted(self, item: OutboxItem, channel: str, thread_ts: str | None = None) -> str | None:
         """The ts of this row's post if an attempt that ended without an answer did reach Slack (by metadata)."""
@@ -211,10 +250,8 @@ class SlackDeliverer:
         username, icon = self._author(message, customer)
         return {"text": text or " ", "username": username, "icon_emoji": icon}
 
-    async def _card_view(self, conv: Conversation, customer: Customer) -> blocks.CardView:
-        previous = None
-        if conv.previous_conversation_id:
-            previous = await queries.conversation(self.db, conv.previous_conversation_id)
+    async def _card_view(self, conv: Conversation, customer: Customer, previous: Conversation | None
+                         ) -> blocks.CardView:
         link = None
         if previous is not None and previous.slack_channel and previous.slack_thread_ts:
             try:
@@ -231,6 +268,24 @@ class SlackDeliverer:
             needs_human_reason=conv.needs_human_reason, previous_link=link,
             previous_id=previous.id if previous else None, csat_rating=conv.csat_rating,
             csat_comment=conv.csat_comment, campaign_id=conv.campaign_id)
+
+
+@dataclass(frozen=True)
+class _Thread:
+    conv: Conversation
+    customer: Customer
+    channel: str
+    ts: str
+
+
+def _thread_of(loaded: Loaded) -> _Thread | Result:
+    """The conversation's open thread, or why a row posting in it cannot go now."""
+    conv, customer = loaded.conversation, loaded.customer
+    if conv is None or customer is None:
+        return Failed("conversation not found")
+    if not conv.slack_channel or not conv.slack_thread_ts:
+        return RetryLater("the conversation's thread is not open yet")
+    return _Thread(conv, customer, conv.slack_channel, conv.slack_thread_ts)
 
 
 def _metadata(item: OutboxItem, covered: tuple[int, ...] = ()) -> dict[str, Any]:

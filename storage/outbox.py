@@ -127,7 +127,7 @@ async def cancel_pending(session: AsyncSession, *, destination: str, conversatio
     result = await session.exec(
         update(OutboxItem)
         .where(col(OutboxItem.destination) == destination, col(OutboxItem.conversation_id) == conversation_id,
-               col(OutboxItem.status) == "pending", col(OutboxItem.kind).in_(list(kinds)))
+               col(OutboxItem.status) == "pending", col(OutboxItem.kind).in_([str(kind) for kind in kinds]))
         .values(status="cancelled", done_at=utcnow()))
     return int(result.rowcount or 0)
 

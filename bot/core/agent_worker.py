@@ -9,11 +9,11 @@ from collections.abc import Awaitable, Callable
 
 from bot.core import effects as fx
 from bot.core.agent_port import Agent, AgentError, AgentReply, AgentRequest, AgentTurn, CustomerProfile
-from bot.core.brief import handback_brief
 from bot.core.events import AgentReplied
+from bot.core.outbox_kinds import Bare
+from bot.core.outbox_routes import Route, Routes
 from bot.core.ports import Delivered, Loaded, Observer, Result
 from bot.core.service import Service
-from storage import messages
 from storage.models import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ class AgentWorker:
 
     def __init__(self, service: Service, agent: Agent, *, timeout: float = 30.0,
                  typing: Callable[[int], Awaitable[None]] | None = None, typing_after: float = 0.5,
-                 history_limit: int = 20, observer: Observer | None = None) -> None:
+                 observer: Observer | None = None) -> None:
         self.service = service
         self.observer = observer or Observer()
         self.agent = agent
@@ -38,27 +38,26 @@ class AgentWorker:
         # it saves a Bot API call per message.
         self.typing = typing
         self.typing_after = typing_after
-        self.history_limit = history_limit
+        self.routes = Routes(fx.AGENT, Route(fx.ASK, self._ask_agent))
 
     async def deliver(self, item: OutboxItem, loaded: Loaded) -> Result:
+        return await self.routes.deliver(item, loaded)
+
+    async def _ask_agent(self, item: OutboxItem, payload: Bare, loaded: Loaded) -> Result:
+        """The claim loaded the history and the brief (bot/core/claim.py): asking needs no transaction."""
         assert item.conversation_id is not None and item.message_id is not None
         conv, customer = loaded.conversation, loaded.customer
         if conv is None or conv.mode != "agent":
             return Delivered(skipped="no longer the agent's conversation")
-        async with self.service.db.transaction() as session:
-            latest = await messages.latest_customer_message_id(session, conv.id or 0)
-            if latest is not None and latest > item.message_id:
-                # A newer question is queued behind this one; answering that answers both.
-                return Delivered(skipped="superseded by a newer customer message")
-            recent = await messages.find_recent(session, conv.id or 0, limit=self.history_limit)
-            # After a hand back, what the human stretch covered, so the agent picks up where the human left.
-            brief = await handback_brief(session, conv)
+        if loaded.superseded:
+            # A newer question is queued behind this one; answering that answers both.
+            return Delivered(skipped="superseded by a newer customer message")
         assert customer is not None
         request = AgentRequest(
             conversation_id=item.conversation_id,
             customer=CustomerProfile(customer.display_name, customer.username, customer.language),
-            brief=brief,
-            history=[AgentTurn(m.author, m.text, m.created_at) for m in recent  # type: ignore[arg-type]
+            brief=loaded.brief,
+            history=[AgentTurn(m.author, m.text, m.created_at) for m in loaded.recent  # type: ignore[arg-type]
                      if not m.is_note and m.deleted_at is None],
         )
         reply = await self._ask_showing_typing(request, customer.tg_chat_id)

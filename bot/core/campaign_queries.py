@@ -1,40 +1,21 @@
-"""Campaigns as the Slack adapter shows them: the rows behind a campaign's message and the recent list, the
-posted message's id, and the rules for what admins type as an audience (tags, Telegram ids)."""
+"""Campaigns as the Slack adapter shows them: the rows behind a campaign's message and the recent list, and the
+rules for what admins type as an audience (tags, Telegram ids)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.core import effects as fx
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.core.broadcast import FAILED
-from bot.core.campaigns import CAMPAIGN_UPDATE
-from storage import audit, customers, outbox
+from storage import audit, customers
 from storage import campaigns as store
 from storage.campaigns import first_bad_id, normalise_tag, parse_ids
 from storage.db import Database
-from storage.models import Campaign, Conversation, Customer, OutboxItem
+from storage.models import Campaign, Conversation, Customer
 
-__all__ = ["CampaignFacts", "campaign_facts", "campaign_to_deliver", "first_bad_id", "normalise_tag", "parse_ids",
-           "recent_campaigns", "record_post"]
-
-
-async def campaign_to_deliver(db: Database, item: OutboxItem, campaign_id: int) -> tuple[Campaign | None, bool]:
-    """The campaign an outbox row is about, and whether a later update queued behind it supersedes it."""
-    async with db.transaction() as session:
-        campaign = await store.get(session, campaign_id)
-        superseded = item.kind == CAMPAIGN_UPDATE and bool(await outbox.find_pending_after(
-            session, fx.SLACK, item.lane, item.id or 0, limit=1))
-    return campaign, superseded
-
-
-async def record_post(db: Database, campaign_id: int, channel: str, ts: str) -> None:
-    """Where the campaign's Slack message is, so its updates edit it."""
-    async with db.transaction() as session:
-        campaign = await store.get(session, campaign_id)
-        if campaign is not None:
-            campaign.slack_channel, campaign.slack_ts = channel, ts
-            session.add(campaign)
+__all__ = ["CampaignFacts", "campaign_facts", "first_bad_id", "normalise_tag", "parse_ids", "recent_campaigns"]
 
 
 @dataclass(frozen=True)
@@ -47,16 +28,16 @@ class CampaignFacts:
     failure: str | None  # why the whole campaign failed
 
 
-async def campaign_facts(db: Database, campaign: Campaign, *, replies_limit: int) -> CampaignFacts:
+async def campaign_facts(session: AsyncSession, campaign: Campaign, *, replies_limit: int) -> CampaignFacts:
+    """What the campaign's Slack message shows (read when its outbox row is claimed, bot/core/claim.py)."""
     assert campaign.id is not None
-    async with db.transaction() as session:
-        counts = await store.counts(session, campaign.id)
-        reply_count = await store.count_replies(session, campaign.id)
-        convs = await store.replies(session, campaign.id, limit=replies_limit)
-        names = {c.id: (await customers.get(session, c.customer_id)) for c in convs}
-        reasons = await store.failure_reasons(session, campaign.id) if counts.get("failed") else []
-        failure = (await audit.latest_detail(session, FAILED, f"campaign {campaign.id}: ")
-                   if campaign.status == "failed" else None)
+    counts = await store.counts(session, campaign.id)
+    reply_count = await store.count_replies(session, campaign.id)
+    convs = await store.replies(session, campaign.id, limit=replies_limit)
+    names = {c.id: (await customers.get(session, c.customer_id)) for c in convs}
+    reasons = await store.failure_reasons(session, campaign.id) if counts.get("failed") else []
+    failure = (await audit.latest_detail(session, FAILED, f"campaign {campaign.id}: ")
+               if campaign.status == "failed" else None)
     return CampaignFacts(counts, reply_count, convs, names, reasons, failure)
 
 

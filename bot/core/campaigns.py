@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.core import effects as fx
 from bot.core.events import Actor
+from bot.core.outbox_kinds import CAMPAIGN_POST, CAMPAIGN_UPDATE, CampaignRef, enqueue
 from bot.core.ports import Clock
 from bot.core.text import quote
-from storage import audit, customers, inbox, outbox
+from storage import audit, customers, inbox
 from storage import campaigns as store
 from storage.db import Database
 from storage.ids import as_id, looks_numeric
@@ -26,7 +26,6 @@ from storage.models import Campaign, Conversation, Customer
 log = logging.getLogger(__name__)
 
 # Outbox kinds for the campaign's message in Slack (rendered from the stored campaign when delivered).
-CAMPAIGN_POST, CAMPAIGN_UPDATE = "campaign_post", "campaign_update"
 KINDS = (CAMPAIGN_POST, CAMPAIGN_UPDATE)
 ALREADY_CREATED = "This form already created its campaign: `/baton campaign list` shows it."
 
@@ -38,8 +37,8 @@ def campaign_lane(campaign_id: int | None) -> str:
 def queue_update(session: AsyncSession, campaign: Campaign, now: datetime) -> None:
     campaign.progress_queued_at = now
     session.add(campaign)
-    outbox.enqueue(session, destination=fx.SLACK, lane=campaign_lane(campaign.id), kind=CAMPAIGN_UPDATE,
-                      payload={"campaign_id": campaign.id}, now=now)
+    assert campaign.id is not None
+    enqueue(session, CAMPAIGN_UPDATE, CampaignRef(campaign.id), lane=campaign_lane(campaign.id), now=now)
 
 
 @dataclass(frozen=True)
@@ -82,8 +81,8 @@ class CampaignOps:
                                 created_by_name=actor.name, created_at=now)
             session.add(campaign)
             await session.flush()
-            outbox.enqueue(session, destination=fx.SLACK, lane=campaign_lane(campaign.id), kind=CAMPAIGN_POST,
-                              payload={"campaign_id": campaign.id}, now=now)
+            assert campaign.id is not None
+            enqueue(session, CAMPAIGN_POST, CampaignRef(campaign.id), lane=campaign_lane(campaign.id), now=now)
             audit.record(session, action="campaign_created", source="modal", conversation_id=None,
                          actor_slack_user_id=actor.slack_user_id, actor_name=actor.name,
                          detail=f"campaign {campaign.id}")

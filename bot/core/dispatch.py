@@ -20,7 +20,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.core.ports import Clock, Deliverer, Loaded, Observer, Result, RetryLater
+from bot.core.claim import loaded_for
+from bot.core.ports import Clock, Deliverer, Failed, Loaded, Observer, Result, RetryLater
 from bot.core.settle import settle_in
 from bot.core.tasks import TaskGroup
 from storage import outbox
@@ -228,9 +229,13 @@ class Dispatcher:
         await outbox.mark_attempt(session, item.id)
         if customer is None and item.lane.startswith("customer:"):  # a Telegram row of no conversation
             customer = await session.get(Customer, int(item.lane.split(":", 1)[1]))
-        return (item, Loaded(conv, customer, message)), False
+        return (item, await loaded_for(session, item, conv, customer, message)), False
 
     async def _deliver(self, item: OutboxItem, loaded: Loaded) -> Result:
+        if loaded.unusable is not None:
+            # No handler could do anything with it, now or later: failed (kept, logged), not retried for ever.
+            log.error("%s", loaded.unusable)
+            return Failed(loaded.unusable)
         try:
             return await self.deliverer.deliver(item, loaded)
         except asyncio.CancelledError:

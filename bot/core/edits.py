@@ -15,10 +15,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core import effects as fx
 from bot.core.access import Access
 from bot.core.events import Actor, CustomerEdited, Delivery, OperatorDeleted, OperatorEdited, Outcome
+from bot.core.outbox_kinds import enqueue_fields
 from bot.core.ports import Clock
 from bot.core.states import Kind, Mode, Refusal, State, decide
 from bot.core.text import quote
-from storage import audit, conversations, customers, inbox, messages, outbox
+from storage import audit, conversations, customers, inbox, messages
 from storage.db import Database
 from storage.models import Conversation, Customer, Message
 
@@ -191,8 +192,8 @@ def _detail(message: Message) -> str:
 
 def _to_customer(session: AsyncSession, kind: str, customer: Customer, conv: Conversation, message: Message, *,
                  now: datetime, **payload: str) -> None:
-    outbox.enqueue(session, destination=fx.TELEGRAM, lane=fx.customer_lane(customer), kind=kind,
-                   conversation_id=conv.id, message_id=message.id, payload=payload, now=now)
+    enqueue_fields(session, kind, lane=fx.customer_lane(customer), conversation_id=conv.id, message_id=message.id,
+                   now=now, **payload)
 
 
 async def _claim(session: AsyncSession, delivery: Delivery) -> bool:

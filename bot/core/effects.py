@@ -8,23 +8,35 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.events import Actor
+from bot.core.outbox_kinds import AGENT as AGENT
+from bot.core.outbox_kinds import ALERT as ALERT
+from bot.core.outbox_kinds import ASK as ASK
+from bot.core.outbox_kinds import CHOICES as CHOICES
+from bot.core.outbox_kinds import CORRECTION as CORRECTION
+from bot.core.outbox_kinds import DELETE as DELETE
+from bot.core.outbox_kinds import DELIVER as DELIVER
+from bot.core.outbox_kinds import DELIVER_AGENT as DELIVER_AGENT
+from bot.core.outbox_kinds import EDIT as EDIT
+from bot.core.outbox_kinds import EDIT_MIRROR as EDIT_MIRROR
+from bot.core.outbox_kinds import MIRROR as MIRROR
+from bot.core.outbox_kinds import NOTE as NOTE
+from bot.core.outbox_kinds import NOTICE as NOTICE
+from bot.core.outbox_kinds import OPEN_THREAD as OPEN_THREAD
+from bot.core.outbox_kinds import RATING as RATING
+from bot.core.outbox_kinds import REACT as REACT
+from bot.core.outbox_kinds import SLACK as SLACK
+from bot.core.outbox_kinds import TELEGRAM as TELEGRAM
+from bot.core.outbox_kinds import UPDATE_ALERT as UPDATE_ALERT
+from bot.core.outbox_kinds import UPDATE_CARD as UPDATE_CARD
+from bot.core.outbox_kinds import AlertRef, Bare, Choices, Chunked, Notice, Rating, enqueue, enqueue_fields
 from bot.core.settings import TextSettings
 from bot.core.states import Decision, Effect
 from bot.core.text import quote
 from storage import alerts, outbox
 from storage.models import Conversation, Customer, Message
 
-TELEGRAM, SLACK, AGENT = "telegram", "slack", "agent"
-
-# Outbox kinds, per destination.
-OPEN_THREAD, MIRROR, UPDATE_CARD, NOTE, REACT = "open_thread", "mirror", "update_card", "note", "react"
-ALERT, UPDATE_ALERT = "alert", "update_alert"
-DELIVER, DELIVER_AGENT, NOTICE = "deliver", "deliver_agent", "notice"
-RATING = "rating"  # the CSAT question with its 1–5 buttons
-CHOICES = "choices"  # the agent's "which of these do you mean?" with a button per entry and one for a person
-ASK = "ask"
-# Changing what already left: in Telegram (edit, delete, or say it anew) and the mirror in the thread.
-EDIT, DELETE, CORRECTION, EDIT_MIRROR = "edit", "delete", "correction", "edit_mirror"
+# The outbox kinds (and their payload types) are registered in bot/core/outbox_kinds.py; they are named
+# here too, where most of them are written.
 
 ALBUM_SETTLE_SECONDS = 1.0
 
@@ -58,20 +70,20 @@ def operator_display(texts: TextSettings, actor: Actor) -> str | None:
 
 def notice_customer(session: AsyncSession, customer: Customer, conversation_id: int | None, text: str,
                     *, now: datetime) -> None:
-    outbox.enqueue(session, destination=TELEGRAM, lane=customer_lane(customer), kind=NOTICE,
-                   conversation_id=conversation_id, payload={"text": text}, now=now)
+    enqueue(session, NOTICE, Notice(text), lane=customer_lane(customer), conversation_id=conversation_id, now=now)
 
 
 def slack(session: AsyncSession, conv: Conversation, kind: str, *, now: datetime,
           message_id: int | None = None, **payload: Any) -> None:
-    outbox.enqueue(session, destination=SLACK, lane=thread_lane(conv.id), kind=kind, conversation_id=conv.id,
-                   message_id=message_id, payload=payload, now=now)
+    """A row in the conversation's thread lane; `payload`: the fields of the kind's payload type."""
+    enqueue_fields(session, kind, lane=thread_lane(conv.id), conversation_id=conv.id, message_id=message_id,
+                   now=now, **payload)
 
 
 def deliver_operator_message(session: AsyncSession, customer: Customer, conv: Conversation, message: Message,
                              *, now: datetime) -> None:
-    outbox.enqueue(session, destination=TELEGRAM, lane=customer_lane(customer), kind=DELIVER,
-                   conversation_id=conv.id, message_id=message.id, now=now)
+    enqueue(session, DELIVER, Chunked(), lane=customer_lane(customer), conversation_id=conv.id,
+            message_id=message.id, now=now)
 
 
 async def apply(session: AsyncSession, decision: Decision, conv: Conversation, customer: Customer, *,
@@ -98,12 +110,12 @@ async def _apply_one(session: AsyncSession, effect: Effect, conv: Conversation, 
         # An album comes as separate messages with no end marker. Asking a moment later lets the later
         # items supersede this ask: the agent answers once, and not in the middle of the album's mirror.
         due = now + timedelta(seconds=ALBUM_SETTLE_SECONDS) if message and message.media_group_id else now
-        outbox.enqueue(session, destination=AGENT, lane=thread_lane(conv.id), kind=ASK,
-                       conversation_id=conv.id, message_id=msg_id, now=due)
+        enqueue(session, ASK, Bare(), lane=thread_lane(conv.id), conversation_id=conv.id, message_id=msg_id,
+                now=due)
     elif effect is E.DELIVER_AGENT:
         if msg_id is not None:
-            outbox.enqueue(session, destination=TELEGRAM, lane=customer_lane(customer), kind=DELIVER_AGENT,
-                           conversation_id=conv.id, message_id=msg_id, now=now)
+            enqueue(session, DELIVER_AGENT, Chunked(), lane=customer_lane(customer), conversation_id=conv.id,
+                    message_id=msg_id, now=now)
     elif effect is E.DELIVER_OPERATOR:
         if message is not None:
             deliver_operator_message(session, customer, conv, message, now=now)
@@ -117,9 +129,8 @@ async def _apply_one(session: AsyncSession, effect: Effect, conv: Conversation, 
     elif effect is E.NOTIFY_RESOLVED:
         notice_customer(session, customer, conv.id, customer_text(texts, "resolved", customer), now=now)
     elif effect is E.ASK_RATING:
-        outbox.enqueue(session, destination=TELEGRAM, lane=customer_lane(customer), kind=RATING,
-                       conversation_id=conv.id, payload={"text": customer_text(texts, "rating_question", customer)},
-                       now=now)
+        enqueue(session, RATING, Rating(customer_text(texts, "rating_question", customer)),
+                lane=customer_lane(customer), conversation_id=conv.id, now=now)
     elif effect is E.UPDATE_CARD:
         slack(session, conv, UPDATE_CARD, now=now)
     elif effect is E.NOTE_TAKEN_OVER:
@@ -149,14 +160,14 @@ async def _apply_one(session: AsyncSession, effect: Effect, conv: Conversation, 
 def offer_choices(session: AsyncSession, customer: Customer, conv: Conversation, message: Message,
                   choices: list[str], person: str, *, now: datetime) -> None:
     """The agent's question (`message`) goes to the customer with a button per choice and one for a person."""
-    outbox.enqueue(session, destination=TELEGRAM, lane=customer_lane(customer), kind=CHOICES,
-                   conversation_id=_id(conv), message_id=message.id, payload={"choices": choices, "person": person},
-                   now=now)
+    enqueue(session, CHOICES, Choices(tuple(choices), person), lane=customer_lane(customer),
+            conversation_id=_id(conv), message_id=message.id, now=now)
 
 
 async def raise_alert(session: AsyncSession, conv: Conversation, reason: str, *, now: datetime) -> None:
     alert = await alerts.create(session, _id(conv), reason, now)
-    slack(session, conv, ALERT, now=now, alert_id=alert.id)
+    assert alert.id is not None
+    enqueue(session, ALERT, AlertRef(alert.id), lane=thread_lane(conv.id), conversation_id=conv.id, now=now)
 
 
 async def close_alerts(session: AsyncSession, conv: Conversation, outcome: str, *, now: datetime) -> None:
@@ -164,7 +175,9 @@ async def close_alerts(session: AsyncSession, conv: Conversation, outcome: str, 
         alert.closed_at = now
         alert.outcome = outcome
         session.add(alert)
-        slack(session, conv, UPDATE_ALERT, now=now, alert_id=alert.id)
+        assert alert.id is not None
+        enqueue(session, UPDATE_ALERT, AlertRef(alert.id), lane=thread_lane(conv.id), conversation_id=conv.id,
+                now=now)
 
 
 def _alert_outcome(conv: Conversation, who: str) -> str:

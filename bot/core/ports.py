@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from storage.models import Conversation, Customer, Message, OutboxItem
+from storage.models import Alert, Campaign, Conversation, Customer, Message, OutboxItem
+
+if TYPE_CHECKING:
+    from bot.core.campaign_queries import CampaignFacts
 
 
 @dataclass(frozen=True)
@@ -37,13 +40,22 @@ Result = Delivered | RetryLater | Failed
 
 @dataclass(frozen=True)
 class Loaded:
-    """The rows a delivery reads, loaded by the dispatcher in the transaction that claimed the outbox row
-    (one transaction less per delivery). Snapshots: a deliverer that must re-check something at the
-    last moment reads it again."""
+    """Everything a delivery reads, loaded by the dispatcher in the transaction that claimed the outbox row
+    (bot/core/claim.py), so that no handler opens a transaction of its own. Snapshots as of the claim."""
 
     conversation: Conversation | None = None
     customer: Customer | None = None
     message: Message | None = None
+    payload: Any = None  # the row's typed payload (bot/core/outbox_kinds.py)
+    unusable: str | None = None  # why the row cannot be delivered at all (unknown kind, malformed payload)
+    # What some kinds read besides (see claim.py for which):
+    previous: Conversation | None = None  # the customer's previous conversation (the thread's card links it)
+    alert: Alert | None = None
+    recent: tuple[Message, ...] = ()  # the latest messages: shown with an alert, or the agent's history
+    campaign: Campaign | None = None
+    campaign_facts: CampaignFacts | None = None
+    superseded: bool = False  # a later row makes this one moot (a newer question, a fresher update)
+    brief: str | None = None  # for the agent: what the human stretch covered, after a hand back
 
 
 class Deliverer(Protocol):

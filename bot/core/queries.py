@@ -1,5 +1,5 @@
 """Read-side queries the adapters render: the App Home, the open list, history, search, status, the people
-lists, an alert's context and the rows a Slack post folds. Each is one short transaction returning row types."""
+lists and the rows a Slack post folds. Each is one short transaction returning row types."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage import alerts, conversations, customers, history, messages, outbox, staff
+from storage import conversations, customers, history, messages, outbox, staff
 from storage.db import Database
 from storage.models import Alert, Conversation, Customer, Message, OutboxItem
 
@@ -77,18 +77,6 @@ async def people_with_role(db: Database, role: str) -> list[str]:
     """Slack user ids given `role` ("operator" or "admin") from Slack (the config file's are not stored)."""
     async with db.transaction() as session:
         return await staff.list_role(session, role)
-
-
-async def alert_context(db: Database, alert_id: int, *, recent: int = 5) -> tuple[Alert | None, Sequence[Message]]:
-    """The alert and its conversation's latest messages (shown with the alert)."""
-    async with db.transaction() as session:
-        alert = await alerts.get(session, alert_id)
-        return alert, await messages.find_recent(session, alert.conversation_id if alert else 0, limit=recent)
-
-
-async def conversation(db: Database, conversation_id: int) -> Conversation | None:
-    async with db.transaction() as session:
-        return await conversations.get(session, conversation_id)
 
 
 async def waiting_mirrors(db: Database, item: OutboxItem, destination: str, mirror_kind: str, limit: int

@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import edit_results
 from bot.core import effects as fx
+from bot.core import outbox_kinds as k
+from bot.core.edit_results import payload_for
 from bot.core.ports import Delivered, Failed, Loaded, Result, RetryLater
 from bot.core.text import quote
 from storage import alerts, conversations, customers, messages, outbox
+from storage import campaigns as campaign_store
 from storage.db import Database
-from storage.models import OutboxItem
+from storage.models import Message, OutboxItem
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 300.0
+
+T = TypeVar("T")
 
 
 def backoff(attempts: int, base: float = 1.0, rng: random.Random | None = None) -> float:
@@ -50,53 +57,126 @@ async def settle_in(session: AsyncSession, item: OutboxItem, result: Result, now
         log.error("outbox %s (%s/%s, conversation %s) failed: %s", item.id, item.destination, item.kind,
                   item.conversation_id, result.reason)
         await outbox.finish(session, item.id, status="failed", error=result.reason)
-        if not await edit_results.failed(session, item, result, now):
+        on_failed = _entry(ON_FAILED, item, loaded)
+        if on_failed is None or not await on_failed(session, item, result, now, loaded):
             await _made_visible(session, item, result, now)
         return None
     await outbox.finish(session, item.id, status="done", error=result.skipped)
-    if item.kind in edit_results.KINDS:
-        await edit_results.delivered(session, item, result, now)
-        return None
-    author = await _record_ids(session, item, result, now, loaded)
+    author = await _delivered(session, item, result, now, loaded)
     for covered_id in result.covered:
         covered = await session.get(OutboxItem, covered_id)
         if covered is not None and covered.status == "pending":
             await outbox.finish(session, covered_id, status="done", error=f"posted with outbox {item.id}")
-            await _record_ids(session, covered, result, now)
+            await _delivered(session, covered, result, now)
     return author
 
 
-async def _record_ids(session: AsyncSession, item: OutboxItem, result: Delivered, now: datetime,
-                      loaded: Loaded | None = None) -> str | None:
-    if result.skipped:
+async def _delivered(session: AsyncSession, item: OutboxItem, result: Delivered, now: datetime,
+                     loaded: Loaded | None = None) -> str | None:
+    """What the delivery changes in the rows (platform ids, follow-ups); the relayed message's author."""
+    on_delivered = _entry(ON_DELIVERED, item, loaded)
+    if result.skipped or on_delivered is None:
         return None
-    if item.kind == fx.OPEN_THREAD and result.slack_channel and result.slack_ts and item.conversation_id:
+    return await on_delivered(session, item, result, now, loaded)
+
+
+def _entry(table: Mapping[k.Kind[Any], T], item: OutboxItem, loaded: Loaded | None) -> T | None:
+    kind = k.KINDS.get(item.kind)
+    if kind is None or kind.destination != item.destination or (loaded is not None and loaded.unusable):
+        return None  # a row no handler could read: only the general handling applies
+    return table.get(kind)
+
+
+async def _thread_opened(session: AsyncSession, item: OutboxItem, result: Delivered, now: datetime,
+                         loaded: Loaded | None) -> str | None:
+    if result.slack_channel and result.slack_ts and item.conversation_id:
         await conversations.set_thread(session, item.conversation_id, result.slack_channel, result.slack_ts)
-        return None
-    if item.kind == fx.ALERT and result.slack_channel and result.slack_ts:
-        alert = await alerts.get(session, int(outbox.payload_of(item).get("alert_id", 0)))
+    return None
+
+
+async def _alert_posted(session: AsyncSession, item: OutboxItem, result: Delivered, now: datetime,
+                        loaded: Loaded | None) -> str | None:
+    if result.slack_channel and result.slack_ts:
+        alert = await alerts.get(session, payload_for(item, loaded, k.ALERT).alert_id)
         if alert is not None:
             alert.slack_channel, alert.slack_ts = result.slack_channel, result.slack_ts
             session.add(alert)
-        return None
+    return None
+
+
+async def _campaign_posted(session: AsyncSession, item: OutboxItem, result: Delivered, now: datetime,
+                           loaded: Loaded | None) -> str | None:
+    # Where the campaign's message is, so its updates edit it.
+    if result.slack_channel and result.slack_ts:
+        campaign = await campaign_store.get(session, payload_for(item, loaded, k.CAMPAIGN_POST).campaign_id)
+        if campaign is not None:
+            campaign.slack_channel, campaign.slack_ts = result.slack_channel, result.slack_ts
+            session.add(campaign)
+    return None
+
+
+async def _message_of(session: AsyncSession, item: OutboxItem, loaded: Loaded | None) -> Message | None:
     if item.message_id is None:
         return None
-    message = loaded.message if loaded is not None else await messages.get(session, item.message_id)
+    return loaded.message if loaded is not None else await messages.get(session, item.message_id)
+
+
+async def _mirrored(session: AsyncSession, item: OutboxItem, result: Delivered, now: datetime,
+                    loaded: Loaded | None) -> str | None:
+    message = await _message_of(session, item, loaded)
     if message is None:
         return None
-    if item.destination == fx.SLACK and item.kind == fx.MIRROR and result.slack_ts:
-        await messages.set_platform_ids(session, item.message_id, slack_ts=result.slack_ts)
-    elif item.destination == fx.TELEGRAM and result.tg_message_id is not None:
-        await messages.set_platform_ids(session, item.message_id, tg_message_id=result.tg_message_id)
+    if result.slack_ts:
+        await messages.set_platform_ids(session, item.message_id or 0, slack_ts=result.slack_ts)
+    return message.author
+
+
+async def _sent_to_customer(session: AsyncSession, item: OutboxItem, result: Delivered, now: datetime,
+                            loaded: Loaded | None) -> str | None:
+    message = await _message_of(session, item, loaded)
+    if message is None:
+        return None
+    if result.tg_message_id is not None:
+        await messages.set_platform_ids(session, item.message_id or 0, tg_message_id=result.tg_message_id)
+    return message.author
+
+
+async def _operator_reply_sent(session: AsyncSession, item: OutboxItem, result: Delivered, now: datetime,
+                               loaded: Loaded | None) -> str | None:
+    message = await _message_of(session, item, loaded)
+    if message is None:
+        return None
+    if result.tg_message_id is not None:
+        await messages.set_platform_ids(session, item.message_id or 0, tg_message_id=result.tg_message_id)
         # An operator's message has its Slack ts from the start (it was posted there), so the snapshot
         # taken at the claim has it.
-        if item.kind == fx.DELIVER and message.slack_ts:
+        if message.slack_ts:
             conv = loaded.conversation if loaded is not None else await conversations.get(
                 session, message.conversation_id)
             if conv is not None:
                 # The operator sees in the thread that the customer got it.
                 fx.slack(session, conv, fx.REACT, now=now, ts=message.slack_ts, name="white_check_mark")
     return message.author
+
+
+async def _asked(session: AsyncSession, item: OutboxItem, result: Delivered, now: datetime,
+                 loaded: Loaded | None) -> str | None:
+    message = await _message_of(session, item, loaded)
+    return message.author if message is not None else None
+
+
+OnDelivered = Callable[[AsyncSession, OutboxItem, Delivered, datetime, Loaded | None], Awaitable[str | None]]
+OnFailed = Callable[[AsyncSession, OutboxItem, Failed, datetime, Loaded | None], Awaitable[bool]]
+# Per kind, what a delivery records. A kind not named records nothing (a note, a reaction, an update).
+ON_DELIVERED: Mapping[k.Kind[Any], OnDelivered] = {
+    k.OPEN_THREAD: _thread_opened, k.ALERT: _alert_posted, k.CAMPAIGN_POST: _campaign_posted,
+    k.MIRROR: _mirrored, k.DELIVER: _operator_reply_sent, k.DELIVER_AGENT: _sent_to_customer,
+    k.CHOICES: _sent_to_customer, k.ASK: _asked, k.CORRECTION: edit_results.correction_sent,
+}
+# Per kind, a failure handled its own way; True: handled. Otherwise `_made_visible` says it in the thread.
+ON_FAILED: Mapping[k.Kind[Any], OnFailed] = {
+    k.EDIT: edit_results.edit_failed, k.DELETE: edit_results.delete_failed,
+}
 
 
 async def _made_visible(session: AsyncSession, item: OutboxItem, result: Failed, now: datetime) -> None:

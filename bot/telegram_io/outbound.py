@@ -1,4 +1,7 @@
-"""Core → Telegram: delivers outbox rows to customers and classifies Bot API errors once."""
+"""Core → Telegram: delivers outbox rows to customers and classifies Bot API errors once.
+
+One handler per outbox kind (`self.routes`), each given the row, its typed payload and what the claim
+loaded (bot/core/claim.py)."""
 
 from __future__ import annotations
 
@@ -11,13 +14,14 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot.core import effects as fx
-from bot.core.handles import Database, as_id, payload_of
+from bot.core import outbox_kinds as k
+from bot.core.handles import Database, as_id
 from bot.core.media import FetchFile, decode_shared, no_fetch
+from bot.core.outbox_routes import Route, Routes
 from bot.core.pacing import Pacer
 from bot.core.ports import Delivered, Failed, Loaded, Result, RetryLater
 from bot.telegram_io.convert import split_html
 from bot.telegram_io.errors import classify
-from bot.telegram_io.outbound_edits import KINDS as EDIT_KINDS
 from bot.telegram_io.outbound_edits import TelegramEdits
 from bot.telegram_io.shared_files import SharedFileSender
 from storage.models import OutboxItem
@@ -36,58 +40,62 @@ class TelegramDeliverer:
         self.shared_files = SharedFileSender(bot, fetch_operator_file, self._send)
         self.edits = TelegramEdits(bot, self._send)
 
+        self.routes = Routes(
+            fx.TELEGRAM,
+            Route(k.DELIVER, self._deliver_message), Route(k.DELIVER_AGENT, self._deliver_message),
+            Route(k.NOTICE, self._notice), Route(k.RATING, self._ask_rating), Route(k.CHOICES, self._offer_choices),
+            Route(k.EDIT, self._edit), Route(k.DELETE, self._delete), Route(k.CORRECTION, self._correct))
+
     async def deliver(self, item: OutboxItem, loaded: Loaded) -> Result:
-        customer, message = loaded.customer, loaded.message
+        customer = loaded.customer
         if customer is None:
             return Failed("unknown customer")
         if customer.blocked:
             # Blocked by an admin (`/baton block`): nothing reaches them, not even what was already queued.
             return Delivered(skipped="the customer is blocked")
-        if item.kind == fx.RATING:
-            return await self._ask_rating(customer.tg_chat_id, item)
-        if item.kind == fx.CHOICES:
-            conv = loaded.conversation
-            if conv is None or conv.mode != "agent":
-                return Delivered(skipped="taken over before the agent's question left")
-            if message is None:
-                return Failed("the question to deliver no longer exists")
-            return await self._offer_choices(customer.tg_chat_id, message.html, item)
-        if item.kind in EDIT_KINDS:
-            return await self.edits.deliver(item, customer.tg_chat_id, message)
-        if item.kind == fx.NOTICE:
-            markup = html.escape(str(payload_of(item).get("text", "")), quote=False)
-        elif message is not None:
-            # Checked right before sending: a takeover that landed while the agent was answering wins.
-            # (`loaded` was read in the transaction that claimed this row, just now.)
-            conv = loaded.conversation
-            if item.kind == fx.DELIVER_AGENT and (conv is None or conv.mode != "agent"):
-                return Delivered(skipped="taken over before the agent's reply left")
-            if message.deleted_at is not None:
-                return Delivered(skipped="deleted by its author before it left")
-            markup = message.html
-            if message.slack_files:
-                return await self.shared_files.send(customer.tg_chat_id, markup, decode_shared(message.slack_files))
-        else:
-            return Failed("the message to deliver no longer exists")
-        return await self._send(customer.tg_chat_id, markup, int(payload_of(item).get("chunks_sent", 0)))
+        return await self.routes.deliver(item, loaded)
 
-    async def _ask_rating(self, chat_id: int, item: OutboxItem) -> Result:
-        text = str(payload_of(item).get("text", ""))
+    # --- one handler per outbox kind (`deliver` has checked that there is a customer to send to) ----------
+
+    async def _deliver_message(self, item: OutboxItem, payload: k.Chunked, loaded: Loaded) -> Result:
+        message, chat_id = loaded.message, _chat_of(loaded)
+        if message is None:
+            return Failed("the message to deliver no longer exists")
+        # Checked right before sending: a takeover that landed while the agent was answering wins.
+        # (`loaded` was read in the transaction that claimed this row, just now.)
+        conv = loaded.conversation
+        if item.kind == k.DELIVER_AGENT and (conv is None or conv.mode != "agent"):
+            return Delivered(skipped="taken over before the agent's reply left")
+        if message.deleted_at is not None:
+            return Delivered(skipped="deleted by its author before it left")
+        if message.slack_files:
+            return await self.shared_files.send(chat_id, message.html, decode_shared(message.slack_files))
+        return await self._send(chat_id, message.html, payload.chunks_sent)
+
+    async def _notice(self, item: OutboxItem, payload: k.Notice, loaded: Loaded) -> Result:
+        return await self._send(_chat_of(loaded), html.escape(payload.text, quote=False), payload.chunks_sent)
+
+    async def _ask_rating(self, item: OutboxItem, payload: k.Rating, loaded: Loaded) -> Result:
+        chat_id = _chat_of(loaded)
         # callback_data names the conversation, so a late press still rates the right one.
         keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(f"{n} ★", callback_data=rating_data(
             item.conversation_id or 0, n)) for n in range(1, 6)]])
         try:
             if self.pacer is not None:
                 await self.pacer.wait(chat_id)
-            sent = await self.bot.send_message(chat_id, html.escape(text, quote=False), parse_mode=ParseMode.HTML,
-                                               reply_markup=keyboard)
+            sent = await self.bot.send_message(chat_id, html.escape(payload.text, quote=False),
+                                               parse_mode=ParseMode.HTML, reply_markup=keyboard)
         except TelegramError as exc:
             return classify(exc)
         return Delivered(tg_message_id=sent.message_id)
 
-    async def _offer_choices(self, chat_id: int, markup: str, item: OutboxItem) -> Result:
-        payload = payload_of(item)
-        labels = [str(label) for label in payload.get("choices", [])] + [str(payload.get("person", ""))]
+    async def _offer_choices(self, item: OutboxItem, payload: k.Choices, loaded: Loaded) -> Result:
+        conv, message, chat_id = loaded.conversation, loaded.message, _chat_of(loaded)
+        if conv is None or conv.mode != "agent":
+            return Delivered(skipped="taken over before the agent's question left")
+        if message is None:
+            return Failed("the question to deliver no longer exists")
+        labels = [*payload.choices, payload.person]
         # callback_data has 64 bytes: it carries the button's position; the press reads its label back.
         rows = [[InlineKeyboardButton(label, callback_data=choice_data(item.conversation_id or 0, n))]
                 for n, label in enumerate(labels)]
@@ -95,11 +103,21 @@ class TelegramDeliverer:
         try:
             if self.pacer is not None:
                 await self.pacer.wait(chat_id)
-            sent = await self.bot.send_message(chat_id, markup, parse_mode=ParseMode.HTML,
+            sent = await self.bot.send_message(chat_id, message.html, parse_mode=ParseMode.HTML,
                                                reply_markup=InlineKeyboardMarkup(rows))
         except TelegramError as exc:
             return classify(exc)
         return Delivered(tg_message_id=sent.message_id)
+
+    async def _edit(self, item: OutboxItem, payload: k.Edit, loaded: Loaded) -> Result:
+        return await self.edits.deliver(item, _chat_of(loaded), loaded.message, html=payload.html,
+                                        previous_html=payload.previous_html)
+
+    async def _delete(self, item: OutboxItem, payload: k.Bare, loaded: Loaded) -> Result:
+        return await self.edits.deliver(item, _chat_of(loaded), loaded.message)
+
+    async def _correct(self, item: OutboxItem, payload: k.Correction, loaded: Loaded) -> Result:
+        return await self.edits.deliver(item, _chat_of(loaded), loaded.message, html=payload.html)
 
     async def _send(self, chat_id: int, markup: str, already_sent: int = 0) -> Result:
         """Send in chunks of Telegram's size; a retry resumes after the chunks that already went out."""
@@ -147,6 +165,11 @@ def parse_choice(data: str | None) -> tuple[int, int | None] | None:
     if parts[2] == "person":
         return int(parts[1]), None
     return (int(parts[1]), int(parts[2])) if parts[2].isdigit() else None
+
+
+def _chat_of(loaded: Loaded) -> int:
+    assert loaded.customer is not None  # checked by `deliver` before any handler runs
+    return loaded.customer.tg_chat_id
 
 
 def _progress(chunks_sent: int) -> dict[str, int] | None:

@@ -11,14 +11,11 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 
 from bot.core import effects as fx
-from bot.core.handles import payload_of
 from bot.core.ports import Delivered, Failed, Result, RetryLater
 from bot.telegram_io.convert import split_html
 from storage.models import Message, OutboxItem
 
 log = logging.getLogger(__name__)
-
-KINDS = frozenset({fx.EDIT, fx.DELETE, fx.CORRECTION})
 
 Send = Callable[[int, str], Awaitable[Result]]
 
@@ -29,13 +26,14 @@ class TelegramEdits:
         # The deliverer's own send: a correction is a new message, split and classified like any other.
         self.send = send
 
-    async def deliver(self, item: OutboxItem, chat_id: int, message: Message | None) -> Result:
+    async def deliver(self, item: OutboxItem, chat_id: int, message: Message | None, *, html: str | None = None,
+                      previous_html: str = "") -> Result:
+        """An edit, deletion or correction (by `item.kind`); `html`: the new text, None for the message's."""
         if message is None:
             return Failed("the message no longer exists")
         if message.deleted_at is not None and item.kind != fx.DELETE:
             return Delivered(skipped="deleted since; the deletion follows")
-        payload = payload_of(item)
-        html = str(payload.get("html", message.html))
+        html = message.html if html is None else html
         if item.kind == fx.CORRECTION:
             return await self.send(chat_id, f"Correction: {html}")
         if message.tg_message_id is None:
@@ -43,7 +41,7 @@ class TelegramEdits:
         try:
             if item.kind == fx.DELETE:
                 return await self._delete(chat_id, message.tg_message_id, message.html)
-            return await self._edit(chat_id, message.tg_message_id, html, str(payload.get("previous_html", "")))
+            return await self._edit(chat_id, message.tg_message_id, html, previous_html)
         except RetryAfter as exc:
             after = exc.retry_after
             return RetryLater("Telegram flood control",
