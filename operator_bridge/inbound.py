@@ -24,9 +24,9 @@ from bot.core.service import KEEP_AS_NOTE, TAKEOVER_AND_SEND, Service
 from operator_bridge import blocks
 from operator_bridge.directory import Directory
 from operator_bridge.files import shared_files, with_file_labels
-from operator_bridge.formatting import mrkdwn_to_markup
 from operator_bridge.inbound_edits import EDIT_SUBTYPES, SlackEdits
 from operator_bridge.replays import delivery_of
+from operator_bridge.rich_text_in import operator_markup
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class SlackInbound:
         text = event.get("text") or ""
         for user_id in set(_MENTION.findall(text)):
             await self.directory.name(user_id)
-        tree = mrkdwn_to_markup(text, user_name=self.directory.cached_name)
+        tree = operator_markup(event, user_name=self.directory.cached_name)
         actor = await self.directory.actor(event["user"])
         files = shared_files(event)
         reply = OperatorMessage(Delivery("slack", f"message:{channel}:{ts}"), actor, channel, thread_ts, ts,

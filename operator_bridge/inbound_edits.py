@@ -13,7 +13,7 @@ from bot.core import markup
 from bot.core.events import Delivery, OperatorDeleted, OperatorEdited, Outcome
 from bot.core.service import Service
 from operator_bridge.directory import Directory
-from operator_bridge.formatting import mrkdwn_to_markup
+from operator_bridge.rich_text_in import operator_markup
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class SlackEdits:
         ts, thread_ts = where
         for user_id in set(_MENTION.findall(text)):
             await self.directory.name(user_id)
-        tree = mrkdwn_to_markup(text, user_name=self.directory.cached_name)
+        tree = operator_markup(new, user_name=self.directory.cached_name)
         actor = await self.directory.actor(new["user"])
         # Each edit carries its own edited.ts; a retried event carries the same one.
         version = str((new.get("edited") or {}).get("ts") or event.get("event_ts") or event.get("ts") or "")
