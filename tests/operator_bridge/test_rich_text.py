@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.core import markup
 from operator_bridge.formatting import mrkdwn_to_html
@@ -96,3 +98,42 @@ def test_a_message_typed_in_the_sandbox_reads_the_same_from_rich_text_and_from_m
 
 def test_a_message_without_rich_text_is_read_from_its_mrkdwn() -> None:
     assert markup.to_html(operator_markup({"text": "*hi* <@U8|bob>"})) == "<b>hi</b> @bob"
+
+
+# ---------------------------------------------------------------- properties
+
+_STYLE = st.fixed_dictionaries({}, optional={flag: st.booleans() for flag in ("bold", "italic", "strike", "underline",
+                                                                              "code")})
+_WORDS = st.lists(st.sampled_from(["a", " ", "\n", "<", ">", "&", "*", "_", "`", "é", "😀", "<!here>"]),
+                  min_size=1, max_size=8).map("".join)
+_INLINE = st.one_of(
+    st.builds(lambda text, style: {"type": "text", "text": text, "style": style}, _WORDS, _STYLE),
+    st.builds(lambda text, style: {"type": "link", "url": "https://x.org/?a=<b>&c", "text": text, "style": style},
+              _WORDS, _STYLE),
+    st.builds(lambda user: {"type": "user", "user_id": user}, st.sampled_from(["U1", "U2"])),
+    st.just({"type": "broadcast", "range": "channel"}),
+    st.just({"type": "emoji", "name": "smile", "unicode": "1f604"}),
+)
+_ELEMENT = st.one_of(
+    st.builds(_section, _INLINE, _INLINE),
+    st.lists(_INLINE, max_size=4).map(lambda items: {"type": "rich_text_quote", "elements": items}),
+    st.lists(_INLINE, max_size=3).map(lambda items: {"type": "rich_text_preformatted", "elements": items}),
+    st.lists(st.lists(_INLINE, max_size=3).map(lambda items: _section(*items)), max_size=3).map(
+        lambda items: {"type": "rich_text_list", "style": "bullet", "elements": items}),
+)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(st.lists(_ELEMENT, max_size=5))
+def test_any_rich_text_gives_valid_telegram_html_with_every_word(elements: list[dict[str, Any]]) -> None:
+    tree = rich_text_to_markup([{"type": "rich_text", "elements": elements}], user_name={"U1": "Al"}.get)
+    assert tree is not None
+    assert_telegram_html(markup.to_html(tree))
+    shown = markup.to_plain(tree)
+    position = 0
+    for element in elements:
+        for item in element["elements"]:
+            for word in (item.get("text") or "").split():
+                found = shown.find(word, position)
+                assert found >= 0, (word, shown)
+                position = found + len(word)
