@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import groupby
-from typing import Any
 
 import emoji
 
@@ -75,26 +74,31 @@ class _Atom:
 
 
 @dataclass
+class _Pending:
+    style: Style | None  # None: the same style is already open outside it, so it adds nothing
+    opened: bool = False  # opened in the builder (lazily, once text arrives)
+
+
+@dataclass
 class _Writer:
     """Builds a line's nodes, opening styles lazily so empty ones vanish and code never sits inside b/i/s."""
 
     in_quote: bool
     out: Builder = field(default_factory=Builder)
-    stack: list[list[Any]] = field(default_factory=list)  # [style or None, opened in `out`]
+    stack: list[_Pending] = field(default_factory=list)
 
     def open(self, style: Style) -> None:
-        self.stack.append([None if any(entry[0] == style for entry in self.stack) else style, False])
+        self.stack.append(_Pending(None if any(entry.style == style for entry in self.stack) else style))
 
     def close(self) -> None:
-        style, opened = self.stack.pop()
-        if style and opened:
+        if self.stack.pop().opened:
             self.out.close()
 
     def _flush(self) -> None:
         for entry in self.stack:
-            if entry[0] and not entry[1]:
-                self.out.open_styled(entry[0])
-                entry[1] = True
+            if entry.style and not entry.opened:
+                self.out.open_styled(entry.style)
+                entry.opened = True
 
     def text(self, text: str) -> None:
         if text:
@@ -104,9 +108,9 @@ class _Writer:
     def atom(self, atom: _Atom) -> None:
         if atom.kind in ("code", "pre"):  # b/i/s may not contain them: close around, reopen later
             for entry in reversed(self.stack):
-                if entry[1]:
+                if entry.opened:
                     self.out.close()
-                    entry[1] = False
+                    entry.opened = False
         else:
             self._flush()
         self.out.add(atom.node(self.in_quote))
