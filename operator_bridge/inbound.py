@@ -10,6 +10,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
+from bot.core import markup
 from bot.core.events import (
     ConversationRef,
     Delivery,
@@ -23,9 +24,9 @@ from bot.core.service import KEEP_AS_NOTE, TAKEOVER_AND_SEND, Service
 from operator_bridge import blocks
 from operator_bridge.directory import Directory
 from operator_bridge.files import shared_files, with_file_labels
-from operator_bridge.formatting import mrkdwn_to_html, plain_text
 from operator_bridge.inbound_edits import EDIT_SUBTYPES, SlackEdits
 from operator_bridge.replays import delivery_of
+from operator_bridge.rich_text_in import operator_markup
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +78,12 @@ class SlackInbound:
         text = event.get("text") or ""
         for user_id in set(_MENTION.findall(text)):
             await self.directory.name(user_id)
-        markup = mrkdwn_to_html(text, user_name=self.directory.cached_name)
+        tree = operator_markup(event, user_name=self.directory.cached_name)
         actor = await self.directory.actor(event["user"])
         files = shared_files(event)
         reply = OperatorMessage(Delivery("slack", f"message:{channel}:{ts}"), actor, channel, thread_ts, ts,
-                                with_file_labels(plain_text(markup), files), markup, files=files)
+                                with_file_labels(markup.to_plain(tree), files), markup.to_html(tree),
+                                files=files)
         outcome = await self.service.handle(reply)
         if outcome.unknown_thread and channel in self.conversation_channels:
             # A reply can overtake the recording of its thread's root (posted, not yet committed); the event

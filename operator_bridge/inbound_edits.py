@@ -9,10 +9,11 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.core import markup
 from bot.core.events import Delivery, OperatorDeleted, OperatorEdited, Outcome
 from bot.core.service import Service
 from operator_bridge.directory import Directory
-from operator_bridge.formatting import mrkdwn_to_html, plain_text
+from operator_bridge.rich_text_in import operator_markup
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +62,13 @@ class SlackEdits:
         ts, thread_ts = where
         for user_id in set(_MENTION.findall(text)):
             await self.directory.name(user_id)
-        markup = mrkdwn_to_html(text, user_name=self.directory.cached_name)
+        tree = operator_markup(new, user_name=self.directory.cached_name)
         actor = await self.directory.actor(new["user"])
         # Each edit carries its own edited.ts; a retried event carries the same one.
         version = str((new.get("edited") or {}).get("ts") or event.get("event_ts") or event.get("ts") or "")
         delivery = Delivery("slack", f"edit:{channel}:{ts}:{version}")
-        outcome = await self._handle(OperatorEdited(delivery, actor, channel, thread_ts, ts, plain_text(markup),
-                                                    markup, _when(version)))
+        outcome = await self._handle(OperatorEdited(delivery, actor, channel, thread_ts, ts, markup.to_plain(tree),
+                                                    markup.to_html(tree), _when(version)))
         await self.tell(outcome, channel, actor.slack_user_id, thread_ts)
 
     async def _deleted(self, event: dict[str, Any]) -> None:

@@ -1,20 +1,23 @@
-"""Slack mrkdwn (as Slack delivers it in events) to neutral HTML, the Telegram HTML subset Baton carries."""
+"""Slack mrkdwn (as Slack delivers it in events) to the markup tree."""
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import groupby
 
 import emoji
+
+from bot.core import markup
+from bot.core.markup import Builder, Code, Link, Node, Pre, Quote, Style, Text
 
 # Slack has no escape syntax; a zero-width space next to a marker keeps it literal in Slack (its
 # boundary rules do not count it as whitespace or punctuation), and we drop such spaces on the way in.
 ZWSP = "\u200b"
 _ESCAPE_SPACE = re.compile(f"{ZWSP}(?=[*_~`:])|(?<=[*_~`:]){ZWSP}")
-_EMPHASIS = {"*": "b", "_": "i", "~": "s"}
+_EMPHASIS: dict[str, Style] = {"*": "b", "_": "i", "~": "s"}
 _ANGLE = re.compile(r"<([^<>]*)>")
 _SLACK_ENTITY = re.compile(r"&(amp|lt|gt);")
 _SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.\-]*:")
@@ -23,16 +26,10 @@ _SKIN_TONES = {"2": "\U0001f3fb", "3": "\U0001f3fc", "4": "\U0001f3fd", "5": "\U
 _SLACK_ONLY_EMOJI = {"simple_smile": "🙂", "white_square": "⬜", "black_square": "⬛"}
 _LINK_SCHEMES = ("http", "https", "tg")
 _SPECIAL_MENTIONS = ("here", "channel", "everyone", "group")
-_TAG_ALIASES = {"strong": "b", "em": "i", "ins": "u", "strike": "s", "del": "s"}
-_VOID_TAGS = frozenset({"br", "img", "hr", "wbr", "input", "meta", "link"})
 
 
 def _no_name(_: str) -> str | None:
     return None
-
-
-def _esc(text: str) -> str:
-    return html.escape(text, quote=False)
 
 
 def _slack_unescape(text: str) -> str:
@@ -55,7 +52,7 @@ def _emoji(name: str, tone: str | None) -> str | None:
     return found.removesuffix("\ufe0f") + _SKIN_TONES[tone] if tone else found
 
 
-# --------------------------------------------------------------------------- Slack mrkdwn -> HTML
+# --------------------------------------------------------------------------- Slack mrkdwn -> tree
 
 
 @dataclass(frozen=True)
@@ -66,52 +63,60 @@ class _Atom:
     text: str
     href: str = ""
 
-    def render(self, in_quote: bool) -> str:
+    def node(self, in_quote: bool) -> Node:
         if self.kind == "link":
-            return f'<a href="{html.escape(self.href)}">{_esc(self.text)}</a>'
+            return Link(self.href, (Text(self.text),))
         if self.kind == "code" or (self.kind == "pre" and in_quote):
-            return f"<code>{_esc(self.text)}</code>"  # Telegram allows no pre inside a blockquote
+            return Code(self.text)  # Telegram allows no pre inside a blockquote
         if self.kind == "pre":
-            return f"<pre>{_esc(self.text)}</pre>"
-        return _esc(self.text)
+            return Pre(self.text)
+        return Text(self.text)
+
+
+@dataclass
+class _Pending:
+    style: Style | None  # None: the same style is already open outside it, so it adds nothing
+    opened: bool = False  # opened in the builder (lazily, once text arrives)
 
 
 @dataclass
 class _Writer:
-    """Emits inline HTML, opening tags lazily so empty pairs vanish and code never sits inside b/i/s."""
+    """Builds a line's nodes, opening styles lazily so empty ones vanish and code never sits inside b/i/s."""
 
     in_quote: bool
-    parts: list[str] = field(default_factory=list)
-    stack: list[list[str | bool]] = field(default_factory=list)  # [tag or "", emitted]
+    out: Builder = field(default_factory=Builder)
+    stack: list[_Pending] = field(default_factory=list)
 
-    def open(self, tag: str) -> None:
-        self.stack.append(["" if any(entry[0] == tag for entry in self.stack) else tag, False])
+    def open(self, style: Style) -> None:
+        self.stack.append(_Pending(None if any(entry.style == style for entry in self.stack) else style))
 
     def close(self) -> None:
-        tag, emitted = self.stack.pop()
-        if tag and emitted:
-            self.parts.append(f"</{tag}>")
+        if self.stack.pop().opened:
+            self.out.close()
 
     def _flush(self) -> None:
         for entry in self.stack:
-            if entry[0] and not entry[1]:
-                self.parts.append(f"<{entry[0]}>")
-                entry[1] = True
+            if entry.style and not entry.opened:
+                self.out.open_styled(entry.style)
+                entry.opened = True
 
     def text(self, text: str) -> None:
         if text:
             self._flush()
-            self.parts.append(_esc(text))
+            self.out.text(text)
 
     def atom(self, atom: _Atom) -> None:
         if atom.kind in ("code", "pre"):  # b/i/s may not contain them: close around, reopen later
             for entry in reversed(self.stack):
-                if entry[1]:
-                    self.parts.append(f"</{entry[0]}>")
-                    entry[1] = False
+                if entry.opened:
+                    self.out.close()
+                    entry.opened = False
         else:
             self._flush()
-        self.parts.append(atom.render(self.in_quote))
+        self.out.add(atom.node(self.in_quote))
+
+    def nodes(self) -> tuple[Node, ...]:
+        return self.out.nodes()
 
 
 class _MrkdwnParser:
@@ -178,9 +183,9 @@ class _MrkdwnParser:
         found = iter(atoms[first:])
         return "".join(next(found).text if char == self.sentinel else char for char in work)
 
-    def parse(self) -> str:
+    def parse(self) -> tuple[Node, ...]:
         work, atoms = self._pre_blocks(self.work, self.atoms)
-        lines: list[tuple[bool, str]] = []
+        lines: list[tuple[bool, tuple[Node, ...]]] = []
         quote_rest = False
         used = 0
         for line in work.split("\n"):
@@ -195,17 +200,21 @@ class _MrkdwnParser:
                 line = line[1:].removeprefix(" ")
             line = line.removeprefix(ZWSP) if line.startswith(ZWSP + ">") else line
             lines.append((quoted, self._inline(line, line_atoms, quoted)))
-        out: list[str] = []
-        index = 0
-        while index < len(lines):
-            quoted = lines[index][0]
-            group: list[str] = []
-            while index < len(lines) and lines[index][0] == quoted:
-                group.append(lines[index][1])
-                index += 1
-            body = "\n".join(group)
-            out.append(f"<blockquote>{body}</blockquote>" if quoted and body.strip() else body)
-        return "\n".join(out)
+        out = Builder()
+        for number, (quoted, group_lines) in enumerate(groupby(lines, key=lambda line: line[0])):
+            out.text("\n" if number else "")
+            body = Builder()
+            for offset, (_, nodes) in enumerate(group_lines):
+                body.text("\n" if offset else "")
+                for node in nodes:
+                    body.add(node)
+            group = body.nodes()
+            if quoted and any(not isinstance(node, Text) or node.text.strip() for node in group):
+                out.add(Quote(group))
+            else:
+                for node in group:
+                    out.add(node)
+        return out.nodes()
 
     def _pre_blocks(self, work: str, atoms: list[_Atom]) -> tuple[str, list[_Atom]]:
         spans: list[tuple[int, int, _Atom]] = []
@@ -255,7 +264,7 @@ class _MrkdwnParser:
                  if (found := _emoji(m[1], m[2])) is not None]
         return self._collapse(line, atoms, spans) if spans else (line, atoms)
 
-    def _inline(self, line: str, atoms: list[_Atom], in_quote: bool) -> str:
+    def _inline(self, line: str, atoms: list[_Atom], in_quote: bool) -> tuple[Node, ...]:
         line, atoms = self._code_spans(line, atoms)
         line, atoms = self._emoji(line, atoms)
         pairs = _emphasis_pairs(line)
@@ -277,7 +286,7 @@ class _MrkdwnParser:
             else:
                 run.append(char)
         writer.text(_drop_escapes("".join(run)))
-        return "".join(writer.parts)
+        return writer.nodes()
 
 
 def _emphasis_pairs(line: str) -> list[tuple[int, int]]:
@@ -306,10 +315,13 @@ def _emphasis_pairs(line: str) -> list[tuple[int, int]]:
     return pairs
 
 
-def mrkdwn_to_html(text: str, *, user_name: Callable[[str], str | None] = _no_name,
-                   channel_name: Callable[[str], str | None] = _no_name) -> str:
-    """Convert the `text` of a Slack message event to neutral HTML that Telegram accepts."""
+def mrkdwn_to_markup(text: str, *, user_name: Callable[[str], str | None] = _no_name,
+                     channel_name: Callable[[str], str | None] = _no_name) -> tuple[Node, ...]:
+    """The `text` of a Slack message event as a markup tree."""
     return _MrkdwnParser(text, user_name, channel_name).parse()
 
 
-# --------------------------------------------------------------------------- neutral HTML -> Slack
+def mrkdwn_to_html(text: str, *, user_name: Callable[[str], str | None] = _no_name,
+                   channel_name: Callable[[str], str | None] = _no_name) -> str:
+    """The `text` of a Slack message event as neutral HTML that Telegram accepts."""
+    return markup.to_html(mrkdwn_to_markup(text, user_name=user_name, channel_name=channel_name))

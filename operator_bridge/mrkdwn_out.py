@@ -1,97 +1,21 @@
-"""Neutral HTML to Slack mrkdwn for posting, and to plain text."""
+"""The markup tree as Slack mrkdwn for posting; every piece of outside text is escaped by bot.core.text.quote."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
+from collections.abc import Iterable
 
-from operator_bridge.mrkdwn_in import (
-    _EMPHASIS,
-    _SCHEME,
-    _SHORTCODE,
-    _TAG_ALIASES,
-    _VOID_TAGS,
-    ZWSP,
-    _emoji,
-    _is_word,
-)
+from bot.core import markup
+from bot.core.markup import Code, Link, Node, Pre, Quote, Styled, Text
+from bot.core.text import quote
+from operator_bridge.mrkdwn_in import _SCHEME, _SHORTCODE, ZWSP, _emoji, _is_word
 
-
-@dataclass
-class _Element:
-    tag: str
-    attrs: dict[str, str | None]
-    source_tag: str = ""
-    children: list[_Element | str] = field(default_factory=list)
-
-
-class _TreeBuilder(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.root = _Element("", {})
-        self.stack = [self.root]
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "br":
-            self.handle_data("\n")
-            return
-        named = dict(attrs)
-        spoiler = tag == "span" and "tg-spoiler" in (named.get("class") or "")
-        element = _Element("tg-spoiler" if spoiler else _TAG_ALIASES.get(tag, tag), named, tag)
-        self.stack[-1].children.append(element)
-        if tag not in _VOID_TAGS:
-            self.stack.append(element)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        depth = len(self.stack)
-        self.handle_starttag(tag, attrs)
-        del self.stack[depth:]
-
-    def handle_endtag(self, tag: str) -> None:
-        for index in range(len(self.stack) - 1, 0, -1):
-            if self.stack[index].source_tag == tag:
-                del self.stack[index:]
-                return
-
-    def handle_data(self, data: str) -> None:
-        children = self.stack[-1].children
-        if children and isinstance(children[-1], str):
-            children[-1] += data  # one text node per run keeps escaping decisions local and exact
-        else:
-            children.append(data)
-
-
-def _parse_html(markup: str) -> _Element:
-    builder = _TreeBuilder()
-    builder.feed(markup)
-    builder.close()
-    return builder.root
-
-
-def _walk_text(node: _Element) -> Iterator[str]:
-    pending: list[_Element | str] = [node]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, str):
-            yield item
-        else:
-            pending.extend(reversed(item.children))
-
-
-def plain_text(html_text: str) -> str:
-    """The visible text of neutral HTML, without any markup."""
-    return "".join(_walk_text(_parse_html(html_text)))
-
-
-def _slack_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+_MARKERS = {"b": "*", "i": "_", "s": "~"}  # Slack has no underline or spoiler: their text shows plain
 
 
 def _escape_text(text: str) -> str:
     """Slack-escape literal text and guard every marker Slack (or mrkdwn_to_html) could take as syntax."""
-    escaped = _slack_escape(text)
+    escaped = quote(text)
     out: list[str] = []
     for pos, char in enumerate(escaped):
         if char not in "*_~`":
@@ -105,43 +29,41 @@ def _escape_text(text: str) -> str:
 
 def _escape_code(text: str) -> str:
     # A backtick the parser could take as the closer, or that would lengthen the opener, is guarded.
-    escaped = _slack_escape(text)
+    escaped = quote(text)
     out = [char + (ZWSP if char == "`" and not escaped[pos + 1:pos + 2].isalnum() else "")
            for pos, char in enumerate(escaped)]
     return (ZWSP if escaped.startswith("`") else "") + "".join(out)
 
 
 def _pre(text: str) -> str:
-    body = re.sub("`(?=`)", "`" + ZWSP, _slack_escape(text))
+    body = re.sub("`(?=`)", "`" + ZWSP, quote(text))
     return f"```\n{body}{ZWSP if body.endswith('`') else ''}\n```"
 
 
 _Token = tuple[str, str]  # (kind, value): t text, o/c marker, code, link (any inline raw), pre, quote
 
 
-def _tokens(node: _Element, out: list[_Token]) -> list[_Token]:
-    for child in node.children:
-        if isinstance(child, str):
-            out += [("t", _escape_text(run)) for run in re.findall(r"\n|[^\S\n]+|\S+", child)]
-        elif child.tag in _EMPHASIS.values():
-            marker = next(key for key, tag in _EMPHASIS.items() if tag == child.tag)
-            out.append(("o", marker))
-            _tokens(child, out).append(("c", marker))
-        elif child.tag in ("code", "pre"):
-            text = "".join(_walk_text(child))
-            if not text.strip():
-                _tokens(_Element("", {}, children=[text]), out)  # Slack has no blank code: keep the spaces
-            elif child.tag == "pre" or "\n" in text:
-                out.append(("pre", _pre(text)))
+def _tokens(nodes: Iterable[Node], out: list[_Token]) -> list[_Token]:
+    for child in nodes:
+        if isinstance(child, Text):
+            out += [("t", _escape_text(run)) for run in re.findall(r"\n|[^\S\n]+|\S+", child.text)]
+        elif isinstance(child, Styled) and child.style in _MARKERS:
+            out.append(("o", _MARKERS[child.style]))
+            _tokens(child.children, out).append(("c", _MARKERS[child.style]))
+        elif isinstance(child, (Code, Pre)):
+            if not child.text.strip():
+                _tokens([Text(child.text)], out)  # Slack has no blank code: keep the spaces
+            elif isinstance(child, Pre) or "\n" in child.text:
+                out.append(("pre", _pre(child.text)))
             else:
-                out.append(("code", text))
-        elif child.tag == "a":
-            out.append(_link(child.attrs.get("href") or "", "".join(_walk_text(child))))
-        elif child.tag == "blockquote":
-            inner = _render(_tokens(child, []))
+                out.append(("code", child.text))
+        elif isinstance(child, Link):
+            out.append(_link(child.href, markup.to_plain(child.children)))
+        elif isinstance(child, Quote):
+            inner = _render(_tokens(child.children, []))
             out.append(("quote", "\n".join(">" + (" " + line if line else "") for line in inner.split("\n"))))
         else:
-            _tokens(child, out)
+            _tokens(child.children, out)
     return out
 
 
@@ -149,11 +71,11 @@ def _link(href: str, label: str) -> _Token:
     scheme = href.partition(":")[0].lower() if _SCHEME.match(href) else ""
     if scheme not in ("http", "https", "mailto"):
         return ("t", _escape_text(label))
-    target = _slack_escape(href).replace("|", "%7C")
+    target = quote(href).replace("|", "%7C")
     label = " ".join(label.splitlines())  # a Slack label is one line
     if not label.strip() or label == href or (scheme == "mailto" and label == href[7:]):
-        return ("link", f"<{target}>" if scheme != "mailto" else f"<{target}|{_slack_escape(href[7:])}>")
-    return ("link", f"<{target}|{_slack_escape(label)}>")
+        return ("link", f"<{target}>" if scheme != "mailto" else f"<{target}|{quote(href[7:])}>")
+    return ("link", f"<{target}|{quote(label)}>")
 
 
 def _edge_char(tokens: list[_Token], start: int, step: int) -> str:
@@ -246,6 +168,11 @@ def _guard_shortcodes(mrkdwn: str) -> str:
     return "".join(parts)
 
 
+def to_mrkdwn(nodes: Iterable[Node]) -> str:
+    """The tree as Slack mrkdwn for chat.postMessage `text`."""
+    return _guard_shortcodes(_render(_tokens(nodes, [])))
+
+
 def html_to_mrkdwn(html_text: str) -> str:
-    """Convert neutral HTML to Slack mrkdwn for chat.postMessage `text`."""
-    return _guard_shortcodes(_render(_tokens(_parse_html(html_text), [])))
+    """Stored neutral HTML as Slack mrkdwn."""
+    return to_mrkdwn(markup.parse_html(html_text))

@@ -7,6 +7,8 @@ import hashlib
 import json
 from typing import Any
 
+from bot.core.text import quote
+
 QUOTE_LIMIT = 39_000  # a message holds 40,000 characters; what is left is room for the note
 
 
@@ -102,7 +104,7 @@ def _first_line(text: str) -> str:
 def _quote(text: str, *, raw: bool = False) -> str:
     """Messages and commands come from Slack already in its markup; a form's fields are raw text."""
     if raw:
-        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        text = quote(text)
     if len(text) > QUOTE_LIMIT:
         text = text[:QUOTE_LIMIT] + f"… ({len(text) - QUOTE_LIMIT} more characters)"
     return "\n".join(f"> {line}" for line in text.splitlines() or [""])

@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from sandbox.slack_delivery import DeliveryMixin
+from sandbox.slack_rich_text import rich_text_block
 from sandbox.slack_state import Ephemeral, Response, find_action
 
 
@@ -65,9 +66,7 @@ class HumanActionsMixin(DeliveryMixin):
         if self.message(channel, ts).get("user") != user_id:
             raise PermissionError(f"{user_id} cannot edit {ts}: Slack only lets authors edit")
         blocks = copy.deepcopy(self.message(channel, ts).get("blocks") or [])
-        for block in blocks[:1]:
-            section = {"type": "rich_text_section", "elements": [{"type": "text", "text": new_text}]}
-            block["elements"] = [section]
+        blocks[:1] = [rich_text_block(new_text, block.get("block_id")) for block in blocks[:1]]
         previous, current = self.edit(channel, ts, user_id, {"text": new_text, "blocks": blocks})
         await self.deliver_event({"type": "message", "subtype": "message_changed", "hidden": True,
                                   "channel": channel, "ts": self.next_ts(), "message": current,

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox.slack_rich_text import rich_text_block
+
 MAX_TEXT = 40_000  # chat.postMessage truncates beyond this (docs: "should have no more than 40,000")
 MAX_UPDATE_TEXT = 4_000  # chat.update rejects longer text with msg_too_long
 MAX_SECTION_TEXT = 3_000
@@ -284,8 +286,7 @@ class SlackWorkspace:
         msg = {
             "type": "message", "user": user_id, "text": text, "ts": ts, "team": self.team_id,
             "client_msg_id": str(uuid.uuid4()),
-            "blocks": [{"type": "rich_text", "block_id": secrets.token_urlsafe(4), "elements": [
-                {"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}]}],
+            "blocks": [rich_text_block(text)],
         }
         return self._insert(channel, msg, thread_ts)
 

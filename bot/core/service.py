@@ -38,6 +38,7 @@ from bot.core.events import (
     ResolveRequested,
     TakeoverRequested,
 )
+from bot.core.markup import html_to_plain
 from bot.core.media import encode_shared
 from bot.core.ports import Clock, Observer
 from bot.core.refs import refusal_text, resolve_ref
@@ -48,7 +49,7 @@ from bot.core.rows import state_of as _state
 from bot.core.rules import escalation_reason
 from bot.core.settings import EscalationSettings, TextSettings
 from bot.core.states import Effect, Kind, Mode, Refusal, State, decide
-from bot.core.text import html_to_plain, quote
+from bot.core.text import quote
 from storage import audit, conversations, customers, inbox, messages, staff
 from storage.db import Database
 from storage.models import Conversation, Customer, Message

@@ -1,29 +1,6 @@
-"""Plain text out of the neutral HTML subset that messages carry inside Baton, and the one escape for outside text."""
+"""The one escape for outside text placed inside the markup the core and the Slack adapter write."""
 
 from __future__ import annotations
-
-import html
-from html.parser import HTMLParser
-
-
-class _Plain(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def html_to_plain(markup: str) -> str:
-    parser = _Plain()
-    parser.feed(markup)
-    parser.close()
-    return "".join(parser.parts)
-
-
-def plain_to_html(text: str) -> str:
-    return html.escape(text, quote=False)
 
 
 def quote(value: object) -> str:
@@ -32,5 +9,5 @@ def quote(value: object) -> str:
 
     The one escaping function for every surface: `&`, `<` and `>` as entities is what both Slack mrkdwn and
     HTML require, so `<!channel>`, `<@U…>` or `<https://evil|login>` in a name show as typed instead of
-    broadcasting, mentioning or hiding a link. The Slack adapter's builders use it too."""
+    broadcasting, mentioning or hiding a link. The Slack adapter's builders and its mrkdwn renderer use it."""
     return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

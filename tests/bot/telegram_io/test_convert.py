@@ -1,4 +1,4 @@
-"""Splitting neutral HTML into Telegram-sized chunks."""
+"""Splitting the markup tree (and stored neutral HTML) into Telegram-sized chunks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.telegram_io.convert import MESSAGE_LIMIT, split_html, utf16_len
+from bot.core import markup
+from bot.telegram_io.convert import MESSAGE_LIMIT, split_html, split_markup, utf16_len
+from tests.support.markup import TREES, assert_telegram_html
 
 PROPERTY = settings(max_examples=150, deadline=None, derandomize=True, database=None)
 
@@ -146,3 +148,23 @@ def test_chunks_fit_are_balanced_and_keep_all_text_in_order(markup: str, limit: 
         position = found + len(text)
     assert not source[position:].strip()
     assert "".join("".join(visible(c) for c in chunks).split()) == "".join(source.split())
+
+
+@PROPERTY
+@given(TREES, st.integers(min_value=2, max_value=60))
+def test_every_chunk_of_a_tree_is_valid_telegram_html_and_nothing_is_lost(tree: tuple[markup.Node, ...],
+                                                                          limit: int) -> None:
+    chunks = split_markup(tree, limit)
+    shown = []
+    for chunk in chunks:
+        assert_telegram_html(chunk)
+        text = markup.html_to_plain(chunk)
+        assert 0 < utf16_len(text) <= limit and text.strip()
+        shown.append(text)
+    # Only the whitespace a soft cut is made at may go; every other character arrives, in order.
+    assert "".join("".join(shown).split()) == "".join(markup.to_plain(tree).split())
+
+
+def test_a_tree_that_fits_is_one_message() -> None:
+    tree = markup.parse_html("<strong>Hi</strong> &lt;3")
+    assert split_markup(tree) == ["<b>Hi</b> &lt;3"]
