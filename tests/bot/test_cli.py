@@ -114,7 +114,8 @@ def test_kb_test_shows_matches_and_scores(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text(GOOD)
     code, out = run("kb", "test", "how long does shiping take", "--config", str(tmp_path / "config.toml"))
     assert code == 0, out
-    lines = out.strip().splitlines()
+    read_as, *lines = out.strip().splitlines()
+    assert read_as == "read as: how long does shipping take"  # the typo put right toward the file's words
     assert lines[0] == "meaning  question  words  entry"
     assert lines[1].endswith("How long does shipping take?") and lines[2].endswith("How do I reset my password?")
     meaning, question, words = (float(x) for x in lines[1].split()[:3])
