@@ -81,8 +81,8 @@ def spawn(args: list[str], log: Path, *, root: Path = ROOT, env: dict[str, str] 
         return subprocess.Popen([sys.executable, *args], cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-def spawn_baton(config: Path, log: Path, *, root: Path = ROOT, counts: Path | None = None
-                ) -> subprocess.Popen[bytes]:
+def spawn_baton(config: Path, log: Path, *, root: Path = ROOT, counts: Path | None = None,
+                env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """Baton from the source tree `root` (another checkout measures an older version in the same run);
     with `counts`, through bench.counted, which writes its SQL counts there on SIGUSR1."""
     # As a script, so that `root`'s own bench package (an older checkout may lack it) is not the one imported.
@@ -95,7 +95,7 @@ def spawn_baton(config: Path, log: Path, *, root: Path = ROOT, counts: Path | No
         with log.open("ab") as out:  # CPU and RSS figures are then py-spy's, not Baton's: profile only
             return subprocess.Popen([spy, "record", "--format", "raw", "-o", profile, "--", sys.executable, *args],
                                     cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    return spawn(args, log, root=root, env={"BENCH_COUNTS": str(counts)} if counts is not None else None)
+    return spawn(args, log, root=root, env={**(env or {}), **({"BENCH_COUNTS": str(counts)} if counts else {})})
 
 
 def _take_counts(path: Path) -> dict[str, int] | None:

@@ -2,6 +2,8 @@
 
 Bench-only: SQLAlchemy event listeners on every engine count statements sent to the driver and
 transactions ended (commit or rollback). SIGUSR1 writes the counts so far, as JSON, to $BENCH_COUNTS.
+With $BENCH_TRACEMALLOC (a path), Python's allocations are traced too: the first SIGUSR2 takes a baseline,
+each later one writes the 25 source lines whose live memory grew most since then to that path.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,24 @@ def _dump(*_args: Any) -> None:
     path.with_suffix(".tmp").write_text(json.dumps(counts))
     path.with_suffix(".tmp").replace(path)  # whole or not at all for the reader
 
+
+_baseline: list[tracemalloc.Snapshot] = []
+
+
+def _trace(*_args: Any) -> None:
+    snapshot = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+    if not _baseline:
+        _baseline.append(snapshot)
+        return
+    grown = snapshot.compare_to(_baseline[0], "lineno")[:25]
+    path = Path(os.environ["BENCH_TRACEMALLOC"])
+    path.with_suffix(".tmp").write_text("\n".join(str(stat) for stat in grown) + "\n")
+    path.with_suffix(".tmp").replace(path)
+
+
+if os.environ.get("BENCH_TRACEMALLOC"):
+    tracemalloc.start()
+    signal.signal(signal.SIGUSR2, _trace)
 
 event.listen(Engine, "before_cursor_execute", _statement)
 event.listen(Engine, "commit", _transaction)

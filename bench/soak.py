@@ -6,6 +6,9 @@ fifth conversation is taken over by an operator, who replies in the thread and r
 per-customer structure (lanes, rate-limit buckets, caches) keeps meeting new keys: one that is never
 pruned grows for the whole run. RSS is read from /proc every 30 s.
 
+`BENCH_TRACEMALLOC=1 python -m bench.soak ...` also traces Python's allocations in Baton (slower) and prints
+the source lines whose live memory grew most between a quarter of the run and its end.
+
 Reading: the first minutes grow (imports, caches filling, SQLite's page cache); what matters is the slope
 over the second half, in MB per 10 minutes, and that every message arrived.
 """
@@ -14,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import sys
 import tempfile
 import time
@@ -72,8 +77,11 @@ async def soak(minutes: float = 30.0, rate: float = 4.0) -> None:
         tmp = Path(name)
         port = free_port()
         config = write_config(tmp, tg, slack, db_url=f"sqlite+aiosqlite:///{tmp / 'soak.db'}", port=port)
-        process = spawn_baton(config, tmp / "baton.log")
-        sent = replies = 0
+        traced = tmp / "grown.txt" if os.environ.get("BENCH_TRACEMALLOC") else None
+        process = spawn_baton(config, tmp / "baton.log", counts=tmp / "counts.json" if traced else None,
+                              env={"BENCH_TRACEMALLOC": str(traced)} if traced else None)
+        baseline_taken = False
+        sent = replies = taken = 0
         samples: list[tuple[float, float]] = []
         operators: set[asyncio.Task[None]] = set()
         try:
@@ -95,21 +103,30 @@ async def soak(minutes: float = 30.0, rate: float = 4.0) -> None:
                         task.add_done_callback(operators.discard)
                 customer += 3
                 now = time.monotonic()
+                if traced is not None and not baseline_taken and now - started >= minutes * 15:
+                    process.send_signal(signal.SIGUSR2)  # the baseline: caches have filled by now
+                    baseline_taken = True
                 if now >= next_sample:
                     samples.append((now - started, rss_mb(process.pid)))
                     next_sample = now + SAMPLE_SECONDS
                     print(f"  {samples[-1][0] / 60:5.1f} min  RSS {samples[-1][1]:6.1f} MB  sent {sent}",
                           flush=True)
             await asyncio.gather(*operators, return_exceptions=True)
+            taken = len([c for c in range(100_000, customer) if c % 5 == 0])
+            await tg.wait_until(lambda: sum(1 for m in tg.sent if (m.text or "").startswith("operator reply to "))
+                                >= taken, timeout=120, what="every operator reply delivered")
             await slack.wait_for(lambda: sum(1 for m in customer_posts(slack) if m["text"].startswith("soak "))
                                  >= sent, timeout=120, what="every message mirrored")
             samples.append((time.monotonic() - started, rss_mb(process.pid)))
+            if traced is not None:
+                process.send_signal(signal.SIGUSR2)
+                await slack.wait_for(traced.exists, timeout=60, what="allocation report")
+                print("\nlive memory grown most since a quarter of the run (tracemalloc):\n" + traced.read_text())
             replies = sum(1 for m in tg.sent if (m.text or "").startswith("operator reply to "))
         finally:
             await stop(process)
             await tg.stop()
             await slack.stop()
-    taken = len([c for c in range(100_000, customer) if c % 5 == 0])
     half = [s for s in samples if s[0] >= samples[-1][0] / 2]
     print(f"\n(h) memory soak, SQLite, {minutes:g} min at {rate:g} msg/s ({sent} messages, "
           f"{customer - 100_000} customers, every message mirrored, {replies}/{taken} taken over, answered and "

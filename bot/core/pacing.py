@@ -40,6 +40,10 @@ class Pacer:
         self._shared: Budgets | None = None
         self._name = ""
 
+    def __len__(self) -> int:
+        """Chats or channels whose budget this process holds in memory."""
+        return len(self._keys)
+
     def share(self, budgets: Budgets, name: str) -> None:
         """Keep this pacer's budgets in `budgets` under `name` (the same name on every instance)."""
         self._shared, self._name = budgets, name
@@ -47,6 +51,14 @@ class Pacer:
     def _bucket(self, key: Hashable) -> tuple[AsyncLimiter, asyncio.Lock]:
         bucket = self._keys.get(key)
         if bucket is None:
+            # A bucket that has drained and has no waiter is the same as a new one: forget it. Oldest first,
+            # so the map holds the chats sending lately, not every chat ever seen (a soak of thousands of
+            # customers grew it without end, up to max_keys).
+            while self._keys:
+                limiter, turn = next(iter(self._keys.values()))
+                if turn.locked() or not limiter.has_capacity(limiter.max_rate):
+                    break
+                self._keys.popitem(last=False)
             bucket = self._keys[key] = (AsyncLimiter(self.burst, self.burst / self.rate), asyncio.Lock())
             if len(self._keys) > self._max_keys:
                 self._keys.popitem(last=False)  # the least recently used chat: its bucket has long drained
