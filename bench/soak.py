@@ -63,9 +63,7 @@ def _root_of(slack: FakeSlack, customer: int) -> str | None:
 
 async def _operator(slack: FakeSlack, customer: int) -> None:
     """Take the conversation over, reply in its thread, resolve it."""
-    root = _root_of(slack, customer)
-    if root is None:
-        return
+    root = await slack.wait_for(lambda: _root_of(slack, customer), timeout=120, what=f"the thread of {customer}")
     await slack.click_button(ALICE, CHANNEL, root, "takeover")
     await slack.user_posts(ALICE, CHANNEL, f"operator reply to {customer}", thread_ts=root)
     await slack.click_button(ALICE, CHANNEL, root, "resolve")

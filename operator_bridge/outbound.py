@@ -49,8 +49,8 @@ class SlackDeliverer:
         self.channels = channels
         self.alerts_channel = alerts_channel
         # chat.postMessage is limited per channel; chat.update and reactions.add per workspace (Tier 3).
-        self.post_pacer = post_pacer or Pacer(1.0, 3)
-        self.tier3_pacer = tier3_pacer or Pacer(50 / 60, 20)
+        self.post_pacer = post_pacer if post_pacer is not None else Pacer(1.0, 3)
+        self.tier3_pacer = tier3_pacer if tier3_pacer is not None else Pacer(50 / 60, 20)
         self.agent_name = agent_name
         self.agent_icon_emoji = agent_icon_emoji
         self.campaigns = CampaignMessages(client, channel=alerts_channel or channels[0],

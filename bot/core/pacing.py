@@ -40,8 +40,10 @@ class Pacer:
         self._shared: Budgets | None = None
         self._name = ""
 
-    def __len__(self) -> int:
-        """Chats or channels whose budget this process holds in memory."""
+    @property
+    def held(self) -> int:
+        """Chats or channels whose budget this process holds in memory. (Not __len__: an empty pacer must
+        stay truthy, callers write `pacer or Pacer(...)`.)"""
         return len(self._keys)
 
     def share(self, budgets: Budgets, name: str) -> None:

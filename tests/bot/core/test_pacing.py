@@ -45,8 +45,8 @@ async def test_the_pacer_forgets_chats_whose_budget_has_drained_and_keeps_those_
     pacer = Pacer(0.001, 1)  # a slot every 1,000 s: a chat that sent owes time for the whole test
     for chat in range(1000):  # chats looked at but never sent to: nothing to remember
         assert await pacer.has_capacity(chat)
-    assert len(pacer) == 1
+    assert pacer.held == 1
     for chat in ("A", "B", "C"):
         await pacer.wait(chat)
     assert not await pacer.has_capacity("A")  # still paced: its bucket was kept
-    assert len(pacer) == 3  # A, B and C, which owe time; the drained chat before them is gone
+    assert pacer.held == 3  # A, B and C, which owe time; the drained chat before them is gone
