@@ -43,7 +43,7 @@ class Pacer:
     @property
     def held(self) -> int:
         """Chats or channels whose budget this process holds in memory. (Not __len__: an empty pacer must
-        stay truthy, callers write `pacer or Pacer(...)`.)"""
+        stay truthy.)"""
         return len(self._keys)
 
     def share(self, budgets: Budgets, name: str) -> None:
