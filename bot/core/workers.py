@@ -88,8 +88,9 @@ class Worker:
             return "stopped"
         return "retrying" if self.failures_in_a_row else "running"
 
-    def start(self, *, first_in: float = 0.0) -> None:
-        """Run the first step in `first_in` seconds. A no-op while running (or still finishing a stop)."""
+    def start(self, *, first_in: float | None = 0.0) -> None:
+        """Run the first step in `first_in` seconds (None: when woken). A no-op while running (or still
+        finishing a stop)."""
         if self.running:
             return
         self.stop_requested.clear()
@@ -118,7 +119,7 @@ class Worker:
         if self._task is task:
             self._task = None
 
-    async def _run(self, first_in: float) -> None:
+    async def _run(self, first_in: float | None) -> None:
         wait: float | None = first_in
         while True:
             if wait is None or wait > 0:
