@@ -90,7 +90,7 @@ class Baton:
         # Every background worker, for /healthz, /metrics and a last check at shutdown.
         self.workers = Workers(alarms=self.alarms, on_failure=self.metrics.worker_failed)
         self.workers.track(self.sweeper, self.campaigns.worker, self.leadership.worker, self.telegram.poller.worker,
-                           self.slack.directory.worker, *(d.worker for d in self.dispatchers))
+                           self.slack.directory.worker, self.slack.home.worker, *(d.worker for d in self.dispatchers))
         self.health = Health(self.db, telegram=telegram_probe(self.telegram.bot.get_me),
                              slack=slack_probe(self.slack.client.auth_test),
                              telegram_polling_ok=lambda: self.telegram.poller.healthy,
