@@ -15,6 +15,10 @@ time. The core may not import a scheduler library, so the split is:
   its interval jobs (the timer sweeps) as calls to `wake()`. The scheduled work itself always runs inside
   its worker, supervised and drained at shutdown like everything else, never in the scheduler's executor.
 Without a runtime (unit tests) a worker's alarms are plain `loop.call_later` timers.
+
+Short-lived tasks, one per key (a dispatcher's lanes, the Slack spool's lanes), are not workers: they end
+when their lane is drained. They are spawned in a TaskGroup (bot/core/tasks.py), which keeps them
+referenced, logs their failures, and drains and cancels them at shutdown.
 """
 
 from __future__ import annotations
