@@ -86,7 +86,7 @@ class Baton:
         # APScheduler keeps time and only wakes workers (bot/scheduling.py); the sweeps run in their worker,
         # and only sweep stored deadlines (bot/core/timers.py): no domain state lives in the scheduler.
         self.alarms = SchedulerAlarms()
-        self.sweeper = Worker("timer-sweeps", self._sweep_if_leader)
+        self.sweeper = Worker("timer-sweeps", self._sweep_if_leader, ticks=True)
         # Every background worker, for /healthz, /metrics and a last check at shutdown.
         self.workers = Workers(alarms=self.alarms, on_failure=self.metrics.worker_failed)
         self.workers.track(self.sweeper, self.campaigns.worker, self.leadership.worker, self.telegram.poller.worker,

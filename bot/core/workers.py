@@ -62,10 +62,13 @@ def backoff_seconds(failures_in_a_row: int, base: float, cap: float) -> float:
 
 class Worker:
     def __init__(self, name: str, step: Step, *, idle_seconds: float | None = None, backoff_base: float = 0.5,
-                 backoff_max: float = 30.0) -> None:
+                 backoff_max: float = 30.0, ticks: bool = False) -> None:
         self.name = name
         self._step = step
         self.idle_seconds = idle_seconds  # None: only a wake (or an alarm) runs the next step
+        # Woken by a periodic job: a wake that comes while a step runs is dropped, not run right after it,
+        # so a step that outlasts the period is not run back to back (APScheduler's own max_instances=1).
+        self.ticks = ticks
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.alarms: Alarms = LoopAlarms()
@@ -144,6 +147,8 @@ class Worker:
                 wait = 0.0
                 continue
             self.failures_in_a_row = 0
+            if self.ticks:
+                self._wake.clear()
             wait = self.idle_seconds if result is None else result
 
     async def _sleep(self, timeout: float | None) -> None:

@@ -160,3 +160,20 @@ async def test_a_worker_starts_again_after_a_stop() -> None:
     await steps.until(lambda: steps.finished == 2)
     assert not worker.stopping
     await worker.stop()
+
+
+async def test_a_ticking_worker_drops_the_ticks_that_come_while_it_is_busy() -> None:
+    steps = Steps()
+    steps.block = asyncio.Event()
+    worker = Worker("sweeps", steps, ticks=True)
+    worker.start()
+    await steps.until(lambda: steps.runs == 1)
+    worker.wake()  # a tick during a long step: skipped, as APScheduler skips a job still running
+    steps.block.set()
+    await steps.until(lambda: steps.finished == 1)
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert steps.runs == 1
+    worker.wake()  # the next tick runs it
+    await steps.until(lambda: steps.finished == 2)
+    await worker.stop()
