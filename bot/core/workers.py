@@ -7,7 +7,7 @@ backoff: no worker dies silently, and none spins on a persistent error. `stop(gr
 hand finish for up to `grace` seconds (it may be committing), then cancels it.
 
 `Workers` is the runtime the composition root owns: it tracks every worker (for /healthz, /metrics and a
-last sweep at shutdown) and gives them their `Alarms`, the port through which a worker is woken at a later
+last check at shutdown) and gives them their `Alarms`, the port through which a worker is woken at a later
 time. The core may not import a scheduler library, so the split is:
 - the core says *when*: `worker.wake_in(seconds)` (a scheduled campaign falls due), and a worker with no
   poll interval of its own only runs when woken (the timer sweeps);
