@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import make_url
 
 from bot.agent.base import Agent
@@ -27,8 +26,10 @@ from bot.core.leader import Leadership
 from bot.core.ports import Clock
 from bot.core.service import Service
 from bot.core.timers import Timers
+from bot.core.workers import Worker, Workers
 from bot.health import Health, slack_probe, telegram_probe
 from bot.metrics import Metrics
+from bot.scheduling import SchedulerAlarms
 from bot.startup import StartupFailed
 from bot.telegram_io.adapter import TelegramAdapter
 from operator_bridge.adapter import SlackAdapter
@@ -81,13 +82,19 @@ class Baton:
                                 ("slack.tier3", self.slack.deliverer.tier3_pacer),
                                 ("campaign", self.campaigns.pacer)):
                 pacer.share(self.budgets, name)
+        self.timers = Timers(self.service, settings.timers, settings.escalation)
+        # APScheduler keeps time and only wakes workers (bot/scheduling.py); the sweeps run in their worker,
+        # and only sweep stored deadlines (bot/core/timers.py): no domain state lives in the scheduler.
+        self.alarms = SchedulerAlarms()
+        self.sweeper = Worker("timer-sweeps", self._sweep_if_leader, ticks=True)
+        # Every background worker, for /healthz, /metrics and a last check at shutdown.
+        self.workers = Workers(alarms=self.alarms, on_failure=self.metrics.worker_failed)
+        self.workers.track(self.sweeper, self.campaigns.worker, self.leadership.worker, self.telegram.poller.worker,
+                           self.slack.directory.worker, self.slack.home.worker, *(d.worker for d in self.dispatchers))
         self.health = Health(self.db, telegram=telegram_probe(self.telegram.bot.get_me),
                              slack=slack_probe(self.slack.client.auth_test),
                              telegram_polling_ok=lambda: self.telegram.poller.healthy,
-                             slack_problems=self.slack.deliverer.watch.reasons)
-        self.timers = Timers(self.service, settings.timers, settings.escalation)
-        # Jobs only sweep stored deadlines (bot/core/timers.py): no domain state lives in the scheduler.
-        self.scheduler = AsyncIOScheduler(timezone="UTC")
+                             slack_problems=self.slack.deliverer.watch.reasons, workers=self.workers.report)
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
         self.started_at = time.monotonic()
@@ -156,9 +163,9 @@ class Baton:
         self.starting = "telegram"
         await self.telegram.start(poll=False)  # polling is the leader's (see _elected)
         self.starting = "scheduler"
-        self.scheduler.add_job(self._sweep_if_leader, "interval", seconds=self.settings.timers.sweep_seconds,
-                               id="timers", max_instances=1, coalesce=True)
-        self.scheduler.start()
+        self.sweeper.start(first_in=None)  # the first sweep when the scheduler first wakes it
+        self.alarms.every("timers", self.settings.timers.sweep_seconds, self.sweeper.wake)
+        self.alarms.start()
         await self.leadership.start()
         log.info("Baton is running")
 
@@ -182,8 +189,8 @@ class Baton:
         # Stop taking work first (timers, polling, Socket Mode, then the HTTP server, which lets requests in
         # hand finish committing); then let in-flight deliveries end, in parallel; then close connections.
         # The Telegram client closes last: the Telegram dispatcher still sends through it while draining.
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+        self.alarms.shutdown()
+        await self.sweeper.stop()  # a sweep in hand finishes its transaction
         await self.leadership.stop()
         await self.campaigns.stop()
         await self.telegram.stop_intake()
@@ -192,6 +199,7 @@ class Baton:
             await self._runner.cleanup()
             self._runner = None
         await asyncio.gather(*(dispatcher.stop() for dispatcher in self.dispatchers))
+        await self.workers.stop_all()  # none should be left; one started while stopping would be
         await self.telegram.close()
         await self.slack.close()
         # An agent built here from the settings may hold connections (the openai backend's client).

@@ -31,8 +31,10 @@ RED = {"invalid_token", "channel_error"}
 class Health:
     def __init__(self, db: Database, *, telegram: Probe, slack: Probe, telegram_polling_ok: Callable[[], bool],
                  platform_ttl: float = 30.0, db_timeout: float = 3.0,
-                 slack_problems: Callable[[], list[str]] = list) -> None:
+                 slack_problems: Callable[[], list[str]] = list,
+                 workers: Callable[[], dict[str, Any]] = dict) -> None:
         self.db = db
+        self.workers = workers  # background workers' states: a failing one is visible here, not silent
         self.slack_problems = slack_problems
         self.probes = {"telegram": telegram, "slack": slack}
         self.telegram_polling_ok = telegram_polling_ok
@@ -77,6 +79,9 @@ class Health:
                                 "uptime_seconds": round(time.monotonic() - self.started_at)}
         if problems:
             body["problems"] = problems
+        workers = self.workers()
+        if workers:
+            body["workers"] = workers
         return not failing, body
 
     async def handler(self, _request: web.Request) -> web.Response:

@@ -80,6 +80,8 @@ class Metrics(Observer):
         self.oldest = Gauge("baton_outbox_oldest_pending_age_seconds",
                             "Age of the oldest pending outbox row per destination (read at scrape).",
                             ["destination"], registry=r)
+        self.worker_failures = Counter("baton_worker_failures", "Background worker steps that raised (each is "
+                                       "logged and run again after a backoff).", ["worker"], registry=r)
         self.scrape_errors = Counter("baton_metrics_backlog_errors", "Scrapes that could not read the outbox.",
                                      registry=r)
 
@@ -109,6 +111,9 @@ class Metrics(Observer):
     def agent_answered(self, seconds: float, *, handoff: bool, failed: bool) -> None:
         self.agent_latency.observe(seconds)
         self.agent_answers.labels("failed" if failed else "handoff" if handoff else "answered").inc()
+
+    def worker_failed(self, worker: str, _exc: BaseException) -> None:
+        self.worker_failures.labels(worker).inc()
 
     # --- scrape --------------------------------------------------------------------------------
 

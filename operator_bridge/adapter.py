@@ -85,6 +85,7 @@ class SlackAdapter:
         self._socket: AsyncSocketModeHandler | None = None
 
     async def start(self) -> None:
+        self.home.start()
         # One connection pool for every Web API call: without it slack_sdk opens a session (and a TLS
         # context) per call, which dominated the cost of a relayed message in the benchmarks.
         # The session's timeout is the one that counts (slack_sdk's own applies only to sessions it makes).

@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.access import Access
 from bot.core.events import Actor
+from bot.core.workers import Worker
 from operator_bridge.channel_watch import error_of
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,9 @@ class Directory:
         self.attempts = 4
         self.retry_base_seconds = 1.0
         self._names: dict[str, str] = {}
-        self._task: asyncio.Task[None] | None = None
+        # A refresh that raises is logged and tried again after a backoff of at most one refresh interval.
+        self.worker = Worker("slack-operator-group", self.refresh_group, idle_seconds=refresh_seconds,
+                             backoff_max=refresh_seconds)
 
     def cached_name(self, user_id: str) -> str | None:
         return self._names.get(user_id)
@@ -73,17 +76,7 @@ class Directory:
 
     def start(self) -> None:
         if self.access.operator_group:
-            self._task = asyncio.create_task(self._refresh_loop(), name="slack-operator-group")
+            self.worker.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _refresh_loop(self) -> None:
-        while True:
-            try:
-                await self.refresh_group()
-            except Exception:  # the loop must outlive anything a refresh runs into
-                log.exception("operator group refresh failed")
-            await asyncio.sleep(self.refresh_seconds)
+        await self.worker.stop(grace=0)  # a refresh in hand changes nothing that must be finished

@@ -5,7 +5,6 @@ recently and at most once per user per `min_interval` seconds: Slack limits view
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
@@ -22,6 +21,7 @@ from bot.core.handles import Database
 from bot.core.ports import Clock
 from bot.core.queries import home_snapshot
 from bot.core.stats import _aware, duration
+from bot.core.workers import Worker
 from operator_bridge import blocks as b
 from operator_bridge.links import Permalinks, linked
 
@@ -44,7 +44,12 @@ class AppHome:
         self.min_interval = min_interval
         self._opened: dict[str, float] = {}  # user → when they last opened Home (monotonic)
         self._published: dict[str, float] = {}  # user → when their view was last published
-        self._task: asyncio.Task[None] | None = None
+        # Pokes while a refresh is due or being published are folded into it.
+        self._due = False
+        self.worker = Worker("slack-app-home", self._refresh)
+
+    def start(self) -> None:
+        self.worker.start(first_in=None)  # refreshes only when poked
 
     def register(self) -> None:
         self.app.event("app_home_opened")(self.on_opened)
@@ -60,24 +65,28 @@ class AppHome:
         """Conversations changed: refresh recent visitors' views soon, coalescing bursts of changes."""
         now = time.monotonic()
         self._opened = {u: t for u, t in self._opened.items() if now - t < RECENT_SECONDS}
-        if not self._opened or (self._task is not None and not self._task.done()):
+        if not self._opened or self._due:
             return
-        with contextlib.suppress(RuntimeError):  # no running loop: nothing to refresh from
-            self._task = asyncio.get_running_loop().create_task(self._refresh_later())
+        self._due = True
+        self.worker.wake()
 
-    async def _refresh_later(self) -> None:
+    async def _refresh(self) -> float | None:
+        if not self._due:
+            return None
         last = max((self._published.get(u, 0.0) for u in self._opened), default=0.0)
-        await asyncio.sleep(max(0.0, last + self.min_interval - time.monotonic()))
+        wait = last + self.min_interval - time.monotonic()
+        if wait > 0:
+            return wait  # Slack limits views.publish per user: this step runs again then
         try:
             await self.publish(list(self._opened))
         except Exception:  # a refresh is best effort; the next change or visit publishes again
             log.exception("App Home refresh failed")
+        finally:
+            self._due = False
+        return None
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self.worker.stop(grace=0)
 
     async def publish(self, users: Iterable[str]) -> None:
         users = list(users)

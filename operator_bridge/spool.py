@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import exc as sa_exc
 
+from bot.core.tasks import TaskGroup
 from operator_bridge import spool_text
 from operator_bridge.spool_store import SpooledInput, SpoolStore
 
@@ -86,6 +87,7 @@ class SpoolRunner:
         self.retry_max = retry_max_seconds
         self.appliers: dict[str, Apply] = {}
         self._lanes: dict[str, asyncio.Task[None]] = {}
+        self._tasks = TaskGroup("slack-spool")  # the lanes' tasks: referenced until done, failures logged
         self._dirty: set[str] = set()
         self._live: dict[int, _Live] = {}
         self._stopping = asyncio.Event()
@@ -111,12 +113,8 @@ class SpoolRunner:
     async def stop(self, grace: float = 5.0) -> None:
         """Stop applying; what is not applied yet stays in the spool for the next start."""
         self._stopping.set()
-        tasks = list(self._lanes.values())
-        if tasks:
-            _, late = await asyncio.wait(tasks, timeout=grace)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
+        await self._tasks.wait(grace)
+        await self._tasks.cancel_all()
         if self._opened:
             await self.store.close()
             self._opened = False
@@ -131,7 +129,7 @@ class SpoolRunner:
             return  # start() kicks every lane with inputs waiting
         task = self._lanes.get(lane)
         if (task is None or task.done()) and not self._stopping.is_set():
-            self._lanes[lane] = asyncio.create_task(self._drain(lane), name=f"slack-spool:{lane}")
+            self._lanes[lane] = self._tasks.spawn(self._drain(lane), name=f"slack-spool:{lane}")
 
     async def _drain(self, lane: str) -> None:
         delay = self.retry_base

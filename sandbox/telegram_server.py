@@ -298,6 +298,8 @@ class FakeTelegram(TelegramPageMixin):
                 request.transport.close()
             # aiohttp treats a cancelled handler as a vanished client: nothing is written or logged.
             raise asyncio.CancelledError
+        if fault is not None and fault.garbled is not None:
+            return _json({"ok": True, "result": fault.garbled})
         if fault is not None:
             return _error(ApiError(fault.status, fault.description, retry_after=fault.retry_after))
         try:

@@ -267,6 +267,10 @@ class TelegramState:
         """The next `times` calls of `method` fail, after letting `after` matching calls succeed."""
         self._faults.append(Fault(method, times, status, description, retry_after, skip=after))
 
+    def garble_next(self, method: str, result: Any, times: int = 1) -> None:
+        """The next `times` calls of `method` answer "ok" with `result`, whatever shape it is."""
+        self._faults.append(Fault(method, times, garbled=result))
+
     def drop_next(self, method: str, times: int = 1, *, after: int = 0) -> None:
         self._faults.append(Fault(method, times, drop=True, skip=after))
 

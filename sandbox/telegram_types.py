@@ -91,6 +91,7 @@ class Fault:
     retry_after: int | None = None
     drop: bool = False
     skip: int = 0  # let this many matching calls through first
+    garbled: Any = None  # answer 200 "ok" with this as the result instead (a misbehaving proxy)
 
     def matches(self, method: str) -> bool:
         return method in SEND_METHODS if self.method == "*" else self.method.lower() == method.lower()

@@ -2,8 +2,9 @@
 
 A recipient row is `pending` until the send's outcome is recorded, so a restart (or a crash) resumes with
 the first pending row. The one repeat possible is a crash between Telegram accepting a message and its row
-being recorded, as for the outbox. Scheduled campaigns start when their stored `send_at` has passed: the
-loop sleeps until the earliest one (or a wake), so nothing is scheduled in memory.
+being recorded, as for the outbox. Scheduled campaigns start when their stored `send_at` has passed: each
+step sets its worker's alarm for the earliest one (APScheduler keeps the time, bot/scheduling.py), and the
+worker polls every `idle_poll_seconds` besides, so nothing is scheduled only in memory.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.core.campaigns import queue_update
 from bot.core.pacing import Pacer
 from bot.core.ports import Clock, Delivered, Failed, Result, RetryLater
 from bot.core.settings import CampaignSettings
+from bot.core.workers import Worker
 from storage import audit
 from storage import campaigns as store
 from storage.db import Database
@@ -45,45 +47,28 @@ class CampaignSender:
         self.idle_poll_seconds = idle_poll_seconds
         # Burst 1: an even spacing, so a campaign never eats the whole overall Telegram budget at once.
         self.pacer = Pacer(settings.per_second, 1)
-        self._wake = asyncio.Event()
-        self._stopped = asyncio.Event()
-        self._stopping = False
-        self._task: asyncio.Task[None] | None = None
+        # A step that fails is logged and run again after a backoff of at most one poll interval.
+        self.worker = Worker("campaign-sender", self._step, idle_seconds=idle_poll_seconds,
+                             backoff_max=idle_poll_seconds)
+
+    @property
+    def _stopping(self) -> bool:
+        return self.worker.stopping
+
+    @property
+    def _stopped(self) -> asyncio.Event:
+        return self.worker.stop_requested
 
     def wake(self) -> None:
-        self._wake.set()
+        self.worker.wake()
 
     def start(self) -> None:
         # Started again when this instance becomes the leader again after losing leadership.
-        if self._task is not None and not self._task.done():
-            return
-        self._stopping = False
-        self._stopped.clear()
-        self._task = asyncio.create_task(self._run(), name="campaign-sender")
+        self.worker.start()
 
     async def stop(self, grace_seconds: float = 5.0) -> None:
         """Finish the send in hand (its outcome is recorded), then stop; pending rows wait for the next start."""
-        self._stopping = True
-        self._stopped.set()
-        self._wake.set()
-        if self._task is None:
-            return
-        done, _ = await asyncio.wait({self._task}, timeout=grace_seconds)
-        if not done:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                timeout = await self._step()
-            except Exception:
-                log.exception("campaign sender: step failed; retrying")
-                timeout = self.idle_poll_seconds
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+        await self.worker.stop(grace_seconds)
 
     async def _step(self) -> float:
         now = self.clock.now()
@@ -108,10 +93,11 @@ class CampaignSender:
                     pass
             except Exception:
                 log.exception("campaign %s: sending step failed; the next step resumes it", campaign_id)
-        if upcoming is None:
-            return self.idle_poll_seconds
-        wait = (upcoming.replace(tzinfo=now.tzinfo) if upcoming.tzinfo is None else upcoming) - self.clock.now()
-        return min(max(wait.total_seconds(), 0.01), self.idle_poll_seconds)
+        if upcoming is not None:
+            wait = (upcoming.replace(tzinfo=now.tzinfo) if upcoming.tzinfo is None else upcoming) - self.clock.now()
+            # The alarm wakes the worker when the earliest campaign falls due (APScheduler's, in the wiring).
+            self.worker.wake_in(max(wait.total_seconds(), 0.01))
+        return self.idle_poll_seconds
 
     async def _start(self, campaign_id: int, now: datetime) -> None:
         async with self.db.transaction() as session:

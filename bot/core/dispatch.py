@@ -13,7 +13,6 @@ avoids looking for what it already knows:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -24,6 +23,7 @@ from bot.core.claim import loaded_for
 from bot.core.ports import Clock, Deliverer, Failed, Loaded, Observer, Result, RetryLater
 from bot.core.settle import settle_in
 from bot.core.tasks import TaskGroup
+from bot.core.workers import Worker
 from storage import outbox
 from storage.coordination import Coordinator
 from storage.db import Database
@@ -49,7 +49,6 @@ class Dispatcher:
         self.max_lanes = max_lanes
         self.retry_base_seconds = retry_base_seconds
         self.idle_poll_seconds = idle_poll_seconds
-        self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._active: set[str] = set()
         self._hinted: set[str] = set()  # lanes with new rows, not being drained
@@ -59,14 +58,18 @@ class Dispatcher:
         self._later: datetime | None = None  # the earliest head not yet due, as of the last scan
         self._overflow = False  # the last scan found more due lanes than there was room for
         self._tasks = TaskGroup(f"dispatch-{self.destination}")
-        self._loop: asyncio.Task[None] | None = None
-        self._stopping = False
+        # The loop that finds work and starts lanes; the lanes themselves are tasks of `_tasks`.
+        self.worker = Worker(f"dispatcher-{self.destination}", self._step, backoff_max=idle_poll_seconds)
+
+    @property
+    def _stopping(self) -> bool:
+        return self.worker.stopping
 
     def wake(self) -> None:
         """Look at the whole outbox of this destination again."""
         self._rescan = True
         self._idle.clear()
-        self._wake.set()
+        self.worker.wake()
 
     def hint(self, lanes: Iterable[str]) -> None:
         """Rows were committed in these lanes."""
@@ -76,7 +79,7 @@ class Dispatcher:
         for lane in lanes:
             (self._again if lane in self._active else self._hinted).add(lane)
         self._idle.clear()
-        self._wake.set()
+        self.worker.wake()
 
     @property
     def is_idle(self) -> bool:
@@ -87,37 +90,31 @@ class Dispatcher:
         await self._idle.wait()
 
     def start(self) -> None:
-        self._loop = asyncio.create_task(self._run(), name=f"dispatcher-{self.destination}")
+        self.worker.start()
 
     async def stop(self, grace_seconds: float = 5.0) -> None:
         """Let each lane finish the item in hand (it is settled, not abandoned), then stop."""
-        self._stopping = True
-        self._wake.set()
-        if self._loop is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop
+        await self.worker.stop(grace=None)  # a scan or a lane start in hand is short, and must not be cut
         await self._tasks.wait(grace_seconds)
         # Whatever is still running (a slow agent) is cancelled; its row stays pending for the next start.
         await self._tasks.cancel_all()
 
-    async def _run(self) -> None:
+    async def _step(self) -> float:
+        """Scan when due, start hinted lanes; seconds until the next timed scan (a wake comes sooner)."""
         loop = asyncio.get_running_loop()
-        while not self._stopping:
-            self._wake.clear()
-            if self._rescan or loop.time() >= self._next_scan:
-                self._rescan = False
-                try:
-                    wait = await self._scan()
-                except Exception:
-                    log.exception("dispatcher %s: cannot read the outbox; retrying", self.destination)
-                    wait = self.idle_poll_seconds
-                self._next_scan = loop.time() + wait
-            if self._hinted:
-                await self._start_hinted()
-            if not (self._active or self._hinted or self._rescan or self._overflow or self._later):
-                self._idle.set()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(self._next_scan - loop.time(), 0.0))
+        if self._rescan or loop.time() >= self._next_scan:
+            self._rescan = False
+            try:
+                wait = await self._scan()
+            except Exception:
+                log.exception("dispatcher %s: cannot read the outbox; retrying", self.destination)
+                wait = self.idle_poll_seconds
+            self._next_scan = loop.time() + wait
+        if self._hinted:
+            await self._start_hinted()
+        if not (self._active or self._hinted or self._rescan or self._overflow or self._later):
+            self._idle.set()
+        return max(self._next_scan - loop.time(), 0.0)
 
     async def _scan(self) -> float:
         """Start the due lanes; seconds until the next scan."""
@@ -195,7 +192,7 @@ class Dispatcher:
                     self._hinted.add(lane)
                 if rescan or self._overflow:
                     self._rescan = True
-                self._wake.set()
+                self.worker.wake()
 
     def _observe(self, item: OutboxItem, result: Result, author: str | None, now: datetime) -> None:
         try:

@@ -8,11 +8,10 @@ instance to try (every `interval` seconds) takes over. On SQLite the only proces
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from bot.core.workers import Worker
 from storage.coordination import Coordinator
 
 log = logging.getLogger(__name__)
@@ -26,29 +25,24 @@ class Leadership:
         self.on_deposed = on_deposed
         self.interval = interval
         self.leading = False
-        self._task: asyncio.Task[None] | None = None
+        self.worker = Worker("leadership", self._poll, idle_seconds=interval)
 
     async def start(self) -> None:
         await self._check()  # a lone instance leads at once, not one interval later
         if self.coordinator.shared:
-            self._task = asyncio.create_task(self._run(), name="leadership")
+            self.worker.start(first_in=self.interval)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self.worker.stop(grace=0)  # a check in hand is cut short: this instance is leaving anyway
         if self.leading:
             self.leading = False
             await self.on_deposed()
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self._check()
-            except Exception:
-                log.exception("leadership check failed; trying again")
+    async def _poll(self) -> None:
+        try:
+            await self._check()
+        except Exception:  # the database away: try again at the next interval, not after a longer backoff
+            log.exception("leadership check failed; trying again")
 
     async def _check(self) -> None:
         leading = await self.coordinator.try_lead()

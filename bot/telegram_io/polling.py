@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, TelegramError
 
+from bot.core.workers import Worker
 from bot.telegram_io.inbound import TelegramInbound
 
 log = logging.getLogger(__name__)
@@ -24,25 +25,26 @@ class TelegramPoller:
         self.timeout = timeout
         self.offset: int | None = None
         self.healthy = True
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
+        # One poll and the handling of what it brought is a step; the next step follows at once.
+        self.worker = Worker("telegram-polling", self._poll, idle_seconds=0)
+        self._webhook_cleared = False
         self._fetching = False
         self._failures = 0
 
+    @property
+    def _stopping(self) -> bool:
+        return self.worker.stopping
+
     def start(self) -> None:
         # May start again after a stop: leadership can move away from this instance and back.
-        self._stopping = False
-        self._task = asyncio.create_task(self._run(), name="telegram-polling")
+        self._webhook_cleared = False
+        self.worker.start()
 
     async def stop(self) -> None:
-        self._stopping = True
-        if self._task is not None:
+        if self.worker.running:
             # Interrupt a long poll at once, but let a batch being handled finish: cancelling a commit
             # half-way would leave SQLite locked.
-            if self._fetching:
-                self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+            await self.worker.stop(grace=0 if self._fetching else None)
         if self.offset is not None:
             # Confirm what was handled so a restart does not fetch it again (it would be ignored anyway).
             try:
@@ -50,18 +52,18 @@ class TelegramPoller:
             except TelegramError as exc:
                 log.debug("could not confirm the last updates: %s", exc)
 
-    async def _run(self) -> None:
-        # Webhook and polling exclude each other; a leftover webhook would make getUpdates fail.
-        self._fetching = True
-        await self._retrying(lambda: self.bot.delete_webhook(drop_pending_updates=False))
-        while not self._stopping:
-            self._fetching = True  # waiting on Telegram: safe to interrupt
-            updates = await self._fetch()
-            self._fetching = False
-            for update in updates:
-                if self._stopping or not await self._handle(update):
-                    break  # unconfirmed updates stay with Telegram and come back on the next poll
-                self.offset = update.update_id + 1
+    async def _poll(self) -> None:
+        self._fetching = True  # waiting on Telegram: safe to interrupt
+        if not self._webhook_cleared:
+            # Webhook and polling exclude each other; a leftover webhook would make getUpdates fail.
+            await self._retrying(lambda: self.bot.delete_webhook(drop_pending_updates=False))
+            self._webhook_cleared = True
+        updates = await self._fetch()
+        self._fetching = False
+        for update in updates:
+            if self._stopping or not await self._handle(update):
+                break  # unconfirmed updates stay with Telegram and come back on the next poll
+            self.offset = update.update_id + 1
 
     async def _fetch(self) -> tuple[Update, ...]:
         try:

@@ -157,6 +157,9 @@ async def test_tags_and_a_scheduled_send(world: World) -> None:
     assert world.baton is not None
     await world.baton.settled()
     assert _campaign_sends(world, "VIP preview") == []
+    # APScheduler keeps the time: the sender's worker is woken when the campaign falls due.
+    alarm = world.baton.alarms.scheduler.get_job("wake:campaign-sender")
+    assert alarm is not None and abs(alarm.next_run_time.timestamp() - later) < 60
 
     world.clock.offset = timedelta(hours=2)
     world.baton.campaigns.wake()

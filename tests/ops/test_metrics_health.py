@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 
 import aiohttp
 
+from bot.core.workers import Worker
 from storage.db import Database
 from tests.support.harness import ALICE, CHANNEL, World
 
@@ -111,3 +114,26 @@ async def test_healthz_turns_red_when_the_database_is_unreachable(world: World) 
         await baton.health.db.dispose()
     assert status == 503, body
     assert '"failing": ["database"]' in body and '"database": "unreachable"' in body
+
+
+async def test_a_failing_background_worker_is_counted_and_shown_not_silent(world: World) -> None:
+    baton = await world.start()
+    failed = asyncio.Event()
+
+    async def broken() -> None:
+        failed.set()
+        raise RuntimeError("the body of a background loop broke")
+
+    worker = Worker("test-broken", broken, backoff_base=3600.0)
+    baton.workers.track(worker)
+    worker.start()
+    await failed.wait()
+
+    _, page = await _get(world, "/metrics")
+    assert _value(page, "baton_worker_failures_total", worker="test-broken") == 1
+    status, body = await _get(world, "/healthz")
+    assert status == 200, body  # a worker retrying is visible, not a reason to restart Baton
+    workers = json.loads(body)["workers"]
+    assert workers["test-broken"]["state"] == "retrying"
+    assert "the body of a background loop broke" in workers["test-broken"]["last_error"]
+    assert workers["timer-sweeps"] == {"state": "running", "failures": 0}
