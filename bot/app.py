@@ -21,7 +21,6 @@ from bot.core.access import Access
 from bot.core.admin_ops import refresh_access
 from bot.core.agent_worker import AgentWorker
 from bot.core.broadcast import CampaignSender
-from bot.core.campaigns import CampaignOps
 from bot.core.dispatch import Dispatcher
 from bot.core.leader import Leadership
 from bot.core.ports import Clock
@@ -56,18 +55,19 @@ class Baton:
         self.db.on_enqueued = self._wake_destinations
         self.service = Service(self.db, texts=settings.texts, access=self.access, clock=self.clock,
                                wake=self._conversations_changed, escalation=settings.escalation,
-                               campaign_reply_days=settings.campaigns.reply_window_days, observer=self.metrics)
-        self.campaign_ops = CampaignOps(self.db, clock=self.clock, wake=self._wake_all)
+                               campaign_reply_days=settings.campaigns.reply_window_days,
+                               campaign_progress_seconds=settings.campaigns.progress_seconds,
+                               wake_campaigns=self._wake_all, observer=self.metrics)
         # Each side fetches the other's files through a port, so neither imports the other's platform.
         self.telegram = TelegramAdapter(settings.telegram, self.service, self.db, fetch_operator_file=(
             SlackFileFetcher.for_api(settings.slack.bot_token, settings.slack.api_url)))
         self.agent = agent or build_agent(settings.agent, settings.texts)
         self.slack = SlackAdapter(settings.slack, self.service, self.db,
                                   fetch_customer_file=self.telegram.fetch_customer_file,
-                                  reload_kb=self._reload_kb, health=self._health, campaigns=self.campaign_ops,
+                                  reload_kb=self._reload_kb, health=self._health, campaigns=True,
                                   spool_path=slack_spool_path(settings), retry_base_seconds=retry_base_seconds)
         self.campaigns = CampaignSender(self.db, self.telegram.send_campaign, settings.campaigns, clock=self.clock,
-                                        wake_outbox=self._wake_dispatchers)
+                                        handle=self.service.handle, wake_outbox=self._wake_dispatchers)
         worker = AgentWorker(self.service, self.agent, timeout=settings.agent.timeout_seconds,
                              typing=self.telegram.typing, observer=self.metrics)
         for deliverer in (self.telegram.deliverer, self.slack.deliverer, worker):

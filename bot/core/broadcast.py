@@ -1,5 +1,8 @@
 """The campaign sender: one recipient at a time, at the configured rate, with all its state in the database.
 
+It only reads: what it decides (a campaign starts, a recipient's outcome, done, failed) is an event handled by
+the core's one entry point (bot/core/campaigns.py has the handlers).
+
 A recipient row is `pending` until the send's outcome is recorded, so a restart (or a crash) resumes with
 the first pending row. The one repeat possible is a crash between Telegram accepting a message and its row
 being recorded, as for the outbox. Scheduled campaigns start when their stored `send_at` has passed: the
@@ -15,29 +18,38 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlalchemy.exc import OperationalError
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.core.campaigns import queue_update
+from bot.core.campaigns import FAILED
+from bot.core.events import (
+    CampaignFailed,
+    CampaignRecipientDone,
+    CampaignSendingDone,
+    CampaignStartDue,
+    Event,
+    Outcome,
+)
 from bot.core.pacing import Pacer
 from bot.core.ports import Clock, Delivered, Failed, Result, RetryLater
 from bot.core.settings import CampaignSettings
-from storage import audit
 from storage import campaigns as store
 from storage.db import Database
 from storage.models import Campaign, CampaignRecipient, Customer
 
 log = logging.getLogger(__name__)
 
-FAILED = "campaign_failed"  # audit action; its detail is "campaign N: why", shown on the campaign's message
+__all__ = ["FAILED", "CampaignSender", "SendCampaign"]
 
 # Sends one campaign's message to one chat: the Telegram side implements it (bot/telegram_io/campaigns.py).
 SendCampaign = Callable[[int, Campaign], Awaitable[Result]]
+# The core's one entry point (Service.handle): every outcome the sender records is an event.
+Handle = Callable[[Event], Awaitable[Outcome]]
 
 
 class CampaignSender:
     def __init__(self, db: Database, send: SendCampaign, settings: CampaignSettings, *, clock: Clock,
-                 wake_outbox: Callable[[], None], idle_poll_seconds: float = 5.0) -> None:
+                 handle: Handle, wake_outbox: Callable[[], None], idle_poll_seconds: float = 5.0) -> None:
         self.db = db
+        self.handle = handle
         self.send = send
         self.settings = settings
         self.clock = clock
@@ -114,54 +126,28 @@ class CampaignSender:
         return min(max(wait.total_seconds(), 0.01), self.idle_poll_seconds)
 
     async def _start(self, campaign_id: int, now: datetime) -> None:
-        async with self.db.transaction() as session:
-            campaign = await store.get(session, campaign_id)
-            if campaign is None or campaign.status != "scheduled":
-                return
-            # Recipients are fixed as sending starts, in the same transaction as the status change.
-            ids = await store.audience_ids(session, campaign.audience, campaign.audience_value, now)
-            await store.add_recipients(session, campaign_id, ids)
-            campaign.status, campaign.started_at = "sending", now
-            queue_update(session, campaign, now)
-            log.info("campaign %s: sending to %s customers", campaign_id, len(ids))
+        await self.handle(CampaignStartDue(campaign_id))
 
     async def _fail(self, campaign_id: int, reason: str) -> None:
-        """Stop a campaign for good and say why on its Slack message."""
-        now = self.clock.now()
-        async with self.db.transaction() as session:
-            campaign = await store.get(session, campaign_id)
-            if campaign is None:
-                return
-            campaign.status, campaign.finished_at = "failed", now
-            audit.record(session, action=FAILED, source="sender", conversation_id=None, actor_slack_user_id=None,
-                         actor_name=None, detail=f"campaign {campaign_id}: {reason}")
-            queue_update(session, campaign, now)
+        await self.handle(CampaignFailed(campaign_id, reason))
         self.wake_outbox()
 
     async def _send_next(self, campaign_id: int) -> bool:
         """Send to the campaign's next pending recipient; False once there is nothing more to do now."""
-        queued = False
         async with self.db.transaction() as session:
             campaign = await store.get(session, campaign_id)
             if campaign is None or campaign.status != "sending":
                 return False  # cancelled: checked before every send, so a cancel stops within one message
             found = await store.next_pending(session, campaign_id)
-            if found is None:
-                campaign.status, campaign.finished_at = "done", self.clock.now()
-                queue_update(session, campaign, self.clock.now())
-                log.info("campaign %s: done", campaign_id)
-            else:
-                recipient, customer = found
-                if customer.opted_out or customer.unreachable:
-                    self._record(recipient, "skipped", "opted out" if customer.opted_out else "blocked the bot")
-                    session.add(recipient)
-                    queued = self._progress(session, campaign)
         if found is None:
+            await self.handle(CampaignSendingDone(campaign_id))
             self.wake_outbox()
             return False
-        if recipient.status != "pending":
-            if queued:
-                self.wake_outbox()
+        recipient, customer = found
+        assert recipient.id is not None
+        if customer.opted_out or customer.unreachable:
+            await self.handle(CampaignRecipientDone(recipient.id, "skipped", "opted out" if customer.opted_out
+                                                    else "blocked the bot"))
             return True
         await self.pacer.wait("campaign")
         if self._stopping:
@@ -170,34 +156,21 @@ class CampaignSender:
         return await asyncio.shield(self._send_and_record(campaign, recipient, customer))
 
     async def _send_and_record(self, campaign: Campaign, recipient: CampaignRecipient, customer: Customer) -> bool:
+        assert recipient.id is not None
         result = await self._send(customer.tg_chat_id, campaign)
         if isinstance(result, RetryLater):
             log.warning("campaign %s: retrying in %.1fs: %s", campaign.id, result.after or 1.0, result.reason)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopped.wait(), timeout=result.after or 1.0)
             return not self._stopping
-        async with self.db.transaction() as session:
-            row = await session.get(CampaignRecipient, recipient.id)
-            fresh = await store.get(session, recipient.campaign_id)
-            if row is None or fresh is None:
-                return False
-            if isinstance(result, Delivered):
-                self._record(row, "sent", None)
-                row.sent_at, row.tg_message_id = self.clock.now(), result.tg_message_id
-            elif isinstance(result, Failed) and result.unreachable:
-                self._record(row, "blocked", result.reason)
-                who = await session.get(Customer, customer.id)
-                if who is not None:
-                    who.unreachable = True
-                    session.add(who)
-            else:
-                self._record(row, "failed", result.reason)
-            session.add(row)
-            # Cancelled meanwhile: this last send still shows in the final numbers.
-            queued = self._progress(session, fresh, force=fresh.status != "sending")
-        if queued:
-            self.wake_outbox()  # after the commit, so the dispatcher finds the row
-        return True
+        if isinstance(result, Delivered):
+            done = CampaignRecipientDone(recipient.id, "sent", tg_message_id=result.tg_message_id)
+        elif result.unreachable:
+            done = CampaignRecipientDone(recipient.id, "blocked", result.reason)
+        else:
+            done = CampaignRecipientDone(recipient.id, "failed", result.reason)
+        outcome = await self.handle(done)
+        return outcome.changed
 
     async def _send(self, chat_id: int, campaign: Campaign) -> Result:
         try:
@@ -207,18 +180,3 @@ class CampaignSender:
         except Exception as exc:  # a bug must not stop the campaign: this recipient fails, visibly
             log.exception("campaign %s: sending to %s failed", campaign.id, chat_id)
             return Failed(f"unexpected error: {type(exc).__name__}")
-
-    @staticmethod
-    def _record(recipient: CampaignRecipient, status: str, error: str | None) -> None:
-        recipient.status, recipient.error = status, error
-
-    def _progress(self, session: AsyncSession, campaign: Campaign, *, force: bool = False) -> bool:
-        """Queue a progress update of the Slack message, at most once per `progress_seconds`."""
-        now = self.clock.now()
-        last = campaign.progress_queued_at
-        if last is not None and last.tzinfo is None:
-            last = last.replace(tzinfo=now.tzinfo)
-        if force or last is None or (now - last).total_seconds() >= self.settings.progress_seconds:
-            queue_update(session, campaign, now)
-            return True
-        return False

@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.core import effects as fx
-from bot.core.broadcast import FAILED
-from bot.core.campaigns import CAMPAIGN_UPDATE
+from bot.core.campaigns import CAMPAIGN_UPDATE, FAILED
 from storage import audit, customers, outbox
 from storage import campaigns as store
 from storage.campaigns import first_bad_id, normalise_tag, parse_ids

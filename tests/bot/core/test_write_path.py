@@ -1,0 +1,179 @@
+"""Admin and campaign changes as events through Service.handle, on a real database: what each stores, audits
+and queues for Slack, and that a replayed or stale event changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import col, select
+
+from bot.config import TextSettings
+from bot.core.access import Access
+from bot.core.campaigns import CAMPAIGN_POST, CAMPAIGN_UPDATE
+from bot.core.events import (
+    Actor,
+    AdminCommandRun,
+    CampaignCancelRequested,
+    CampaignCreateRequested,
+    CampaignDraft,
+    CampaignFailed,
+    CampaignRecipientDone,
+    CampaignSendingDone,
+    CampaignStartDue,
+    CustomerInfo,
+    CustomerMessage,
+    CustomerTagsChangeRequested,
+    Delivery,
+    RoleChangeRequested,
+    TranscriptExported,
+)
+from bot.core.service import Service
+from storage import staff
+from storage.db import Database
+from storage.models import AuditEntry, Campaign, CampaignRecipient, Customer, OutboxItem
+from tests.support import databases
+from tests.support.harness import ShiftedClock
+
+ADMIN, ALICE, EVE = Actor("U0ADMIN", "Ada Admin"), Actor("U0ALICE", "Alice"), Actor("U0EVE", "Eve")
+CAROL = CustomerInfo(tg_user_id=1001, tg_chat_id=1001, first_name="Carol", username="carol")
+DAN = CustomerInfo(tg_user_id=1002, tg_chat_id=1002, first_name="Dan")
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    url = databases.url_for(tmp_path, "writes")
+    await databases.prepare(url)
+    database = Database(url)
+    await database.upgrade()
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def service(db: Database) -> Service:
+    woken: list[str] = []
+    svc = Service(db, texts=TextSettings(), access=Access([ALICE.slack_user_id], [ADMIN.slack_user_id]),
+                  clock=ShiftedClock(), wake_campaigns=lambda: woken.append("campaigns"))
+    svc.woken = woken  # type: ignore[attr-defined]
+    for n, customer in enumerate((CAROL, DAN), 1):
+        await svc.handle(CustomerMessage(Delivery("telegram", f"m{n}"), customer, n, "Hello", "Hello"))
+    return svc
+
+
+async def _audit(db: Database) -> list[tuple[str, str | None, str | None]]:
+    async with db.transaction() as session:
+        rows = (await session.exec(select(AuditEntry).order_by(col(AuditEntry.id)))).all()
+    return [(r.action, r.actor_slack_user_id, r.detail) for r in rows]
+
+
+async def _outbox(db: Database, *kinds: str) -> list[OutboxItem]:
+    async with db.transaction() as session:
+        return list((await session.exec(select(OutboxItem).where(col(OutboxItem.kind).in_(kinds))
+                                        .order_by(col(OutboxItem.id)))).all())
+
+
+async def test_a_role_change_is_stored_and_audited_once(db: Database, service: Service) -> None:
+    add = RoleChangeRequested(ADMIN, EVE.slack_user_id, "operator", add=True, delivery=Delivery("slack", "cmd-1"))
+    outcome = await service.handle(add)
+    assert outcome.changed and outcome.feedback[0].text == "<@U0EVE> is now a Baton operator."
+    async with db.transaction() as session:
+        assert await staff.list_role(session, "operator") == [EVE.slack_user_id]
+        first_generation = await staff.generation(session)
+    # The same request again (a Slack retry) changes nothing, even after a removal.
+    await service.handle(RoleChangeRequested(ADMIN, EVE.slack_user_id, "operator", add=False,
+                                             delivery=Delivery("slack", "cmd-2")))
+    replay = await service.handle(add)
+    assert replay.duplicate and not replay.changed
+    async with db.transaction() as session:
+        assert await staff.list_role(session, "operator") == []
+        assert await staff.generation(session) != first_generation
+    assert [a for a in await _audit(db) if a[0].startswith("operator")] == [
+        ("operator_added", ADMIN.slack_user_id, EVE.slack_user_id),
+        ("operator_removed", ADMIN.slack_user_id, EVE.slack_user_id)]
+
+
+async def test_role_changes_refused_change_nothing(db: Database, service: Service) -> None:
+    refused = await service.handle(RoleChangeRequested(ALICE, EVE.slack_user_id, "admin", add=True,
+                                                       delivery=Delivery("slack", "cmd-3")))
+    assert not refused.changed and "Only Baton admins" in refused.feedback[0].text
+    configured = await service.handle(RoleChangeRequested(ADMIN, ALICE.slack_user_id, "operator", add=False,
+                                                          delivery=Delivery("slack", "cmd-4")))
+    assert not configured.changed and "config file" in configured.feedback[0].text
+    async with db.transaction() as session:
+        assert await staff.list_role(session, "admin") == []
+    assert not [a for a in await _audit(db) if a[0].startswith(("operator", "admin"))]
+
+
+async def test_commands_and_exports_are_on_the_record(db: Database, service: Service) -> None:
+    await service.handle(AdminCommandRun(ADMIN, "status", ""))
+    await service.handle(TranscriptExported(ALICE.slack_user_id, 1))
+    await service.handle(TranscriptExported(EVE.slack_user_id, 1))  # not an operator: nothing was exported
+    await service.handle(TranscriptExported(ALICE.slack_user_id, 99))  # no such conversation
+    assert [a for a in await _audit(db) if a[0] in ("baton status", "export")] == [
+        ("baton status", ADMIN.slack_user_id, None), ("export", ALICE.slack_user_id, None)]
+
+
+async def test_a_campaign_is_created_once_cancelled_once_and_its_slack_message_queued(db: Database,
+                                                                                       service: Service) -> None:
+    create = CampaignCreateRequested(ADMIN, CampaignDraft(text="Sale", html="Sale", audience="all"), form_id="V1")
+    created = await service.handle(create)
+    assert created.changed and created.campaign_id == 1
+    again = await service.handle(create)
+    assert again.duplicate and again.campaign_id is None and "already created" in again.feedback[0].text
+    cancelled = await service.handle(CampaignCancelRequested(ADMIN, 1, "button"))
+    assert cancelled.feedback[0].text == "Campaign #1 is cancelled."
+    assert "already cancelled" in (await service.handle(CampaignCancelRequested(ADMIN, 1, "button"))).feedback[0].text
+    assert service.woken == ["campaigns", "campaigns"]  # type: ignore[attr-defined]
+    async with db.transaction() as session:
+        campaign = await session.get(Campaign, 1)
+        assert campaign is not None and campaign.status == "cancelled" and campaign.cancelled_by_name == "Ada Admin"
+    assert [(r.kind, r.lane) for r in await _outbox(db, CAMPAIGN_POST, CAMPAIGN_UPDATE)] == [
+        (CAMPAIGN_POST, "campaign:1"), (CAMPAIGN_UPDATE, "campaign:1")]
+    assert [a for a in await _audit(db) if a[0].startswith("campaign")] == [
+        ("campaign_created", ADMIN.slack_user_id, "campaign 1"), ("campaign_cancelled", ADMIN.slack_user_id,
+                                                                  "campaign 1")]
+
+
+async def test_tags_are_set_and_a_replayed_command_is_ignored(db: Database, service: Service) -> None:
+    tag = CustomerTagsChangeRequested(ADMIN, "@carol", ("VIP", "beta"), delivery=Delivery("slack", "cmd-5"))
+    assert (await service.handle(tag)).feedback[0].text == "Carol's tags: beta, vip."
+    await service.handle(CustomerTagsChangeRequested(ADMIN, "1001", ("beta",), remove=True))
+    assert (await service.handle(tag)).duplicate
+    async with db.transaction() as session:
+        carol = (await session.exec(select(Customer).where(Customer.tg_user_id == 1001))).one()
+    assert carol.tags == ",vip,"
+
+
+async def test_the_senders_progress_is_recorded_through_events(db: Database, service: Service) -> None:
+    await service.handle(CampaignCreateRequested(ADMIN, CampaignDraft(text="Sale", html="Sale", audience="all")))
+    assert (await service.handle(CampaignStartDue(1))).changed
+    assert not (await service.handle(CampaignStartDue(1))).changed  # already sending: recipients fixed once
+    async with db.transaction() as session:
+        recipients = (await session.exec(select(CampaignRecipient).order_by(col(CampaignRecipient.id)))).all()
+    assert [r.customer_id for r in recipients] == [1, 2]
+    assert not (await service.handle(CampaignSendingDone(1))).changed  # two are still pending
+    await service.handle(CampaignRecipientDone(recipients[0].id or 0, "sent", tg_message_id=77))
+    await service.handle(CampaignRecipientDone(recipients[1].id or 0, "blocked", "blocked by the user"))
+    replay = await service.handle(CampaignRecipientDone(recipients[0].id or 0, "failed", "late"))
+    assert replay.duplicate
+    assert (await service.handle(CampaignSendingDone(1))).changed
+    async with db.transaction() as session:
+        sent, blocked = (await session.exec(select(CampaignRecipient).order_by(col(CampaignRecipient.id)))).all()
+        dan = await session.get(Customer, 2)
+        campaign = await session.get(Campaign, 1)
+    assert (sent.status, sent.tg_message_id, sent.sent_at is not None) == ("sent", 77, True)
+    assert (blocked.status, blocked.error) == ("blocked", "blocked by the user")
+    assert dan is not None and dan.unreachable
+    assert campaign is not None and campaign.status == "done"
+    assert len(await _outbox(db, CAMPAIGN_UPDATE)) >= 2  # started, done (progress in between is throttled)
+
+
+async def test_a_failed_campaign_says_why_in_the_audit_trail(db: Database, service: Service) -> None:
+    await service.handle(CampaignCreateRequested(ADMIN, CampaignDraft(text="Sale", html="Sale", audience="all")))
+    await service.handle(CampaignFailed(1, "could not start (ValueError)"))
+    async with db.transaction() as session:
+        campaign = await session.get(Campaign, 1)
+    assert campaign is not None and campaign.status == "failed"
+    assert ("campaign_failed", None, "campaign 1: could not start (ValueError)") in await _audit(db)
