@@ -1,5 +1,5 @@
 """The events beside the conversation flow that `Service.handle` routes: admin changes, the audit trail of
-commands and exports, and campaigns (an admin's operations and the sender's progress)."""
+commands and exports, campaigns (an admin's operations and the sender's progress) and timer firings."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from bot.core import admin_ops
 from bot.core.access import Access
 from bot.core.campaigns import CampaignHandlers
+from bot.core.deadlines import Deadlines
 from bot.core.events import (
     AdminCommandRun,
     AgentPauseRequested,
@@ -20,7 +21,9 @@ from bot.core.events import (
     CampaignStartDue,
     CustomerBlockRequested,
     CustomerTagsChangeRequested,
+    CustomerWaitDue,
     Outcome,
+    OwnerSilenceDue,
     RoleChangeRequested,
     TranscriptExported,
 )
@@ -36,6 +39,7 @@ WAKE_CAMPAIGNS = (CampaignCreateRequested, CampaignCancelRequested)
 def beside_conversations(tx: Transactions, access: Access, clock: Clock,
                          campaigns: CampaignHandlers) -> dict[type, Handler]:
     now = clock.now
+    deadlines = Deadlines(tx, clock=clock)
     return {
         CustomerBlockRequested: lambda e: admin_ops.block(tx, access, e, now()),
         AgentPauseRequested: lambda e: admin_ops.pause(tx, access, e, now()),
@@ -49,4 +53,6 @@ def beside_conversations(tx: Transactions, access: Access, clock: Clock,
         CampaignRecipientDone: campaigns.recipient_done,
         CampaignSendingDone: campaigns.sending_done,
         CampaignFailed: campaigns.failed,
+        CustomerWaitDue: deadlines.customer_waiting,
+        OwnerSilenceDue: deadlines.owner_silent,
     }
