@@ -71,8 +71,9 @@ class Baton:
         worker = AgentWorker(self.service, self.agent, timeout=settings.agent.timeout_seconds,
                              typing=self.telegram.typing, observer=self.metrics)
         for deliverer in (self.telegram.deliverer, self.slack.deliverer, worker):
-            self.dispatchers.append(Dispatcher(self.db, deliverer, clock=self.clock,  # type: ignore[arg-type]
-                                               retry_base_seconds=retry_base_seconds,
+            # Delivery outcomes go through the core's entry point, in the dispatcher's own transaction.
+            self.dispatchers.append(Dispatcher(self.db, deliverer, handle_in=self.service.handle_in,  # type: ignore[arg-type]
+                                               clock=self.clock, retry_base_seconds=retry_base_seconds,
                                                observer=self.metrics, coordinator=self.coordinator))
         self.budgets = SharedBudgets(self.db) if self.coordinator.shared else None
         if self.budgets is not None:

@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import campaigns as core
-from bot.core.campaign_queries import campaign_facts, campaign_to_deliver, record_post
+from bot.core.campaign_queries import campaign_facts, campaign_to_deliver
 from bot.core.handles import Database, payload_of
 from bot.core.pacing import Pacer
 from bot.core.ports import Delivered, Failed, Result, RetryLater
@@ -57,7 +57,7 @@ class CampaignMessages:
                 resp = await self.client.chat_postMessage(channel=self.channel, text=text, blocks=body,
                                                           unfurl_links=False, metadata=self.metadata(item))
                 found = str(resp["ts"])
-            await record_post(self.db, campaign_id, self.channel, found)
+            # Recorded on the campaign with this outcome (bot/core/campaigns.py record_post).
             return Delivered(slack_channel=self.channel, slack_ts=found)
         if not campaign.slack_channel or not campaign.slack_ts:
             return Delivered(skipped="the campaign's message was never posted")

@@ -15,7 +15,7 @@ from storage.db import Database
 from storage.models import Campaign, Conversation, Customer, OutboxItem
 
 __all__ = ["CampaignFacts", "campaign_facts", "campaign_to_deliver", "first_bad_id", "normalise_tag", "parse_ids",
-           "recent_campaigns", "record_post"]
+           "recent_campaigns"]
 
 
 async def campaign_to_deliver(db: Database, item: OutboxItem, campaign_id: int) -> tuple[Campaign | None, bool]:
@@ -25,15 +25,6 @@ async def campaign_to_deliver(db: Database, item: OutboxItem, campaign_id: int) 
         superseded = item.kind == CAMPAIGN_UPDATE and bool(await outbox.find_pending_after(
             session, fx.SLACK, item.lane, item.id or 0, limit=1))
     return campaign, superseded
-
-
-async def record_post(db: Database, campaign_id: int, channel: str, ts: str) -> None:
-    """Where the campaign's Slack message is, so its updates edit it."""
-    async with db.transaction() as session:
-        campaign = await store.get(session, campaign_id)
-        if campaign is not None:
-            campaign.slack_channel, campaign.slack_ts = channel, ts
-            session.add(campaign)
 
 
 @dataclass(frozen=True)

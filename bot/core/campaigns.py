@@ -24,13 +24,13 @@ from bot.core.events import (
     CustomerTagsChangeRequested,
     Outcome,
 )
-from bot.core.ports import Clock
+from bot.core.ports import Clock, Delivered, Result
 from bot.core.text import quote
 from bot.core.transactions import Transactions
 from storage import audit, customers, inbox, outbox
 from storage import campaigns as store
 from storage.ids import as_id, looks_numeric
-from storage.models import Campaign, CampaignRecipient, Conversation, Customer
+from storage.models import Campaign, CampaignRecipient, Conversation, Customer, OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -222,3 +222,13 @@ async def attribute_reply(session: AsyncSession, conv: Conversation, customer: C
     if campaign is not None:
         queue_update(session, campaign, now)  # the campaign's message lists its replies
     return True
+
+
+async def record_post(session: AsyncSession, item: OutboxItem, result: Result) -> None:
+    """Where the campaign's Slack message was posted, so its updates edit it (part of the delivery's outcome)."""
+    if item.kind != CAMPAIGN_POST or not isinstance(result, Delivered) or result.skipped or not result.slack_ts:
+        return
+    campaign = await store.get(session, int(outbox.payload_of(item).get("campaign_id", 0)))
+    if campaign is not None:
+        campaign.slack_channel, campaign.slack_ts = result.slack_channel, result.slack_ts
+        session.add(campaign)

@@ -1,5 +1,6 @@
 """The events beside the conversation flow that `Service.handle` routes: admin changes, the audit trail of
-commands and exports, campaigns (an admin's operations and the sender's progress) and timer firings."""
+commands and exports, campaigns (an admin's operations and the sender's progress), timer firings and
+delivery outcomes."""
 
 from __future__ import annotations
 
@@ -22,11 +23,13 @@ from bot.core.events import (
     CustomerBlockRequested,
     CustomerTagsChangeRequested,
     CustomerWaitDue,
+    DeliverySettled,
     Outcome,
     OwnerSilenceDue,
     RoleChangeRequested,
     TranscriptExported,
 )
+from bot.core.outcomes import DeliveryOutcomes
 from bot.core.ports import Clock
 from bot.core.transactions import Transactions
 
@@ -40,6 +43,7 @@ def beside_conversations(tx: Transactions, access: Access, clock: Clock,
                          campaigns: CampaignHandlers) -> dict[type, Handler]:
     now = clock.now
     deadlines = Deadlines(tx, clock=clock)
+    outcomes = DeliveryOutcomes(tx)
     return {
         CustomerBlockRequested: lambda e: admin_ops.block(tx, access, e, now()),
         AgentPauseRequested: lambda e: admin_ops.pause(tx, access, e, now()),
@@ -55,4 +59,5 @@ def beside_conversations(tx: Transactions, access: Access, clock: Clock,
         CampaignFailed: campaigns.failed,
         CustomerWaitDue: deadlines.customer_waiting,
         OwnerSilenceDue: deadlines.owner_silent,
+        DeliverySettled: outcomes.settled,
     }

@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import col, select
 
 from bot.config import TextSettings
+from bot.core import effects as fx
 from bot.core.access import Access
 from bot.core.campaigns import CAMPAIGN_POST, CAMPAIGN_UPDATE
 from bot.core.events import (
@@ -26,11 +27,13 @@ from bot.core.events import (
     CustomerMessage,
     CustomerTagsChangeRequested,
     Delivery,
+    DeliverySettled,
     RoleChangeRequested,
     TranscriptExported,
 )
+from bot.core.ports import Delivered
 from bot.core.service import Service
-from storage import staff
+from storage import conversations, staff
 from storage.db import Database
 from storage.models import AuditEntry, Campaign, CampaignRecipient, Customer, OutboxItem
 from tests.support import databases
@@ -177,3 +180,40 @@ async def test_a_failed_campaign_says_why_in_the_audit_trail(db: Database, servi
         campaign = await session.get(Campaign, 1)
     assert campaign is not None and campaign.status == "failed"
     assert ("campaign_failed", None, "campaign 1: could not start (ValueError)") in await _audit(db)
+
+
+async def test_a_delivery_outcome_is_recorded_in_the_callers_transaction(db: Database, service: Service) -> None:
+    """The dispatcher records an outcome and claims the next row in one transaction: handle_in joins it, so
+    the outcome is kept or lost with it."""
+    (item,) = [r for r in await _outbox(db, fx.OPEN_THREAD) if r.conversation_id == 1]
+    settled = DeliverySettled(item, Delivered(slack_channel="C0SUPPORT", slack_ts="1700000000.000100"),
+                              service.clock.now())
+
+    class Abandoned(Exception):
+        pass
+
+    with pytest.raises(Abandoned):
+        async with db.transaction() as session:
+            await service.handle_in(session, settled)
+            raise Abandoned
+    async with db.transaction() as session:
+        conv = await conversations.get(session, 1)
+        assert conv is not None and conv.slack_thread_ts is None
+        assert (await session.get(OutboxItem, item.id)).status == "pending"  # type: ignore[union-attr]
+    async with db.transaction() as session:
+        await service.handle_in(session, settled)
+    async with db.transaction() as session:
+        conv = await conversations.get(session, 1)
+        assert conv is not None and conv.slack_thread_ts == "1700000000.000100"
+        assert (await session.get(OutboxItem, item.id)).status == "done"  # type: ignore[union-attr]
+
+
+async def test_where_a_campaigns_message_was_posted_is_part_of_its_delivery_outcome(db: Database,
+                                                                                    service: Service) -> None:
+    await service.handle(CampaignCreateRequested(ADMIN, CampaignDraft(text="Sale", html="Sale", audience="all")))
+    (post,) = await _outbox(db, CAMPAIGN_POST)
+    await service.handle(DeliverySettled(post, Delivered(slack_channel="C0ALERTS", slack_ts="1.5"),
+                                         service.clock.now()))
+    async with db.transaction() as session:
+        campaign = await session.get(Campaign, 1)
+    assert campaign is not None and (campaign.slack_channel, campaign.slack_ts) == ("C0ALERTS", "1.5")

@@ -1,0 +1,22 @@
+"""Delivery outcomes as a core event: DeliverySettled, recorded by bot/core/settle.py (platform ids onto the
+rows, retries, failures made visible) and, for a campaign's Slack message, where it was posted."""
+
+from __future__ import annotations
+
+from bot.core.campaigns import record_post
+from bot.core.events import DeliverySettled, Outcome
+from bot.core.settle import settle_in
+from bot.core.transactions import Transactions
+
+
+class DeliveryOutcomes:
+    def __init__(self, db: Transactions) -> None:
+        self.db = db
+
+    async def settled(self, event: DeliverySettled) -> Outcome:
+        async with self.db.transaction() as session:
+            author = await settle_in(session, event.item, event.result, event.settled_at, retry_base=event.retry_base,
+                                     loaded=event.loaded)
+            await record_post(session, event.item, event.result)
+        # Not `changed`: a delivery changes no conversation's state that anyone is shown.
+        return Outcome(conversation_id=event.item.conversation_id, author=author)
