@@ -57,17 +57,18 @@ class Baton:
                                wake=self._conversations_changed, escalation=settings.escalation,
                                campaign_reply_days=settings.campaigns.reply_window_days,
                                campaign_progress_seconds=settings.campaigns.progress_seconds,
-                               wake_campaigns=self._wake_all, observer=self.metrics)
+                               wake_campaigns=lambda: self.campaigns.wake(), observer=self.metrics)
         # Each side fetches the other's files through a port, so neither imports the other's platform.
         self.telegram = TelegramAdapter(settings.telegram, self.service, self.db, fetch_operator_file=(
-            SlackFileFetcher.for_api(settings.slack.bot_token, settings.slack.api_url)))
+            SlackFileFetcher.for_api(settings.slack.bot_token, settings.slack.api_url)),
+            campaign_per_second=settings.campaigns.per_second)
         self.agent = agent or build_agent(settings.agent, settings.texts)
         self.slack = SlackAdapter(settings.slack, self.service, self.db,
                                   fetch_customer_file=self.telegram.fetch_customer_file,
                                   reload_kb=self._reload_kb, health=self._health, campaigns=True,
                                   spool_path=slack_spool_path(settings), retry_base_seconds=retry_base_seconds)
-        self.campaigns = CampaignSender(self.db, self.telegram.send_campaign, settings.campaigns, clock=self.clock,
-                                        handle=self.service.handle, wake_outbox=self._wake_dispatchers)
+        self.campaigns = CampaignSender(self.db, settings.campaigns, clock=self.clock, handle=self.service.handle,
+                                        wake_outbox=self._wake_dispatchers)
         worker = AgentWorker(self.service, self.agent, timeout=settings.agent.timeout_seconds,
                              typing=self.telegram.typing, observer=self.metrics)
         for deliverer in (self.telegram.deliverer, self.slack.deliverer, worker):
@@ -80,7 +81,7 @@ class Baton:
             # Telegram's and Slack's limits are per bot and workspace: instances share the budgets.
             for name, pacer in (("telegram", self.telegram.pacer), ("slack.post", self.slack.deliverer.post_pacer),
                                 ("slack.tier3", self.slack.deliverer.tier3_pacer),
-                                ("campaign", self.campaigns.pacer)):
+                                ("campaign", self.telegram.campaign_pacer)):
                 pacer.share(self.budgets, name)
         self.health = Health(self.db, telegram=telegram_probe(self.telegram.bot.get_me),
                              slack=slack_probe(self.slack.client.auth_test),
@@ -94,11 +95,6 @@ class Baton:
         self.started_at = time.monotonic()
         self._owns_agent = agent is None  # one passed in is the caller's to close
         self.starting = "configuration"
-
-    def _wake_all(self) -> None:
-        self._wake_dispatchers()
-        # A new, cancelled or rescheduled campaign, or a customer who opted out: the sender looks again.
-        self.campaigns.wake()
 
     def _wake_dispatchers(self) -> None:
         for dispatcher in self.dispatchers:

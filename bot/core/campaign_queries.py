@@ -14,8 +14,8 @@ from storage.campaigns import first_bad_id, normalise_tag, parse_ids
 from storage.db import Database
 from storage.models import Campaign, Conversation, Customer, OutboxItem
 
-__all__ = ["CampaignFacts", "campaign_facts", "campaign_to_deliver", "first_bad_id", "normalise_tag", "parse_ids",
-           "recent_campaigns"]
+__all__ = ["CampaignFacts", "campaign_facts", "campaign_to_deliver", "campaign_to_send", "first_bad_id",
+           "normalise_tag", "parse_ids", "recent_campaigns"]
 
 
 async def campaign_to_deliver(db: Database, item: OutboxItem, campaign_id: int) -> tuple[Campaign | None, bool]:
@@ -25,6 +25,12 @@ async def campaign_to_deliver(db: Database, item: OutboxItem, campaign_id: int) 
         superseded = item.kind == CAMPAIGN_UPDATE and bool(await outbox.find_pending_after(
             session, fx.SLACK, item.lane, item.id or 0, limit=1))
     return campaign, superseded
+
+
+async def campaign_to_send(db: Database, campaign_id: int) -> Campaign | None:
+    """The campaign whose message a Telegram outbox row sends, as it is now (cancelled or not)."""
+    async with db.transaction() as session:
+        return await store.get(session, campaign_id)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ campaign's Slack message. The sending loop is bot/core/broadcast.py; it reports 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,17 +19,18 @@ from bot.core.events import (
     CampaignCreateRequested,
     CampaignDraft,
     CampaignFailed,
-    CampaignRecipientDone,
     CampaignSendingDone,
+    CampaignSendsDue,
     CampaignStartDue,
     CustomerTagsChangeRequested,
     Outcome,
 )
-from bot.core.ports import Clock, Delivered, Result
+from bot.core.ports import Clock, Delivered, Result, RetryLater
 from bot.core.text import quote
 from bot.core.transactions import Transactions
 from storage import audit, customers, inbox, outbox
 from storage import campaigns as store
+from storage.db import after_commit
 from storage.ids import as_id, looks_numeric
 from storage.models import Campaign, CampaignRecipient, Conversation, Customer, OutboxItem
 
@@ -37,6 +39,9 @@ log = logging.getLogger(__name__)
 # Outbox kinds for the campaign's message in Slack (rendered from the stored campaign when delivered).
 CAMPAIGN_POST, CAMPAIGN_UPDATE = "campaign_post", "campaign_update"
 KINDS = (CAMPAIGN_POST, CAMPAIGN_UPDATE)
+# The campaign's message to one recipient: a Telegram row in the customer's lane.
+CAMPAIGN_SEND = "campaign_send"
+CANCELLED = "the campaign was cancelled"  # Delivered.skipped of a send that found its campaign cancelled
 ALREADY_CREATED = "This form already created its campaign: `/baton campaign list` shows it."
 FAILED = "campaign_failed"  # audit action; its detail is "campaign N: why", shown on the campaign's message
 
@@ -59,10 +64,12 @@ class CampaignHandlers:
     """The campaign events `Service.handle` routes here: an admin's create, cancel and tag, and the sender's
     progress (a campaign starts, each recipient's outcome, done, failed)."""
 
-    def __init__(self, db: Transactions, *, clock: Clock, progress_seconds: float = 3.0) -> None:
+    def __init__(self, db: Transactions, *, clock: Clock, progress_seconds: float = 3.0,
+                 wake_sender: Callable[[], None] = lambda: None) -> None:
         self.db = db
         self.clock = clock
         self.progress_seconds = progress_seconds
+        self.wake_sender = wake_sender
 
     async def create(self, event: CampaignCreateRequested) -> Outcome:
         """The new campaign's id, or why not (phrased for the admin). The form's id makes creation idempotent:
@@ -142,33 +149,72 @@ class CampaignHandlers:
             log.info("campaign %s: sending to %s customers", event.campaign_id, len(ids))
         return Outcome(changed=True, campaign_id=event.campaign_id)
 
-    async def recipient_done(self, event: CampaignRecipientDone) -> Outcome:
+    async def sends_due(self, event: CampaignSendsDue) -> Outcome:
         now = self.clock.now()
         async with self.db.transaction() as session:
-            row = await session.get(CampaignRecipient, event.recipient_id)
-            if row is None or row.status != "pending":
-                return Outcome(duplicate=True)
-            campaign = await store.get(session, row.campaign_id)
-            if campaign is None:
-                return Outcome()
-            row.status, row.error = event.status, event.error
-            if event.status == "sent":
-                row.sent_at, row.tg_message_id = now, event.tg_message_id
-            elif event.status == "blocked":
-                customer = await session.get(Customer, row.customer_id)
-                if customer is not None:
-                    customer.unreachable = True
-                    session.add(customer)
-            session.add(row)
-            # Cancelled meanwhile: this last send still shows in the final numbers.
-            self._progress(session, campaign, now, force=event.status != "skipped" and campaign.status != "sending")
-        return Outcome(changed=True, campaign_id=row.campaign_id)
+            campaign = await store.get(session, event.campaign_id)
+            if campaign is None or campaign.status != "sending":
+                return Outcome()  # cancelled: what is pending stays pending
+            queued = skipped = 0
+            # Skipped recipients take no room: look further until the room is used or no one is left.
+            while queued < event.room and (found := await store.next_pending(session, event.campaign_id,
+                                                                             limit=event.room - queued)):
+                for recipient, customer in found:
+                    if customer.opted_out or customer.unreachable:
+                        recipient.status, recipient.error = "skipped", ("opted out" if customer.opted_out
+                                                                        else "blocked the bot")
+                        skipped += 1
+                    else:
+                        recipient.status = "queued"
+                        queued += 1
+                        outbox.enqueue(session, destination=fx.TELEGRAM, lane=fx.customer_lane(customer),
+                                       kind=CAMPAIGN_SEND, payload={"campaign_id": campaign.id,
+                                                                    "recipient_id": recipient.id}, now=now)
+                    session.add(recipient)
+                await session.flush()
+            if not queued and not await store.unsent(session, event.campaign_id):
+                campaign.status, campaign.finished_at = "done", now  # nobody left who could be sent to
+            if queued or skipped:
+                self._progress(session, campaign, now, force=campaign.status != "sending")
+        return Outcome(changed=bool(queued or skipped), campaign_id=event.campaign_id)
+
+    async def send_settled(self, session: AsyncSession, item: OutboxItem, result: Result, now: datetime) -> None:
+        """A campaign message's delivery outcome onto its recipient (part of DeliverySettled)."""
+        if isinstance(result, RetryLater):
+            return  # the dispatcher tries again; the recipient stays queued
+        payload = outbox.payload_of(item)
+        row = await session.get(CampaignRecipient, int(payload.get("recipient_id", 0)))
+        campaign = await store.get(session, int(payload.get("campaign_id", 0)))
+        if row is None or campaign is None or row.status != "queued":
+            return
+        if isinstance(result, Delivered) and result.skipped == CANCELLED:
+            row.status = "pending"  # as the recipients not queued yet: never sent
+        elif isinstance(result, Delivered) and result.skipped:
+            row.status, row.error = "skipped", result.skipped
+        elif isinstance(result, Delivered):
+            row.status, row.sent_at, row.tg_message_id = "sent", now, result.tg_message_id
+        elif result.unreachable:
+            row.status, row.error = "blocked", result.reason
+            customer = await session.get(Customer, row.customer_id)
+            if customer is not None:
+                customer.unreachable = True
+                session.add(customer)
+        else:
+            row.status, row.error = "failed", result.reason
+        session.add(row)
+        await session.flush()
+        if campaign.status == "sending" and not await store.unsent(session, row.campaign_id):
+            campaign.status, campaign.finished_at = "done", now
+            log.info("campaign %s: done", campaign.id)
+        # Cancelled or done: this last outcome still shows in the final numbers.
+        self._progress(session, campaign, now, force=campaign.status != "sending")
+        after_commit(session, self.wake_sender)  # room for the next message
 
     async def sending_done(self, event: CampaignSendingDone) -> Outcome:
         now = self.clock.now()
         async with self.db.transaction() as session:
             campaign = await store.get(session, event.campaign_id)
-            if campaign is None or campaign.status != "sending" or await store.next_pending(session, event.campaign_id):
+            if campaign is None or campaign.status != "sending" or await store.unsent(session, event.campaign_id):
                 return Outcome()
             campaign.status, campaign.finished_at = "done", now
             queue_update(session, campaign, now)

@@ -279,13 +279,12 @@ class CampaignStartDue:
 
 
 @dataclass(frozen=True)
-class CampaignRecipientDone:
-    """The sender's outcome for one recipient: sent, failed, blocked (the bot) or skipped (not tried)."""
+class CampaignSendsDue:
+    """The sender has room for `room` more of a sending campaign's messages: each becomes an outbox row in its
+    customer's lane (the dispatcher paces, retries and orders them; their outcomes settle the recipients)."""
 
-    recipient_id: int
-    status: str  # "sent" | "failed" | "blocked" | "skipped"
-    error: str | None = None
-    tg_message_id: int | None = None
+    campaign_id: int
+    room: int
 
 
 @dataclass(frozen=True)
@@ -366,5 +365,5 @@ Event = (CustomerStarted | CustomerStopped | CustomerMessage | CustomerBlockedBo
          | TakeoverRequested | HandbackRequested | ResolveRequested | AgentReplied | CustomerEdited | OperatorEdited
          | OperatorDeleted | CustomerBlockRequested | AgentPauseRequested | RoleChangeRequested | AdminCommandRun
          | TranscriptExported | CampaignCreateRequested | CampaignCancelRequested | CustomerTagsChangeRequested
-         | CampaignStartDue | CampaignRecipientDone | CampaignSendingDone | CampaignFailed | CustomerWaitDue
+         | CampaignStartDue | CampaignSendsDue | CampaignSendingDone | CampaignFailed | CustomerWaitDue
          | OwnerSilenceDue | DeliverySettled)

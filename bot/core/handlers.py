@@ -17,8 +17,8 @@ from bot.core.events import (
     CampaignCancelRequested,
     CampaignCreateRequested,
     CampaignFailed,
-    CampaignRecipientDone,
     CampaignSendingDone,
+    CampaignSendsDue,
     CampaignStartDue,
     CustomerBlockRequested,
     CustomerTagsChangeRequested,
@@ -43,7 +43,7 @@ def beside_conversations(tx: Transactions, access: Access, clock: Clock,
                          campaigns: CampaignHandlers) -> dict[type, Handler]:
     now = clock.now
     deadlines = Deadlines(tx, clock=clock)
-    outcomes = DeliveryOutcomes(tx)
+    outcomes = DeliveryOutcomes(tx, campaigns)
     return {
         CustomerBlockRequested: lambda e: admin_ops.block(tx, access, e, now()),
         AgentPauseRequested: lambda e: admin_ops.pause(tx, access, e, now()),
@@ -54,7 +54,7 @@ def beside_conversations(tx: Transactions, access: Access, clock: Clock,
         CampaignCancelRequested: campaigns.cancel,
         CustomerTagsChangeRequested: campaigns.tag,
         CampaignStartDue: campaigns.start,
-        CampaignRecipientDone: campaigns.recipient_done,
+        CampaignSendsDue: campaigns.sends_due,
         CampaignSendingDone: campaigns.sending_done,
         CampaignFailed: campaigns.failed,
         CustomerWaitDue: deadlines.customer_waiting,

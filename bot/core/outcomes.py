@@ -1,22 +1,26 @@
 """Delivery outcomes as a core event: DeliverySettled, recorded by bot/core/settle.py (platform ids onto the
-rows, retries, failures made visible) and, for a campaign's Slack message, where it was posted."""
+rows, retries, failures made visible), for a campaign's Slack message where it was posted, and for a campaign's
+message to a customer its recipient's outcome."""
 
 from __future__ import annotations
 
-from bot.core.campaigns import record_post
+from bot.core.campaigns import CAMPAIGN_SEND, CampaignHandlers, record_post
 from bot.core.events import DeliverySettled, Outcome
 from bot.core.settle import settle_in
 from bot.core.transactions import Transactions
 
 
 class DeliveryOutcomes:
-    def __init__(self, db: Transactions) -> None:
+    def __init__(self, db: Transactions, campaigns: CampaignHandlers) -> None:
         self.db = db
+        self.campaigns = campaigns
 
     async def settled(self, event: DeliverySettled) -> Outcome:
         async with self.db.transaction() as session:
             author = await settle_in(session, event.item, event.result, event.settled_at, retry_base=event.retry_base,
                                      loaded=event.loaded)
             await record_post(session, event.item, event.result)
+            if event.item.kind == CAMPAIGN_SEND:
+                await self.campaigns.send_settled(session, event.item, event.result, event.settled_at)
         # Not `changed`: a delivery changes no conversation's state that anyone is shown.
         return Outcome(conversation_id=event.item.conversation_id, author=author)

@@ -78,7 +78,8 @@ class Service:
         self.wake = wake
         self.wake_campaigns = wake_campaigns
         self.edits = Edits(self.tx, access=access, clock=self.clock)
-        self.campaigns = CampaignHandlers(self.tx, clock=self.clock, progress_seconds=campaign_progress_seconds)
+        self.campaigns = CampaignHandlers(self.tx, clock=self.clock, progress_seconds=campaign_progress_seconds,
+                                          wake_sender=lambda: self.wake_campaigns())
         self._handlers = self._table()
 
     async def handle(self, event: Event) -> Outcome:

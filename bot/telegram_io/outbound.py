@@ -11,10 +11,12 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot.core import effects as fx
+from bot.core.campaigns import CAMPAIGN_SEND
 from bot.core.handles import Database, as_id, payload_of
 from bot.core.media import FetchFile, decode_shared, no_fetch
 from bot.core.pacing import Pacer
 from bot.core.ports import Delivered, Failed, Loaded, Result, RetryLater
+from bot.telegram_io.campaigns import CampaignDelivery
 from bot.telegram_io.convert import split_html
 from bot.telegram_io.errors import classify
 from bot.telegram_io.outbound_edits import KINDS as EDIT_KINDS
@@ -29,8 +31,9 @@ class TelegramDeliverer:
     destination = fx.TELEGRAM
 
     def __init__(self, bot: Bot, db: Database, pacer: Pacer | None = None, *,
-                 fetch_operator_file: FetchFile = no_fetch) -> None:
+                 fetch_operator_file: FetchFile = no_fetch, campaigns: CampaignDelivery | None = None) -> None:
         self.bot = bot
+        self.campaigns = campaigns
         self.db = db
         self.pacer = pacer
         self.shared_files = SharedFileSender(bot, fetch_operator_file, self._send)
@@ -43,6 +46,8 @@ class TelegramDeliverer:
         if customer.blocked:
             # Blocked by an admin (`/baton block`): nothing reaches them, not even what was already queued.
             return Delivered(skipped="the customer is blocked")
+        if item.kind == CAMPAIGN_SEND and self.campaigns is not None:
+            return await self.campaigns.deliver(item, customer)
         if item.kind == fx.RATING:
             return await self._ask_rating(customer.tg_chat_id, item)
         if item.kind == fx.CHOICES:

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from bot.config import TextSettings
 from bot.core import effects as fx
 from bot.core.access import Access
-from bot.core.campaigns import CAMPAIGN_POST, CAMPAIGN_UPDATE
+from bot.core.campaigns import CAMPAIGN_POST, CAMPAIGN_SEND, CAMPAIGN_UPDATE, CANCELLED
 from bot.core.events import (
     Actor,
     AdminCommandRun,
@@ -20,8 +20,8 @@ from bot.core.events import (
     CampaignCreateRequested,
     CampaignDraft,
     CampaignFailed,
-    CampaignRecipientDone,
     CampaignSendingDone,
+    CampaignSendsDue,
     CampaignStartDue,
     CustomerInfo,
     CustomerMessage,
@@ -31,7 +31,7 @@ from bot.core.events import (
     RoleChangeRequested,
     TranscriptExported,
 )
-from bot.core.ports import Delivered
+from bot.core.ports import Delivered, Failed, RetryLater
 from bot.core.service import Service
 from storage import conversations, staff
 from storage.db import Database
@@ -149,19 +149,22 @@ async def test_tags_are_set_and_a_replayed_command_is_ignored(db: Database, serv
     assert carol.tags == ",vip,"
 
 
-async def test_the_senders_progress_is_recorded_through_events(db: Database, service: Service) -> None:
+async def test_a_campaigns_messages_are_outbox_rows_in_the_customers_lanes_settled_onto_recipients(
+        db: Database, service: Service) -> None:
     await service.handle(CampaignCreateRequested(ADMIN, CampaignDraft(text="Sale", html="Sale", audience="all")))
     assert (await service.handle(CampaignStartDue(1))).changed
     assert not (await service.handle(CampaignStartDue(1))).changed  # already sending: recipients fixed once
-    async with db.transaction() as session:
-        recipients = (await session.exec(select(CampaignRecipient).order_by(col(CampaignRecipient.id)))).all()
-    assert [r.customer_id for r in recipients] == [1, 2]
-    assert not (await service.handle(CampaignSendingDone(1))).changed  # two are still pending
-    await service.handle(CampaignRecipientDone(recipients[0].id or 0, "sent", tg_message_id=77))
-    await service.handle(CampaignRecipientDone(recipients[1].id or 0, "blocked", "blocked by the user"))
-    replay = await service.handle(CampaignRecipientDone(recipients[0].id or 0, "failed", "late"))
-    assert replay.duplicate
-    assert (await service.handle(CampaignSendingDone(1))).changed
+    assert not (await service.handle(CampaignSendingDone(1))).changed  # two are still to be sent
+    await service.handle(CampaignSendsDue(1, room=1))
+    await service.handle(CampaignSendsDue(1, room=5))
+    sends = await _outbox(db, CAMPAIGN_SEND)
+    # One row per recipient, once each, in that customer's lane: ordered with their other messages.
+    assert [(r.destination, r.lane) for r in sends] == [(fx.TELEGRAM, "customer:1"), (fx.TELEGRAM, "customer:2")]
+    now = service.clock.now()
+    await service.handle(DeliverySettled(sends[0], RetryLater("flood control", after=1), now))
+    await service.handle(DeliverySettled(sends[0], Delivered(tg_message_id=77), now))
+    await service.handle(DeliverySettled(sends[1], Failed("blocked by the user", unreachable=True), now))
+    await service.handle(DeliverySettled(sends[0], Failed("a late replay"), now))  # settled already: no change
     async with db.transaction() as session:
         sent, blocked = (await session.exec(select(CampaignRecipient).order_by(col(CampaignRecipient.id)))).all()
         dan = await session.get(Customer, 2)
@@ -169,8 +172,22 @@ async def test_the_senders_progress_is_recorded_through_events(db: Database, ser
     assert (sent.status, sent.tg_message_id, sent.sent_at is not None) == ("sent", 77, True)
     assert (blocked.status, blocked.error) == ("blocked", "blocked by the user")
     assert dan is not None and dan.unreachable
-    assert campaign is not None and campaign.status == "done"
+    assert campaign is not None and campaign.status == "done"  # the last outcome finished it
     assert len(await _outbox(db, CAMPAIGN_UPDATE)) >= 2  # started, done (progress in between is throttled)
+
+
+async def test_a_cancelled_campaigns_queued_messages_are_not_sent(db: Database, service: Service) -> None:
+    await service.handle(CampaignCreateRequested(ADMIN, CampaignDraft(text="Sale", html="Sale", audience="all")))
+    await service.handle(CampaignStartDue(1))
+    await service.handle(CampaignSendsDue(1, room=1))
+    await service.handle(CampaignCancelRequested(ADMIN, 1, "button"))
+    assert not (await service.handle(CampaignSendsDue(1, room=1))).changed  # nothing more is queued
+    (send,) = await _outbox(db, CAMPAIGN_SEND)
+    await service.handle(DeliverySettled(send, Delivered(skipped=CANCELLED), service.clock.now()))
+    async with db.transaction() as session:
+        statuses = [r.status for r in (await session.exec(select(CampaignRecipient))).all()]
+        campaign = await session.get(Campaign, 1)
+    assert statuses == ["pending", "pending"] and campaign is not None and campaign.status == "cancelled"
 
 
 async def test_a_failed_campaign_says_why_in_the_audit_trail(db: Database, service: Service) -> None:
