@@ -20,7 +20,6 @@ from bot.core.access import Access
 from bot.core.admin_ops import refresh_access
 from bot.core.agent_worker import AgentWorker
 from bot.core.broadcast import CampaignSender
-from bot.core.campaigns import CampaignOps
 from bot.core.dispatch import Dispatcher
 from bot.core.leader import Leadership
 from bot.core.ports import Clock
@@ -57,30 +56,33 @@ class Baton:
         self.db.on_enqueued = self._wake_destinations
         self.service = Service(self.db, texts=settings.texts, access=self.access, clock=self.clock,
                                wake=self._conversations_changed, escalation=settings.escalation,
-                               campaign_reply_days=settings.campaigns.reply_window_days, observer=self.metrics)
-        self.campaign_ops = CampaignOps(self.db, clock=self.clock, wake=self._wake_all)
+                               campaign_reply_days=settings.campaigns.reply_window_days,
+                               campaign_progress_seconds=settings.campaigns.progress_seconds,
+                               wake_campaigns=lambda: self.campaigns.wake(), observer=self.metrics)
         # Each side fetches the other's files through a port, so neither imports the other's platform.
         self.telegram = TelegramAdapter(settings.telegram, self.service, self.db, fetch_operator_file=(
-            SlackFileFetcher.for_api(settings.slack.bot_token, settings.slack.api_url)))
+            SlackFileFetcher.for_api(settings.slack.bot_token, settings.slack.api_url)),
+            campaign_per_second=settings.campaigns.per_second)
         self.agent = agent or build_agent(settings.agent, settings.texts)
         self.slack = SlackAdapter(settings.slack, self.service, self.db,
                                   fetch_customer_file=self.telegram.fetch_customer_file,
-                                  reload_kb=self._reload_kb, health=self._health, campaigns=self.campaign_ops,
+                                  reload_kb=self._reload_kb, health=self._health, campaigns=True,
                                   spool_path=slack_spool_path(settings), retry_base_seconds=retry_base_seconds)
-        self.campaigns = CampaignSender(self.db, self.telegram.send_campaign, settings.campaigns, clock=self.clock,
+        self.campaigns = CampaignSender(self.db, settings.campaigns, clock=self.clock, handle=self.service.handle,
                                         wake_outbox=self._wake_dispatchers)
         worker = AgentWorker(self.service, self.agent, timeout=settings.agent.timeout_seconds,
                              typing=self.telegram.typing, observer=self.metrics)
         for deliverer in (self.telegram.deliverer, self.slack.deliverer, worker):
-            self.dispatchers.append(Dispatcher(self.db, deliverer, clock=self.clock,  # type: ignore[arg-type]
-                                               retry_base_seconds=retry_base_seconds,
+            # Delivery outcomes go through the core's entry point, in the dispatcher's own transaction.
+            self.dispatchers.append(Dispatcher(self.db, deliverer, handle_in=self.service.handle_in,  # type: ignore[arg-type]
+                                               clock=self.clock, retry_base_seconds=retry_base_seconds,
                                                observer=self.metrics, coordinator=self.coordinator))
         self.budgets = SharedBudgets(self.db) if self.coordinator.shared else None
         if self.budgets is not None:
             # Telegram's and Slack's limits are per bot and workspace: instances share the budgets.
             for name, pacer in (("telegram", self.telegram.pacer), ("slack.post", self.slack.deliverer.post_pacer),
                                 ("slack.tier3", self.slack.deliverer.tier3_pacer),
-                                ("campaign", self.campaigns.pacer)):
+                                ("campaign", self.telegram.campaign_pacer)):
                 pacer.share(self.budgets, name)
         self.timers = Timers(self.service, settings.timers, settings.escalation)
         # APScheduler keeps time and only wakes workers (bot/scheduling.py); the sweeps run in their worker,
@@ -100,11 +102,6 @@ class Baton:
         self.started_at = time.monotonic()
         self._owns_agent = agent is None  # one passed in is the caller's to close
         self.starting = "configuration"
-
-    def _wake_all(self) -> None:
-        self._wake_dispatchers()
-        # A new, cancelled or rescheduled campaign, or a customer who opted out: the sender looks again.
-        self.campaigns.wake()
 
     def _wake_dispatchers(self) -> None:
         for dispatcher in self.dispatchers:

@@ -16,7 +16,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import SlackSettings
 from bot.core.admin_ops import sync_access
-from bot.core.campaigns import CampaignOps
 from bot.core.handles import Database
 from bot.core.media import FetchFile, no_fetch
 from bot.core.pacing import Pacer
@@ -43,7 +42,7 @@ log = logging.getLogger(__name__)
 class SlackAdapter:
     def __init__(self, settings: SlackSettings, service: Service, db: Database, *,
                  fetch_customer_file: FetchFile = no_fetch, reload_kb: Callable[[], str] = lambda: "No agent.",
-                 health: Callable[[], dict[str, Any]] = dict, campaigns: CampaignOps | None = None,
+                 health: Callable[[], dict[str, Any]] = dict, campaigns: bool = False,
                  spool_path: Path = Path("baton-slack-spool.db"), retry_base_seconds: float = 0.5) -> None:
         self.settings = settings
         # The dispatcher owns retries (it knows the outbox); the client itself never retries. A call gives
@@ -63,12 +62,12 @@ class SlackAdapter:
         self._db, self._access = db, service.access
         SlackInbound(self.app, service, self.directory, set(settings.conversation_channels)).register()
         links = Permalinks(self.client)
-        history = History(self.app, db, service.access, links)
+        history = History(self.app, db, service.access, links, service)
         history.register()
         admin = AdminCommands(self.app, service, self.directory, db, history, reload_kb=reload_kb, health=health)
         campaign_slack = None
-        if campaigns is not None:
-            campaign_slack = CampaignSlack(self.app, campaigns, self.directory, db, service.access, service.clock,
+        if campaigns:
+            campaign_slack = CampaignSlack(self.app, service, self.directory, db, service.access, service.clock,
                                            fetch_file=SlackFileFetcher.for_api(settings.bot_token, settings.api_url))
             campaign_slack.register()
         SlashCommands(self.app, service, self.directory, db, admin, campaigns=campaign_slack).register()

@@ -15,8 +15,8 @@ from slack_sdk.errors import SlackApiError
 from bot import __version__
 from bot.core import queries
 from bot.core import stats as stats_mod
-from bot.core.admin_ops import ALREADY_HANDLED, change_role, record_command, refresh_access
-from bot.core.events import AgentPauseRequested, CustomerBlockRequested
+from bot.core.admin_ops import refresh_access
+from bot.core.events import AdminCommandRun, AgentPauseRequested, CustomerBlockRequested, RoleChangeRequested
 from bot.core.handles import Database
 from bot.core.service import Service
 from bot.core.text import quote
@@ -94,7 +94,7 @@ class AdminCommands:
 
     async def _audit(self, user: str, sub: str, detail: str) -> None:
         actor = await self.directory.actor(user)
-        await record_command(self.db, user, actor.name, sub, detail)
+        await self.service.handle(AdminCommandRun(actor, sub, detail))
 
     async def status(self, user: str, args: list[str], command: dict[str, Any]) -> str:
         health = self.health()
@@ -142,19 +142,12 @@ class AdminCommands:
         target = _user_id(args[1]) if len(args) > 1 else None
         if action not in ("add", "remove") or target is None:
             return f"Usage: `/baton {role}s add|remove|list @user` (mention the person)."
-        result = await change_role(self.db, delivery_of("command", command).delivery_id, add=action == "add",
-                                   target=target, role=role, by=user, now=self.service.clock.now(),
-                                   configured=configured)
-        if result == "duplicate":
-            return ALREADY_HANDLED
-        if result == "configured":
-            return (f"<@{target}> is listed as {role} in the config file, so they cannot be removed from "
-                    "Slack. Edit the config file and restart.")
-        changed = result == "changed"
-        await refresh_access(self.db, self.access)
-        if action == "add":
-            return f"<@{target}> is now a Baton {role}." if changed else f"<@{target}> already was a Baton {role}."
-        return f"<@{target}> is no longer a Baton {role}." if changed else f"<@{target}> was not a Baton {role}."
+        outcome = await self.service.handle(RoleChangeRequested(
+            await self.directory.actor(user), target, role, add=action == "add",
+            delivery=delivery_of("command", command)))
+        if outcome.changed:
+            await refresh_access(self.db, self.access)
+        return "\n".join(fb.text for fb in outcome.feedback)
 
     async def block(self, user: str, args: list[str], command: dict[str, Any]) -> str:
         blocked = command.get("text", "").split()[0].lower() == "block"

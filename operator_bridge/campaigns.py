@@ -16,10 +16,18 @@ from slack_sdk.errors import SlackApiError
 
 from bot.core import campaign_queries as store
 from bot.core.access import Access
-from bot.core.campaigns import CampaignOps, Draft
+from bot.core.campaigns import Draft
+from bot.core.events import (
+    Actor,
+    CampaignCancelRequested,
+    CampaignCreateRequested,
+    CustomerTagsChangeRequested,
+    Feedback,
+)
 from bot.core.handles import Database, as_id, looks_numeric
 from bot.core.media import FetchFile, no_fetch
 from bot.core.ports import Clock
+from bot.core.service import Service
 from bot.core.text import quote
 from operator_bridge import campaign_blocks as cb
 from operator_bridge.directory import Directory
@@ -127,6 +135,10 @@ def _audience(values: dict[str, dict[str, Any]]) -> str:
     return str(((values.get("audience", {}).get("audience") or {}).get("selected_option") or {}).get("value") or "")
 
 
+def _said(feedback: list[Feedback]) -> str:
+    return "\n".join(fb.text for fb in feedback)
+
+
 def describe_audience(audience: str, value: str) -> str:
     if audience == "tag":
         return f"customers tagged {value}"
@@ -140,12 +152,12 @@ def describe_audience(audience: str, value: str) -> str:
 
 
 class CampaignSlack:
-    def __init__(self, app: AsyncApp, ops: CampaignOps, directory: Directory, db: Database, access: Access,
+    def __init__(self, app: AsyncApp, service: Service, directory: Directory, db: Database, access: Access,
                  clock: Clock, fetch_file: FetchFile = no_fetch) -> None:
         self.app = app
         # Reads an uploaded audience file (a CSV of Telegram ids) with the bot token, from Slack's file host.
         self.fetch_file = fetch_file
-        self.ops = ops
+        self.service = service
         self.directory = directory
         self.db = db
         self.access = access
@@ -166,8 +178,10 @@ class CampaignSlack:
             if len(words) < 3:
                 await ack(text=f"Usage: `/baton {words[0]} <@username or Telegram id> <tag>…`")
                 return
-            await ack(text=await self.ops.tag(words[1], words[2:], actor, remove=words[0] == "untag",
-                                              request_id=delivery_of("command", command).delivery_id))
+            outcome = await self.service.handle(CustomerTagsChangeRequested(
+                actor, words[1], tuple(words[2:]), remove=words[0] == "untag",
+                delivery=delivery_of("command", command)))
+            await ack(text=_said(outcome.feedback))
             return
         sub = words[1] if len(words) > 1 else ""
         if sub == "new":
@@ -182,7 +196,7 @@ class CampaignSlack:
             return
         if sub == "cancel" and len(words) > 2 and looks_numeric(words[2].lstrip("#")):
             campaign_id = as_id(words[2].lstrip("#"))
-            await ack(text=await self.ops.cancel(campaign_id, actor, "command") if campaign_id is not None
+            await ack(text=await self._cancel(campaign_id, actor, "command") if campaign_id is not None
                       else f"`{quote(words[2][:40])}` is not a campaign number: write it in plain digits, e.g. `3`.")
             return
         await ack(text=USAGE)
@@ -223,11 +237,15 @@ class CampaignSlack:
         parsed = parse_submission(values, self.clock.now())
         if isinstance(parsed, dict):
             return parsed
-        created = await self.ops.create(parsed, await self.directory.actor(user), form_id=form_id or None)
-        if isinstance(created, str):
-            return {"audience": created}
-        log.info("campaign %s created by %s", created.id, user)
-        return f"Campaign #{created.id} is created: its message shows how sending goes."
+        created = await self.service.handle(CampaignCreateRequested(await self.directory.actor(user), parsed,
+                                                                    form_id=form_id or None))
+        if created.campaign_id is None:
+            return {"audience": _said(created.feedback)}
+        log.info("campaign %s created by %s", created.campaign_id, user)
+        return f"Campaign #{created.campaign_id} is created: its message shows how sending goes."
+
+    async def _cancel(self, campaign_id: int, actor: Actor, source: str) -> str:
+        return _said((await self.service.handle(CampaignCancelRequested(actor, campaign_id, source))).feedback)
 
     async def _tell(self, user: str, text: str) -> None:
         try:
@@ -261,7 +279,7 @@ class CampaignSlack:
         if not self.access.is_admin(user):
             text = "Only Baton admins can cancel campaigns."
         else:
-            text = await self.ops.cancel(int(action["value"]), await self.directory.actor(user), "button")
+            text = await self._cancel(int(action["value"]), await self.directory.actor(user), "button")
         try:
             await self.app.client.chat_postEphemeral(channel=channel, user=user, text=text)
         except SlackApiError as exc:

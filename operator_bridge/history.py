@@ -10,8 +10,10 @@ from slack_sdk.errors import SlackApiError
 
 from bot.core import transcript
 from bot.core.access import Access
+from bot.core.events import TranscriptExported
 from bot.core.handles import Database
 from bot.core.queries import customer_histories, search_messages
+from bot.core.service import Service
 from operator_bridge import blocks
 from operator_bridge.links import Permalinks, linked
 
@@ -21,8 +23,9 @@ NOT_OPERATOR = "Only Baton operators can read conversation history. Ask a Baton 
 
 
 class History:
-    def __init__(self, app: AsyncApp, db: Database, access: Access, links: Permalinks) -> None:
+    def __init__(self, app: AsyncApp, db: Database, access: Access, links: Permalinks, service: Service) -> None:
         self.app = app
+        self.service = service
         self.db = db
         self.access = access
         self.links = links
@@ -74,13 +77,13 @@ class History:
         await ack()
         user = body["user"]["id"]
         conversation_id = int(action["value"])
-        conv, found = await transcript.load_for_export(self.db, conversation_id, user,
-                                                       allowed=self.access.is_operator(user))
+        conv, found = await transcript.load_for_export(self.db, conversation_id)
         channel = (body.get("channel") or {}).get("id") or ""
         if not self.access.is_operator(user) or conv is None or not found:
             text = NOT_OPERATOR if conv is not None else f"No conversation #{conversation_id}."
             await self._tell(channel, user, text, conv.slack_thread_ts if conv else None)
             return
+        await self.service.handle(TranscriptExported(user, conversation_id))  # on the record before it leaves
         base = f"conversation-{conversation_id}"
         try:
             await self.app.client.files_upload_v2(

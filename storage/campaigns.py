@@ -109,13 +109,21 @@ async def add_recipients(session: AsyncSession, campaign_id: int, customer_ids: 
     await session.flush()
 
 
-async def next_pending(session: AsyncSession, campaign_id: int
-                       ) -> tuple[CampaignRecipient, Customer] | None:
+async def next_pending(session: AsyncSession, campaign_id: int, *, limit: int = 1
+                       ) -> list[tuple[CampaignRecipient, Customer]]:
+    """The campaign's first recipients not yet queued for sending, each with the customer."""
     stmt = (select(CampaignRecipient, Customer).join(Customer, col(Customer.id) == CampaignRecipient.customer_id)
             .where(CampaignRecipient.campaign_id == campaign_id, CampaignRecipient.status == "pending")
-            .order_by(col(CampaignRecipient.id)).limit(1))
-    row = (await session.exec(stmt)).first()
-    return (row[0], row[1]) if row else None
+            .order_by(col(CampaignRecipient.id)).limit(limit))
+    return [(row[0], row[1]) for row in (await session.exec(stmt)).all()]
+
+
+async def unsent(session: AsyncSession, campaign_id: int) -> int:
+    """How many of the campaign's recipients are still to be sent to (not queued yet, or queued)."""
+    stmt = (select(func.count()).select_from(CampaignRecipient)
+            .where(CampaignRecipient.campaign_id == campaign_id,
+                   col(CampaignRecipient.status).in_(["pending", "queued"])))
+    return int((await session.exec(stmt)).one())
 
 
 async def counts(session: AsyncSession, campaign_id: int) -> dict[str, int]:

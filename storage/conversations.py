@@ -67,8 +67,10 @@ def _awaiting_reply() -> object:
                col(Conversation.last_reply_at) < col(Conversation.last_customer_message_at))
 
 
-async def due_waiting_alert(session: AsyncSession, cutoff: datetime, *, limit: int = 100) -> Sequence[Conversation]:
-    """Customers waiting on a human since before `cutoff`, not yet alerted for this wait."""
+async def due_waiting_alert(session: AsyncSession, cutoff: datetime, *, limit: int = 100,
+                            conversation_id: int | None = None) -> Sequence[Conversation]:
+    """Customers waiting on a human since before `cutoff`, not yet alerted for this wait (of one conversation:
+    whether it still is, as its timer fires)."""
     stmt = (select(Conversation)
             .where(col(Conversation.mode).in_(OPEN_MODES),
                    or_(col(Conversation.mode) == "human", col(Conversation.needs_human).is_(True)),
@@ -77,6 +79,8 @@ async def due_waiting_alert(session: AsyncSession, cutoff: datetime, *, limit: i
                    or_(col(Conversation.wait_alerted_at).is_(None),
                        col(Conversation.wait_alerted_at) < col(Conversation.last_customer_message_at)))
             .limit(limit))
+    if conversation_id is not None:
+        stmt = stmt.where(Conversation.id == conversation_id)
     return (await session.exec(stmt)).all()
 
 

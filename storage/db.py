@@ -12,8 +12,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-# session.info key: the outbox lanes a transaction wrote to.
+# session.info keys: the outbox lanes a transaction wrote to; what to call once it has committed.
 ENQUEUED = "baton.enqueued"
+AFTER_COMMIT = "baton.after_commit"
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Call `callback` once the transaction `session` is in has committed (not at all if it rolls back)."""
+    callbacks: list[Callable[[], None]] = session.info.setdefault(AFTER_COMMIT, [])
+    if callback not in callbacks:
+        callbacks.append(callback)
 
 
 def create_engine(url: str, *, busy_timeout: float = 30.0) -> AsyncEngine:
@@ -69,6 +77,8 @@ class Database:
             enqueued = session.info.get(ENQUEUED)
             if enqueued and self.on_enqueued is not None:
                 self.on_enqueued(enqueued)
+            for callback in session.info.get(AFTER_COMMIT, ()):
+                callback()
 
     async def upgrade(self) -> None:
         from storage.migrate import upgrade

@@ -228,7 +228,8 @@ class CampaignRecipient(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id")
     customer_id: int = Field(foreign_key="customer.id")
-    # "pending" | "sent" | "blocked" | "failed" | "skipped"
+    # "pending" | "queued" (its outbox row is waiting in the customer's lane) | "sent" | "blocked" | "failed" |
+    # "skipped"
     status: str = "pending"
     sent_at: datetime | None = None
     tg_message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))

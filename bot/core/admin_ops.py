@@ -1,22 +1,31 @@
-"""Admin changes that alter how the core treats messages: blocking a customer and pausing the agent.
+"""Admin changes: blocking a customer, pausing the agent, giving and taking staff roles, and the audit trail of
+`/baton` commands and transcript exports.
 
-Both are state (stored, audited, survive restarts) read by Service._customer_message; they go through
-`service.handle` like every other change so there is one place where state changes."""
+Each is an event handled through `service.handle` like every other change, so there is one place where state
+changes: blocking and pausing are read by Service._customer_message, roles by every instance's Access."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from bot.core.access import Access
-from bot.core.events import AgentPauseRequested, CustomerBlockRequested, Outcome
+from bot.core.events import (
+    AdminCommandRun,
+    AgentPauseRequested,
+    CustomerBlockRequested,
+    Outcome,
+    RoleChangeRequested,
+    TranscriptExported,
+)
 from bot.core.text import quote
-from storage import audit, customers, inbox, staff
+from bot.core.transactions import Transactions
+from storage import audit, conversations, customers, inbox, staff
 from storage.db import Database
 
 ALREADY_HANDLED = "This command was already handled."  # a replayed request: nothing changes
 
 
-async def block(db: Database, access: Access, event: CustomerBlockRequested, now: datetime) -> Outcome:
+async def block(db: Transactions, access: Access, event: CustomerBlockRequested, now: datetime) -> Outcome:
     if not access.is_admin(event.actor.slack_user_id):
         return Outcome().tell("Only Baton admins can block customers.")
     async with db.transaction() as session:
@@ -38,7 +47,7 @@ async def block(db: Database, access: Access, event: CustomerBlockRequested, now
     return Outcome(changed=True).tell(f"{quote(customer.display_name)} is {verb}.{extra}")
 
 
-async def pause(db: Database, access: Access, event: AgentPauseRequested, now: datetime) -> Outcome:
+async def pause(db: Transactions, access: Access, event: AgentPauseRequested, now: datetime) -> Outcome:
     if not access.is_admin(event.actor.slack_user_id):
         return Outcome().tell("Only Baton admins can pause the agent.")
     async with db.transaction() as session:
@@ -75,25 +84,49 @@ async def sync_access(db: Database, access: Access) -> None:
         await refresh_access(db, access)
 
 
-async def record_command(db: Database, user: str, actor_name: str | None, sub: str, detail: str) -> None:
-    """Audit one `/baton` subcommand (before it is answered: the answer says it is done)."""
+async def command_run(db: Transactions, event: AdminCommandRun) -> Outcome:
     async with db.transaction() as session:
-        audit.record(session, action=f"baton {sub}", source="command", conversation_id=None,
-                     actor_slack_user_id=user, actor_name=actor_name, detail=detail or None)
+        audit.record(session, action=f"baton {event.subcommand}", source="command", conversation_id=None,
+                     actor_slack_user_id=event.actor.slack_user_id, actor_name=event.actor.name,
+                     detail=event.detail or None)
+    return Outcome()
 
 
-async def change_role(db: Database, delivery_id: str, *, add: bool, target: str, role: str, by: str, now: datetime,
-                      configured: set[str] | frozenset[str]) -> str:
-    """Give or take `role` from `target`: "changed", "unchanged", "configured" (listed in the config file,
-    so not removable here) or "duplicate" (a replayed request: nothing changes)."""
+async def transcript_exported(db: Transactions, access: Access, event: TranscriptExported) -> Outcome:
+    if not access.is_operator(event.slack_user_id):
+        return Outcome()
+    async with db.transaction() as session:
+        if await conversations.get(session, event.conversation_id) is None:
+            return Outcome()
+        audit.record(session, action="export", source="button", conversation_id=event.conversation_id,
+                     actor_slack_user_id=event.slack_user_id, actor_name=None)
+    return Outcome(conversation_id=event.conversation_id)
+
+
+async def change_role(db: Transactions, access: Access, event: RoleChangeRequested, now: datetime) -> Outcome:
+    """Give or take a role. One listed in the config file cannot be taken here; a replayed request changes
+    nothing. Every instance reloads its lists when it sees the stored generation change (sync_access)."""
+    target, role, by = event.target_slack_user_id, event.role, event.actor.slack_user_id
+    if not access.is_admin(by):
+        return Outcome().tell(f"Only Baton admins can change who is a Baton {role}.")
+    configured = access.config_admins if role == "admin" else access.config_operators
     async with db.transaction() as session:
         # A replayed "add" must not restore someone removed since, nor a replayed "remove" undo an add.
-        if not await inbox.claim(session, "slack", delivery_id):
-            return "duplicate"
-        if add:
+        if not await inbox.claim(session, "slack", event.delivery.delivery_id):
+            return Outcome(duplicate=True).tell(ALREADY_HANDLED)
+        if not event.add and target in configured:
+            return Outcome().tell(f"<@{target}> is listed as {role} in the config file, so they cannot be removed "
+                                  "from Slack. Edit the config file and restart.")
+        if event.add:
             changed = await staff.add(session, target, role, by, now)
-        elif target in configured:
-            return "configured"
         else:
             changed = await staff.remove(session, target, role, by, now)
-    return "changed" if changed else "unchanged"
+        if changed:
+            audit.record(session, action=f"{role}_{'added' if event.add else 'removed'}", source="command",
+                         conversation_id=None, actor_slack_user_id=by, actor_name=event.actor.name,
+                         detail=target)
+    if event.add:
+        return (Outcome(changed=True).tell(f"<@{target}> is now a Baton {role}.") if changed
+                else Outcome().tell(f"<@{target}> already was a Baton {role}."))
+    return (Outcome(changed=True).tell(f"<@{target}> is no longer a Baton {role}.") if changed
+            else Outcome().tell(f"<@{target}> was not a Baton {role}."))

@@ -3,7 +3,8 @@
 The claim's one statement brings the row with its conversation, that conversation's customer and its
 message (storage/outbox.py). Here the row's payload is parsed once into its kind's type, and the few kinds
 that read more get it in the same transaction (`_READS`): the card its previous conversation, an alert its
-alert and the latest messages, a campaign's message its campaign and counts, the agent its history. So
+alert and the latest messages, a campaign's message its campaign and counts (a campaign's message to a
+customer its campaign), the agent its history. So
 handlers open no transaction of their own, and a delivery costs no more transactions than its claim and
 its settle.
 
@@ -72,6 +73,11 @@ async def _campaign(session: AsyncSession, item: OutboxItem, loaded: Loaded) -> 
     return replace(loaded, campaign=campaign, campaign_facts=facts)
 
 
+async def _campaign_send(session: AsyncSession, item: OutboxItem, loaded: Loaded) -> Loaded:
+    # The campaign as it is now: a cancel stops what is already queued.
+    return replace(loaded, campaign=await campaign_store.get(session, loaded.payload.campaign_id))
+
+
 async def _agent_turn(session: AsyncSession, item: OutboxItem, loaded: Loaded) -> Loaded:
     conv = loaded.conversation
     if conv is None or conv.id is None or conv.mode != "agent" or item.message_id is None:
@@ -89,6 +95,6 @@ Read = Callable[[AsyncSession, OutboxItem, Loaded], Awaitable[Loaded]]
 _READS: dict[k.Kind[Any], Read] = {
     k.OPEN_THREAD: _card, k.UPDATE_CARD: _card,
     k.ALERT: _alert, k.UPDATE_ALERT: _alert,
-    k.CAMPAIGN_POST: _campaign, k.CAMPAIGN_UPDATE: _campaign,
+    k.CAMPAIGN_POST: _campaign, k.CAMPAIGN_UPDATE: _campaign, k.CAMPAIGN_SEND: _campaign_send,
     k.ASK: _agent_turn,
 }

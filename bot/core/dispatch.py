@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.claim import loaded_for
+from bot.core.events import DeliverySettled, Event, Outcome
 from bot.core.ports import Clock, Deliverer, Failed, Loaded, Observer, Result, RetryLater
-from bot.core.settle import settle_in
 from bot.core.tasks import TaskGroup
 from bot.core.workers import Worker
 from storage import outbox
@@ -33,13 +33,17 @@ log = logging.getLogger(__name__)
 
 # The row and what its delivery reads, or None and whether a head is there but not due yet.
 Claimed = tuple[tuple[OutboxItem, Loaded] | None, bool]
+# The core's one entry point, run inside the dispatcher's transaction (Service.handle_in).
+HandleIn = Callable[[AsyncSession, Event], Awaitable[Outcome]]
 
 
 class Dispatcher:
-    def __init__(self, db: Database, deliverer: Deliverer, *, clock: Clock | None = None,
+    def __init__(self, db: Database, deliverer: Deliverer, *, handle_in: HandleIn, clock: Clock | None = None,
                  max_lanes: int = 64, idle_poll_seconds: float = 2.0, retry_base_seconds: float = 1.0,
                  observer: Observer | None = None, coordinator: Coordinator | None = None) -> None:
         self.db = db
+        # Outcomes are recorded as DeliverySettled events, in the transaction that claims the lane's next row.
+        self.handle_in = handle_in
         self.observer = observer or Observer()
         # Several instances on PostgreSQL: a lane is drained only while this process holds its lock.
         self.coordinator = coordinator or Coordinator(db)
@@ -208,8 +212,8 @@ class Dispatcher:
                       ) -> tuple[str | None, Claimed]:
         """Record the result and, unless `lane` is None, claim the lane's next row: one transaction."""
         async with self.db.transaction() as session:
-            author = await settle_in(session, item, result, now, retry_base=self.retry_base_seconds, loaded=loaded)
-            return author, (await self._claim_in(session, lane) if lane is not None else (None, False))
+            settled = await self.handle_in(session, DeliverySettled(item, result, now, self.retry_base_seconds, loaded))
+            return settled.author, (await self._claim_in(session, lane) if lane is not None else (None, False))
 
     async def _claim_in(self, session: AsyncSession, lane: str) -> Claimed:
         """The lane's head if it is due, its attempt recorded (IN_FLIGHT) in the transaction that locked it."""

@@ -19,8 +19,8 @@ from bot.core.outbox_kinds import enqueue_fields
 from bot.core.ports import Clock
 from bot.core.states import Kind, Mode, Refusal, State, decide
 from bot.core.text import quote
+from bot.core.transactions import Transactions
 from storage import audit, conversations, customers, inbox, messages
-from storage.db import Database
 from storage.models import Conversation, Customer, Message
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def not_deleted_note(who: str, why: str) -> str:
 
 
 class Edits:
-    def __init__(self, db: Database, *, access: Access, clock: Clock) -> None:
+    def __init__(self, db: Transactions, *, access: Access, clock: Clock) -> None:
         self.db = db
         self.access = access
         self.clock = clock

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from bot.core.agent_port import AgentReply
 from bot.core.media import CustomerFile, SharedFile
+from bot.core.ports import Loaded, Result
+from storage.models import OutboxItem
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,132 @@ class AgentPauseRequested:
 
 
 @dataclass(frozen=True)
+class RoleChangeRequested:
+    """An admin gives or takes the operator or admin role (`/baton operators|admins add|remove @user`)."""
+
+    actor: Actor
+    target_slack_user_id: str
+    role: str  # "operator" | "admin"
+    add: bool
+    delivery: Delivery  # the Slack command's own id: a replayed add must not undo a later remove
+
+
+@dataclass(frozen=True)
+class AdminCommandRun:
+    """An admin ran a `/baton` subcommand: audited before it is answered (the answer says it is done)."""
+
+    actor: Actor
+    subcommand: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class TranscriptExported:
+    """An operator pressed Export on a conversation's card: the export is on the record before it is posted."""
+
+    slack_user_id: str
+    conversation_id: int
+
+
+@dataclass(frozen=True)
+class CampaignDraft:
+    """A campaign as an admin described it, already validated by the Slack side."""
+
+    text: str
+    html: str
+    audience: str
+    audience_value: str = ""
+    image_url: str | None = None
+    button_label: str | None = None
+    button_url: str | None = None
+    send_at: datetime | None = None  # None: now
+
+
+@dataclass(frozen=True)
+class CampaignCreateRequested:
+    actor: Actor
+    draft: CampaignDraft
+    form_id: str | None = None  # the Slack view's id: a form submitted again creates nothing more
+
+
+@dataclass(frozen=True)
+class CampaignCancelRequested:
+    actor: Actor
+    campaign_id: int
+    source: str  # "command" | "button"
+
+
+@dataclass(frozen=True)
+class CustomerTagsChangeRequested:
+    """An admin tags (or untags) a customer for campaign audiences."""
+
+    actor: Actor
+    customer_ref: str  # @username or Telegram id, as typed
+    tags: tuple[str, ...]
+    remove: bool = False
+    delivery: Delivery | None = None
+
+
+@dataclass(frozen=True)
+class CampaignStartDue:
+    """A campaign's send time has passed: its recipients are fixed and sending starts."""
+
+    campaign_id: int
+
+
+@dataclass(frozen=True)
+class CampaignSendsDue:
+    """The sender has room for `room` more of a sending campaign's messages: each becomes an outbox row in its
+    customer's lane (the dispatcher paces, retries and orders them; their outcomes settle the recipients)."""
+
+    campaign_id: int
+    room: int
+
+
+@dataclass(frozen=True)
+class CampaignSendingDone:
+    """No recipient of a sending campaign is pending any more."""
+
+    campaign_id: int
+
+
+@dataclass(frozen=True)
+class CampaignFailed:
+    """A campaign cannot go on at all (e.g. its audience cannot be read): stopped for good, visibly."""
+
+    campaign_id: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class CustomerWaitDue:
+    """Timer: a customer may have waited `waiting_minutes` for a human's reply."""
+
+    conversation_id: int
+    waiting_minutes: float
+
+
+@dataclass(frozen=True)
+class OwnerSilenceDue:
+    """Timer: the owner of a taken-over conversation may be due a warning that it goes back to the agent."""
+
+    conversation_id: int
+    idle_minutes: float
+    warning_minutes: float
+
+
+@dataclass(frozen=True)
+class DeliverySettled:
+    """A dispatcher's delivery of one outbox row ended with `result` (recorded, with what follows from it)."""
+
+    item: OutboxItem
+    result: Result
+    settled_at: datetime
+    retry_base: float = 1.0
+    loaded: Loaded | None = None  # the rows read at the claim, so they need not be read again
+
+
+@dataclass(frozen=True)
 class Button:
     action_id: str
     label: str
@@ -224,6 +352,8 @@ class Outcome:
     duplicate: bool = False
     changed: bool = False
     unknown_thread: bool = False
+    campaign_id: int | None = None  # the campaign a CampaignCreateRequested created
+    author: str | None = None  # DeliverySettled: the delivered message's author (for metrics)
     feedback: list[Feedback] = field(default_factory=list)
 
     def tell(self, text: str, *buttons: Button) -> Outcome:
@@ -233,4 +363,7 @@ class Outcome:
 
 Event = (CustomerStarted | CustomerStopped | CustomerMessage | CustomerBlockedBot | CustomerRated | OperatorMessage
          | TakeoverRequested | HandbackRequested | ResolveRequested | AgentReplied | CustomerEdited | OperatorEdited
-         | OperatorDeleted | CustomerBlockRequested | AgentPauseRequested)
+         | OperatorDeleted | CustomerBlockRequested | AgentPauseRequested | RoleChangeRequested | AdminCommandRun
+         | TranscriptExported | CampaignCreateRequested | CampaignCancelRequested | CustomerTagsChangeRequested
+         | CampaignStartDue | CampaignSendsDue | CampaignSendingDone | CampaignFailed | CustomerWaitDue
+         | OwnerSilenceDue | DeliverySettled)

@@ -82,6 +82,14 @@ class CampaignRef:
 
 
 @dataclass(frozen=True)
+class CampaignSendRef:
+    """A campaign's message to one recipient."""
+
+    campaign_id: int
+    recipient_id: int
+
+
+@dataclass(frozen=True)
 class Chunked:
     """A stored message sent to the customer; a retry resumes after the chunks that already went out."""
 
@@ -139,12 +147,13 @@ CHOICES = Kind("choices", TELEGRAM, Choices)  # the agent's "which of these do y
 EDIT = Kind("edit", TELEGRAM, Edit)
 DELETE = Kind("delete", TELEGRAM, Bare)
 CORRECTION = Kind("correction", TELEGRAM, Correction)  # an edit Telegram refused, said anew
+CAMPAIGN_SEND = Kind("campaign_send", TELEGRAM, CampaignSendRef)  # in the recipient's lane
 # To the agent.
 ASK = Kind("ask", AGENT, Bare)
 
 KINDS: Mapping[str, Kind[Any]] = {kind: kind for kind in (
     OPEN_THREAD, MIRROR, UPDATE_CARD, NOTE, REACT, EDIT_MIRROR, ALERT, UPDATE_ALERT, CAMPAIGN_POST, CAMPAIGN_UPDATE,
-    DELIVER, DELIVER_AGENT, NOTICE, RATING, CHOICES, EDIT, DELETE, CORRECTION, ASK)}
+    DELIVER, DELIVER_AGENT, NOTICE, RATING, CHOICES, EDIT, DELETE, CORRECTION, CAMPAIGN_SEND, ASK)}
 
 
 def kinds_for(destination: str) -> frozenset[str]:

@@ -35,3 +35,19 @@ def state_of(conv: Conversation | None) -> State:
 def row_id(row: Customer | Conversation | Message) -> int:
     assert row.id is not None
     return row.id
+
+
+def apply_mode(conv: Conversation, state: State, actor_name: str, now: datetime) -> None:
+    """The conversation row after a mode change decided by the transition table."""
+    conv.mode = state.mode.value
+    conv.mode_since = now
+    conv.owner_slack_user_id = state.owner
+    conv.owner_name = actor_name if state.owner else None
+    # Any mode change answers a pending "needs a human": someone has acted on the conversation.
+    conv.needs_human = False
+    conv.needs_human_reason = None
+    conv.needs_human_since = None
+    conv.owner_active_at = now if state.owner else None
+    conv.idle_warned_at = None
+    if state.mode is Mode.CLOSED:
+        conv.closed_at = now

@@ -3,26 +3,25 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.core import admin_ops, choices, csat
+from bot.core import choices, csat, handlers
 from bot.core import effects as fx
 from bot.core.access import Access
 from bot.core.brief import handback_brief
-from bot.core.campaigns import attribute_reply
+from bot.core.campaigns import CampaignHandlers, attribute_reply
 from bot.core.edits import Edits
 from bot.core.events import (
     Actor,
-    AgentPauseRequested,
     AgentReplied,
     Button,
     ConversationRef,
     CustomerBlockedBot,
-    CustomerBlockRequested,
     CustomerEdited,
     CustomerMessage,
     CustomerRated,
@@ -42,14 +41,16 @@ from bot.core.markup import html_to_plain
 from bot.core.media import encode_shared
 from bot.core.ports import Clock, Observer
 from bot.core.refs import refusal_text, resolve_ref
+from bot.core.rows import apply_mode as _apply_mode
 from bot.core.rows import customer_row as _customer_row
 from bot.core.rows import mark_needs_human as _needs_human
 from bot.core.rows import row_id as _id
 from bot.core.rows import state_of as _state
 from bot.core.rules import escalation_reason
 from bot.core.settings import EscalationSettings, TextSettings
-from bot.core.states import Effect, Kind, Mode, Refusal, State, decide
+from bot.core.states import Effect, Kind, Mode, Refusal, decide
 from bot.core.text import quote
+from bot.core.transactions import Transactions
 from storage import audit, conversations, customers, inbox, messages, staff
 from storage.db import Database
 from storage.models import Conversation, Customer, Message
@@ -63,8 +64,11 @@ KEEP_AS_NOTE = "keep_as_note"
 class Service:
     def __init__(self, db: Database, *, texts: TextSettings, access: Access, clock: Clock | None = None,
                  wake: Callable[[], None] = lambda: None, escalation: EscalationSettings | None = None,
-                 campaign_reply_days: float = 3, observer: Observer | None = None) -> None:
+                 campaign_reply_days: float = 3, campaign_progress_seconds: float = 3.0,
+                 wake_campaigns: Callable[[], None] = lambda: None, observer: Observer | None = None) -> None:
         self.db = db
+        # Every handler takes its transaction from here: its own under handle(), the caller's under handle_in().
+        self.tx = Transactions(db)
         self.campaign_reply_days = campaign_reply_days
         self.observer = observer or Observer()
         self.texts = texts
@@ -73,10 +77,44 @@ class Service:
         self.clock = clock or Clock()
         # Called after every commit that wrote outbox rows, so dispatchers start at once.
         self.wake = wake
-        self.edits = Edits(db, access=access, clock=self.clock)
+        self.wake_campaigns = wake_campaigns
+        self.edits = Edits(self.tx, access=access, clock=self.clock)
+        self.campaigns = CampaignHandlers(self.tx, clock=self.clock, progress_seconds=campaign_progress_seconds,
+                                          wake_sender=lambda: self.wake_campaigns())
+        self._handlers = self._table()
 
     async def handle(self, event: Event) -> Outcome:
-        handler = {
+        """The one entry point: the event's handler in a transaction of its own, then the wake-ups."""
+        handler = self._handlers[type(event)]
+        try:
+            outcome = await handler(event)
+        except IntegrityError:
+            # Another instance committed a row this transaction also inserted: the same delivery (then the
+            # second try finds its receipt and says duplicate) or the same new customer (then it finds them).
+            if getattr(event, "delivery", None) is None:
+                raise
+            log.info("concurrent insert while handling %s; trying once more", type(event).__name__)
+            outcome = await handler(event)
+        self._woken(event, outcome)
+        return outcome
+
+    async def handle_in(self, session: AsyncSession, event: Event) -> Outcome:
+        """`handle` inside the caller's transaction, which commits it (the dispatcher settles a delivery and
+        claims the lane's next row in one). The same handler, so still one code path; the caller's commit
+        announces the outbox rows it wrote (Database.on_enqueued)."""
+        with self.tx.joining(session):
+            outcome = await self._handlers[type(event)](event)
+        self._woken(event, outcome)
+        return outcome
+
+    def _woken(self, event: Event, outcome: Outcome) -> None:
+        if outcome.changed:
+            self.wake()
+            if isinstance(event, handlers.WAKE_CAMPAIGNS):
+                self.wake_campaigns()  # the sender looks at the new (or no longer active) campaign
+
+    def _table(self) -> dict[type, Callable[[Any], Awaitable[Outcome]]]:
+        return {
             CustomerStarted: self._customer_started,
             CustomerStopped: self._customer_stopped,
             CustomerMessage: self._customer_message,
@@ -90,21 +128,8 @@ class Service:
             CustomerEdited: self.edits.customer_edited,
             OperatorEdited: self.edits.operator_edited,
             OperatorDeleted: self.edits.operator_deleted,
-            CustomerBlockRequested: lambda e: admin_ops.block(self.db, self.access, e, self.clock.now()),
-            AgentPauseRequested: lambda e: admin_ops.pause(self.db, self.access, e, self.clock.now()),
-        }[type(event)]
-        try:
-            outcome: Outcome = await handler(event)  # type: ignore[operator]
-        except IntegrityError:
-            # Another instance committed a row this transaction also inserted: the same delivery (then the
-            # second try finds its receipt and says duplicate) or the same new customer (then it finds them).
-            if getattr(event, "delivery", None) is None:
-                raise
-            log.info("concurrent insert while handling %s; trying once more", type(event).__name__)
-            outcome = await handler(event)  # type: ignore[operator]
-        if outcome.changed:
-            self.wake()
-        return outcome
+            **handlers.beside_conversations(self.tx, self.access, self.clock, self.campaigns),
+        }
 
     # --- customers (Telegram) -------------------------------------------------------------------
 
@@ -122,7 +147,7 @@ class Service:
             last_name=c.last_name, username=c.username, language=c.language)
 
     async def _customer_started(self, event: CustomerStarted) -> Outcome:
-        async with self.db.transaction() as session:
+        async with self.tx.transaction() as session:
             if not await self._claim(session, event.delivery):
                 return Outcome(duplicate=True)
             customer = await self._upsert_customer(session, event)
@@ -133,7 +158,7 @@ class Service:
         return Outcome(changed=True)
 
     async def _customer_stopped(self, event: CustomerStopped) -> Outcome:
-        async with self.db.transaction() as session:
+        async with self.tx.transaction() as session:
             if not await self._claim(session, event.delivery):
                 return Outcome(duplicate=True)
             customer = await self._upsert_customer(session, event)
@@ -145,7 +170,7 @@ class Service:
 
     async def _customer_message(self, event: CustomerMessage) -> Outcome:
         now = self.clock.now()
-        async with self.db.transaction() as session:
+        async with self.tx.transaction() as session:
             if not await self._claim(session, event.delivery):
                 return Outcome(duplicate=True)
             customer = await self._upsert_customer(session, event)
@@ -207,7 +232,7 @@ class Service:
         session.add(_customer_row(conv, event, now))
 
     async def _customer_rated(self, event: CustomerRated) -> Outcome:
-        async with self.db.transaction() as session:
+        async with self.tx.transaction() as session:
             if not await self._claim(session, event.delivery):
                 return Outcome(duplicate=True)
             customer = await customers.get_by_tg_user_id(session, event.tg_user_id)
@@ -218,7 +243,7 @@ class Service:
         return Outcome(conversation_id=conv.id, changed=True) if conv else Outcome()
 
     async def _customer_blocked_bot(self, event: CustomerBlockedBot) -> Outcome:
-        async with self.db.transaction() as session:
+        async with self.tx.transaction() as session:
             if not await self._claim(session, event.delivery):
                 return Outcome(duplicate=True)
             customer = await customers.get_by_tg_user_id(session, event.tg_user_id)
@@ -239,7 +264,7 @@ class Service:
     async def _agent_replied(self, event: AgentReplied) -> Outcome:
         reply = event.reply
         now = self.clock.now()
-        async with self.db.transaction() as session:
+        async with self.tx.transaction() as session:
             conv = await conversations.get(session, event.conversation_id, lock=True)
             if conv is None:
                 return Outcome()
@@ -275,7 +300,7 @@ class Service:
     async def _operator_message(self, event: OperatorMessage) -> Outcome:
         now = self.clock.now()
         actor = event.actor
-        async with self.db.transaction() as session:
+        async with self.tx.transaction() as session:
             conv = await conversations.get_by_thread(session, event.slack_channel, event.slack_thread_ts, lock=True)
             if conv is None:
                 # Not (yet) a conversation thread: no receipt, so a retry after the thread is recorded counts.
@@ -331,7 +356,7 @@ class Service:
             return Outcome().tell("Only Baton operators can take over, hand back or resolve conversations. "
                                   "Ask an admin to add you.")
         now = self.clock.now()
-        async with self.db.transaction() as session:
+        async with self.tx.transaction() as session:
             # A replayed button press or command is recognised by its receipt, stored with its effects.
             if delivery is not None and not await self._claim(session, delivery):
                 return Outcome(duplicate=True)
@@ -342,7 +367,7 @@ class Service:
             decision = decide(_state(conv), kind, actor=actor.slack_user_id, privileged=privileged)
             if decision.refusal is not None:
                 return Outcome(conversation_id=conv.id).tell(refusal_text(decision, conv, kind))
-            self._apply_mode(conv, decision.state, actor, now)
+            _apply_mode(conv, decision.state, actor.name, now)
             customer = await customers.get(session, conv.customer_id)
             assert customer is not None
             session.add(conv)
@@ -368,19 +393,3 @@ class Service:
                                  "sent; reply in the thread to answer the customer.")
         self.observer.mode_changed(kind.value)  # after the commit: only changes that happened count
         return outcome
-
-    @staticmethod
-    def _apply_mode(conv: Conversation, state: State, actor: Actor, now: object) -> None:
-        conv.mode = state.mode.value
-        conv.mode_since = now  # type: ignore[assignment]
-        conv.owner_slack_user_id = state.owner
-        conv.owner_name = actor.name if state.owner else None
-        # Any mode change answers a pending "needs a human": someone has acted on the conversation.
-        conv.needs_human = False
-        conv.needs_human_reason = None
-        conv.needs_human_since = None
-        conv.owner_active_at = now if state.owner else None  # type: ignore[assignment]
-        conv.idle_warned_at = None
-        if state.mode is Mode.CLOSED:
-            conv.closed_at = now  # type: ignore[assignment]
-

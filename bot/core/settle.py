@@ -18,7 +18,6 @@ from bot.core.ports import Delivered, Failed, Loaded, Result, RetryLater
 from bot.core.text import quote
 from storage import alerts, conversations, customers, messages, outbox
 from storage import campaigns as campaign_store
-from storage.db import Database
 from storage.models import Message, OutboxItem
 
 log = logging.getLogger(__name__)
@@ -34,17 +33,12 @@ def backoff(attempts: int, base: float = 1.0, rng: random.Random | None = None) 
     return delay * (0.5 + (rng or random).random() / 2)
 
 
-async def settle(db: Database, item: OutboxItem, result: Result, now: datetime, *,
-                 retry_base: float = 1.0) -> str | None:
-    """Record the result; returns the delivered message's author (for metrics), when the row carried one."""
-    async with db.transaction() as session:
-        return await settle_in(session, item, result, now, retry_base=retry_base)
-
-
 async def settle_in(session: AsyncSession, item: OutboxItem, result: Result, now: datetime, *,
                     retry_base: float = 1.0, loaded: Loaded | None = None) -> str | None:
-    """`settle` in the caller's transaction (the dispatcher claims the lane's next row in the same one).
-    `loaded`: the rows read when the item was claimed, so they need not be read again."""
+    """Record the result in the caller's transaction: the DeliverySettled event's handler (bot/core/outcomes.py),
+    run by the dispatcher in the transaction that claims the lane's next row. Returns the delivered message's
+    author (for metrics), when the row carried one. `loaded`: the rows read when the item was claimed, so they
+    need not be read again."""
     assert item.id is not None
     if isinstance(result, RetryLater):
         delay = result.after if result.after is not None else backoff(item.attempts + 1, retry_base)

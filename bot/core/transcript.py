@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage import audit, conversations, customers, history
+from storage import conversations, customers, history
 from storage.db import Database
 from storage.models import Conversation, Customer, Message
 
@@ -76,13 +76,10 @@ async def load(session: AsyncSession, conversation_ids: list[int]) -> list[Trans
     return found
 
 
-async def load_for_export(db: Database, conversation_id: int, user: str, *, allowed: bool
-                          ) -> tuple[Conversation | None, list[Transcript]]:
-    """The conversation and its transcript for the card's Export button; an allowed export is audited."""
+async def load_for_export(db: Database, conversation_id: int) -> tuple[Conversation | None, list[Transcript]]:
+    """The conversation and its transcript for the card's Export button (a read: the export's audit row is the
+    TranscriptExported event's)."""
     async with db.transaction() as session:
         conv = await conversations.get(session, conversation_id)
         found = await load(session, [conversation_id]) if conv else []
-        if allowed and found:
-            audit.record(session, action="export", source="button", conversation_id=conversation_id,
-                         actor_slack_user_id=user, actor_name=None)
     return conv, found

@@ -13,7 +13,7 @@ from bot.core.handles import Database
 from bot.core.media import FetchFile, no_fetch
 from bot.core.pacing import Pacer
 from bot.core.service import Service
-from bot.telegram_io.campaigns import CampaignSend
+from bot.telegram_io.campaigns import CampaignDelivery, CampaignSend
 from bot.telegram_io.inbound import TelegramInbound
 from bot.telegram_io.media import CustomerFileFetcher
 from bot.telegram_io.outbound import TelegramDeliverer
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 class TelegramAdapter:
     def __init__(self, settings: TelegramSettings, service: Service, db: Database, *,
-                 fetch_operator_file: FetchFile = no_fetch) -> None:
+                 fetch_operator_file: FetchFile = no_fetch, campaign_per_second: float = 20.0) -> None:
         self.settings = settings
         root = settings.api_url.rstrip("/")
         # Baton reads updates itself (see polling.py) so it can confirm them only after commit: no Updater.
@@ -36,8 +36,11 @@ class TelegramAdapter:
         self.inbound = TelegramInbound(service)
         self.pacer = pacer = Pacer(settings.per_chat_per_second, settings.per_chat_burst,
                                    overall_rate=settings.overall_per_second)
-        self.deliverer = TelegramDeliverer(self.bot, db, pacer, fetch_operator_file=fetch_operator_file)
         self.send_campaign = CampaignSend(self.bot, pacer)
+        # Burst 1: an even spacing, so a campaign never eats the whole overall Telegram budget at once.
+        self.campaign_pacer = Pacer(campaign_per_second, 1)
+        self.deliverer = TelegramDeliverer(self.bot, db, pacer, fetch_operator_file=fetch_operator_file,
+                                           campaigns=CampaignDelivery(self.send_campaign, db, self.campaign_pacer))
         # The port the Slack side uses to fetch customers' files; the Bot and its token stay here.
         self.fetch_customer_file = CustomerFileFetcher(self.bot)
         self.poller = TelegramPoller(self.bot, self.inbound, timeout=settings.poll_timeout)

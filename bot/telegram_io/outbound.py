@@ -20,6 +20,7 @@ from bot.core.media import FetchFile, decode_shared, no_fetch
 from bot.core.outbox_routes import Route, Routes
 from bot.core.pacing import Pacer
 from bot.core.ports import Delivered, Failed, Loaded, Result, RetryLater
+from bot.telegram_io.campaigns import CampaignDelivery
 from bot.telegram_io.convert import split_html
 from bot.telegram_io.errors import classify
 from bot.telegram_io.outbound_edits import TelegramEdits
@@ -33,8 +34,9 @@ class TelegramDeliverer:
     destination = fx.TELEGRAM
 
     def __init__(self, bot: Bot, db: Database, pacer: Pacer | None = None, *,
-                 fetch_operator_file: FetchFile = no_fetch) -> None:
+                 fetch_operator_file: FetchFile = no_fetch, campaigns: CampaignDelivery | None = None) -> None:
         self.bot = bot
+        self.campaigns = campaigns
         self.db = db
         self.pacer = pacer
         self.shared_files = SharedFileSender(bot, fetch_operator_file, self._send)
@@ -44,7 +46,8 @@ class TelegramDeliverer:
             fx.TELEGRAM,
             Route(k.DELIVER, self._deliver_message), Route(k.DELIVER_AGENT, self._deliver_message),
             Route(k.NOTICE, self._notice), Route(k.RATING, self._ask_rating), Route(k.CHOICES, self._offer_choices),
-            Route(k.EDIT, self._edit), Route(k.DELETE, self._delete), Route(k.CORRECTION, self._correct))
+            Route(k.EDIT, self._edit), Route(k.DELETE, self._delete), Route(k.CORRECTION, self._correct),
+            Route(k.CAMPAIGN_SEND, self._campaign_send))
 
     async def deliver(self, item: OutboxItem, loaded: Loaded) -> Result:
         customer = loaded.customer
@@ -71,6 +74,12 @@ class TelegramDeliverer:
         if message.slack_files:
             return await self.shared_files.send(chat_id, message.html, decode_shared(message.slack_files))
         return await self._send(chat_id, message.html, payload.chunks_sent)
+
+    async def _campaign_send(self, item: OutboxItem, payload: k.CampaignSendRef, loaded: Loaded) -> Result:
+        if self.campaigns is None:
+            return Failed("campaigns are not set up in this process")
+        assert loaded.customer is not None  # checked by `deliver`
+        return await self.campaigns.deliver(loaded.campaign, loaded.customer)
 
     async def _notice(self, item: OutboxItem, payload: k.Notice, loaded: Loaded) -> Result:
         return await self._send(_chat_of(loaded), html.escape(payload.text, quote=False), payload.chunks_sent)

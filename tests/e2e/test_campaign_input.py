@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.core.campaigns import Draft
-from bot.core.events import Actor
+from bot.core.events import Actor, CampaignCreateRequested
 from storage import campaigns as store
 from tests.e2e.test_campaigns import ALERTS, _campaign_message, _campaign_sends, _create, _customers, _form
 from tests.support.harness import ADMIN, World
@@ -45,14 +45,14 @@ async def test_a_campaign_that_cannot_start_is_shown_stopped_and_the_next_one_is
     later = datetime.now(UTC) + timedelta(hours=1)
     # Campaigns stored before the form checked ids, or damaged by hand: the sender must cope.
     admin = Actor(ADMIN, "Ada Admin")
-    legacy = await world.baton.campaign_ops.create(Draft(
+    legacy = await world.baton.service.handle(CampaignCreateRequested(admin, Draft(
         text="Legacy list", html="Legacy list", audience="ids", audience_value=f"{ids[0]}\n99999999999999999999\n-5",
-        send_at=later), admin)
-    broken = await world.baton.campaign_ops.create(Draft(text="Broken", html="Broken", audience="ids",
-                                                         audience_value=str(ids[0]), send_at=later), admin)
-    assert not isinstance(legacy, str) and not isinstance(broken, str)
+        send_at=later)))
+    broken = await world.baton.service.handle(CampaignCreateRequested(admin, Draft(
+        text="Broken", html="Broken", audience="ids", audience_value=str(ids[0]), send_at=later)))
+    assert legacy.campaign_id is not None and broken.campaign_id is not None
     async with world.baton.db.transaction() as session:
-        for campaign_id, audience, value in ((legacy.id, None, None), (broken.id, "active", "soon")):
+        for campaign_id, audience, value in ((legacy.campaign_id, None, None), (broken.campaign_id, "active", "soon")):
             row = await store.get(session, campaign_id or 0)
             assert row is not None
             row.send_at = datetime.now(UTC) - timedelta(seconds=1)
