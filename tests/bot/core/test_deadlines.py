@@ -3,9 +3,7 @@ out of date (the customer was answered, the owner replied)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlmodel import col, select
@@ -28,27 +26,11 @@ from bot.core.service import Service
 from storage import conversations
 from storage.db import Database
 from storage.models import OutboxItem
-from tests.support import databases
 from tests.support.harness import ShiftedClock
 
 ALICE = Actor("U0ALICE", "Alice")
 CAROL = CustomerInfo(tg_user_id=1001, tg_chat_id=1001, first_name="Carol")
 CHANNEL, THREAD = "C0SUPPORT", "1700000000.000100"
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    url = databases.url_for(tmp_path, "deadlines")
-    await databases.prepare(url)
-    database = Database(url)
-    await database.upgrade()
-    yield database
-    await database.dispose()
-
-
-@pytest.fixture
-def clock() -> ShiftedClock:
-    return ShiftedClock()
 
 
 @pytest.fixture

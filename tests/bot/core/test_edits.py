@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlmodel import col, select
@@ -30,28 +28,12 @@ from bot.core.service import Service
 from storage import conversations
 from storage.db import Database
 from storage.models import Message, OutboxItem
-from tests.support import databases
 from tests.support.harness import ShiftedClock
 
 ALICE, BOB = Actor("U0ALICE", "Alice"), Actor("U0BOB", "Bob")
 CAROL = CustomerInfo(tg_user_id=1001, tg_chat_id=1001, first_name="Carol")
 CHANNEL, THREAD = "C0SUPPORT", "1700000000.000100"
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    url = databases.url_for(tmp_path, "edits")
-    await databases.prepare(url)
-    database = Database(url)
-    await database.upgrade()
-    yield database
-    await database.dispose()
-
-
-@pytest.fixture
-def clock() -> ShiftedClock:
-    return ShiftedClock()
 
 
 @pytest.fixture

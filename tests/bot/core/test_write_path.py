@@ -3,9 +3,6 @@ and queues for Slack, and that a replayed or stale event changes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 from sqlmodel import col, select
 
@@ -36,22 +33,11 @@ from bot.core.service import Service
 from storage import conversations, staff
 from storage.db import Database
 from storage.models import AuditEntry, Campaign, CampaignRecipient, Customer, OutboxItem
-from tests.support import databases
 from tests.support.harness import ShiftedClock
 
 ADMIN, ALICE, EVE = Actor("U0ADMIN", "Ada Admin"), Actor("U0ALICE", "Alice"), Actor("U0EVE", "Eve")
 CAROL = CustomerInfo(tg_user_id=1001, tg_chat_id=1001, first_name="Carol", username="carol")
 DAN = CustomerInfo(tg_user_id=1002, tg_chat_id=1002, first_name="Dan")
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    url = databases.url_for(tmp_path, "writes")
-    await databases.prepare(url)
-    database = Database(url)
-    await database.upgrade()
-    yield database
-    await database.dispose()
 
 
 @pytest.fixture
