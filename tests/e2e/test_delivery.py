@@ -9,12 +9,7 @@ CAROL = 1001
 
 
 async def _taken_over(world: World) -> str:
-    await world.start()
-    await world.tg.customer_sends(CAROL, "How long does shipping take?")
-    root = await world.root()
-    await world.tg.wait_for_messages(CAROL, 1)
-    await world.slack.click_button(ALICE, CHANNEL, root["ts"], "takeover")
-    await world.tg.wait_for_messages(CAROL, 2)
+    root = await world.taken_over()
     return str(root["ts"])
 
 

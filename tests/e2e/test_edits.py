@@ -209,12 +209,7 @@ async def test_an_edit_right_after_posting_still_reaches_the_customer(world: Wor
 
 async def _taken_over(world: World) -> dict[str, Any]:
     """Carol asked, the agent answered, Alice took over: two messages reached Carol."""
-    await world.start()
-    await world.tg.customer_sends(CAROL, "How long does shipping take?")
-    root = await world.root()
-    await world.tg.wait_for_messages(CAROL, 1)
-    await world.slack.click_button(ALICE, CHANNEL, root["ts"], "takeover")
-    await world.tg.wait_for_messages(CAROL, 2)
+    root = await world.taken_over()
     return root
 
 

@@ -22,12 +22,7 @@ async def test_customer_formatting_is_mirrored_and_their_control_sequences_stay_
 
 
 async def test_an_operators_composed_reply_reaches_telegram_formatted(world: World) -> None:
-    await world.start()
-    await world.tg.customer_sends(CAROL, "How long does shipping take?")
-    root = await world.root()
-    await world.tg.wait_for_messages(CAROL, 1)
-    await world.slack.click_button(ALICE, CHANNEL, root["ts"], "takeover")
-    await world.tg.wait_for_messages(CAROL, 2)
+    root = await world.taken_over()
 
     typed = ("Hi <@U0ALICE>, *Norway _and_ Sweden*: `5 days` :smile:\n&gt; quoted &lt;3\n"
              "See <https://shop.test/?a=1&amp;b=2|the page>\n```\nstep *1*\n```")

@@ -117,12 +117,7 @@ async def test_a_redelivered_telegram_update_is_handled_once(world: World) -> No
 
 
 async def test_a_retried_slack_event_is_handled_once(world: World) -> None:
-    await world.start()
-    await world.tg.customer_sends(CAROL, "How long does shipping take?")
-    root = await world.root()
-    await world.tg.wait_for_messages(CAROL, 1)
-    await world.slack.click_button(ALICE, CHANNEL, root["ts"], "takeover")
-    await world.tg.wait_for_messages(CAROL, 2)
+    root = await world.taken_over()
     await world.slack.user_posts(ALICE, CHANNEL, "Only once, please", thread_ts=root["ts"])
     await world.tg.wait_for_messages(CAROL, 3)
     response = await world.slack.redeliver_last_event()
@@ -133,12 +128,7 @@ async def test_a_retried_slack_event_is_handled_once(world: World) -> None:
 
 
 async def test_state_survives_a_restart(world: World) -> None:
-    await world.start()
-    await world.tg.customer_sends(CAROL, "How long does shipping take?")
-    root = await world.root()
-    await world.tg.wait_for_messages(CAROL, 1)
-    await world.slack.click_button(ALICE, CHANNEL, root["ts"], "takeover")
-    await world.tg.wait_for_messages(CAROL, 2)
+    root = await world.taken_over()
     await world.stop()
 
     await world.start()

@@ -76,6 +76,18 @@ class World:
     def roots(self) -> list[dict[str, Any]]:
         return self.slack.messages(CHANNEL)
 
+    async def taken_over(self, customer: int = 1001, question: str = "How long does shipping take?",
+                         operator: str = ALICE) -> dict[str, Any]:
+        """Started; `customer` asked `question`, the agent answered, `operator` took the thread over and the
+        customer was told: two messages reached them. The thread's root."""
+        await self.start()
+        await self.tg.customer_sends(customer, question)
+        root = await self.root()
+        await self.tg.wait_for_messages(customer, 1)
+        await self.slack.click_button(operator, CHANNEL, root["ts"], "takeover")
+        await self.tg.wait_for_messages(customer, 2)
+        return root
+
     async def root(self, index: int = 0) -> dict[str, Any]:
         return await self.slack.wait_for(lambda: len(self.roots()) > index and self.roots()[index],
                                          what=f"thread root #{index + 1}")
