@@ -132,13 +132,15 @@ class Baton:
                 "knowledge_base": status() if callable(status) else None}
 
     async def settled(self, timeout: float = 10.0) -> None:
-        """Until every outbox row has left (or been dropped) and nothing is in flight."""
+        """Until every outbox row has left (or been dropped), nothing is in flight and the campaign sender
+        has looked at what it was woken for."""
+        busy = [*self.dispatchers, self.campaigns.worker]
 
         async def all_idle() -> None:
             while True:
-                await asyncio.gather(*(d.wait_idle() for d in self.dispatchers))
+                await asyncio.gather(*(d.wait_idle() for d in busy))
                 # One dispatcher's delivery can enqueue work for another: idle together, or look again.
-                if all(d.is_idle for d in self.dispatchers):
+                if all(d.is_idle for d in busy):
                     return
 
         await asyncio.wait_for(all_idle(), timeout)

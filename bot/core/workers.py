@@ -79,6 +79,9 @@ class Worker:
         # Set from stop() until the next start(): steps check it (or wait on it) to end their work early.
         self.stop_requested = asyncio.Event()
         self._wake = asyncio.Event()
+        # Set while no step runs and none is due at once (for `wait_idle`: tests and drains wait on it).
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -101,11 +104,23 @@ class Worker:
         if self.running:
             return
         self.stop_requested.clear()
+        if first_in == 0:
+            self._idle.clear()
         self._task = asyncio.create_task(self._run(first_in), name=self.name)
 
     def wake(self) -> None:
         """Run the next step now (after the step in hand, if any), not at the end of the wait."""
         self._wake.set()
+        if self.running:
+            self._idle.clear()
+
+    @property
+    def is_idle(self) -> bool:
+        """No step runs and none is due at once (one may be due later, by its alarm or its idle wait)."""
+        return self._idle.is_set()
+
+    async def wait_idle(self) -> None:
+        await self._idle.wait()
 
     def wake_in(self, seconds: float) -> None:
         """Run a step in `seconds` (sooner if woken); replaces the alarm this worker set before."""
@@ -127,6 +142,12 @@ class Worker:
             self._task = None
 
     async def _run(self, first_in: float | None) -> None:
+        try:
+            await self._loop(first_in)
+        finally:
+            self._idle.set()
+
+    async def _loop(self, first_in: float | None) -> None:
         wait: float | None = first_in
         while True:
             if wait is None or wait > 0:
@@ -136,10 +157,12 @@ class Worker:
             if self.stopping:
                 return
             self._wake.clear()
+            self._idle.clear()
             try:
                 result = await self._step()
             except Exception as exc:  # CancelledError is not an Exception: a stop still goes through
                 delay = self._failed(exc)
+                self._idle.set()  # a backoff is a wait, not work in hand
                 # Wakes do not cut a backoff short (a burst of them would make it a busy loop); a stop does.
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(delay):
@@ -150,6 +173,8 @@ class Worker:
             if self.ticks:
                 self._wake.clear()
             wait = self.idle_seconds if result is None else result
+            if not self._wake.is_set() and (wait is None or wait > 0):
+                self._idle.set()
 
     async def _sleep(self, timeout: float | None) -> None:
         if self._wake.is_set():

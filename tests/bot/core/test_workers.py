@@ -177,3 +177,20 @@ async def test_a_ticking_worker_drops_the_ticks_that_come_while_it_is_busy() -> 
     worker.wake()  # the next tick runs it
     await steps.until(lambda: steps.finished == 2)
     await worker.stop()
+
+
+async def test_a_woken_worker_is_busy_until_the_step_it_was_woken_for_has_run() -> None:
+    steps = Steps()
+    steps.block = asyncio.Event()
+    worker = Worker("sender", steps, idle_seconds=None)
+    assert worker.is_idle  # not started: nothing in hand
+    worker.start(first_in=None)
+    await asyncio.wait_for(worker.wait_idle(), 1)
+    worker.wake()
+    assert not worker.is_idle  # woken: a step is due at once
+    await steps.until(lambda: steps.runs == 1)
+    assert not worker.is_idle  # the step is running
+    steps.block.set()
+    await asyncio.wait_for(worker.wait_idle(), 1)
+    assert steps.finished == 1
+    await worker.stop()
