@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.core import choices, csat, handlers
+from bot.core import choices, csat, handlers, notes
 from bot.core import effects as fx
 from bot.core.access import Access
 from bot.core.brief import handback_brief
@@ -214,8 +214,7 @@ class Service:
             await fx.apply(session, decision, conv, customer, message=message, texts=self.texts, now=now,
                            reason=reason)
             if event.picked:
-                fx.slack(session, conv, fx.NOTE, now=now, text=":point_up: The customer pressed this button under "
-                                                               "the agent's question.")
+                fx.note(session, conv, notes.ChoicePicked(), now=now)
         return Outcome(conversation_id=conv.id, changed=True)
 
     async def _store_silently(self, session: AsyncSession, customer: Customer, event: CustomerMessage,
@@ -253,10 +252,9 @@ class Service:
             session.add(customer)
             conv = await conversations.get_open_for_customer(session, _id(customer))
             if conv is not None:
-                text = (f":no_entry: {quote(customer.display_name)} blocked the bot: nothing can reach them until they "
-                        "unblock it." if event.blocked else f":arrows_counterclockwise: {quote(customer.display_name)} "
-                        "unblocked the bot.")
-                fx.slack(session, conv, fx.NOTE, now=self.clock.now(), text=text)
+                name = customer.display_name
+                fx.note(session, conv, notes.BlockedTheBot(name) if event.blocked else notes.UnblockedTheBot(name),
+                        now=self.clock.now())
         return Outcome(conversation_id=conv.id if conv else None, changed=True)
 
     # --- the agent ------------------------------------------------------------------------------
@@ -292,7 +290,7 @@ class Service:
                      reason=reply.handoff_reason)
             if reply.context and message is not None and reply.handoff_reason is None:
                 # Under the answer's mirror in the thread: where the answer came from and how sure it was.
-                fx.slack(session, conv, fx.NOTE, now=now, text=f":mag: {quote(reply.context)}")
+                fx.note(session, conv, notes.AgentContext(reply.context), now=now)
         return Outcome(conversation_id=conv.id, changed=True)
 
     # --- operators (Slack) ----------------------------------------------------------------------
@@ -379,7 +377,7 @@ class Service:
                 await session.flush()
                 brief = await handback_brief(session, conv)
                 if brief:
-                    fx.slack(session, conv, fx.NOTE, now=now, text=":memo: *Brief for the agent*\n" + quote(brief))
+                    fx.note(session, conv, notes.Brief(brief), now=now)
             outcome = Outcome(conversation_id=conv.id, changed=True)
             if send_note_ts is not None:
                 note = await messages.get_by_slack_ts(session, _id(conv), send_note_ts)

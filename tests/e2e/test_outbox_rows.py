@@ -115,7 +115,7 @@ async def test_a_row_nothing_can_read_fails_naming_itself_and_the_lane_goes_on(w
     rows = await _rows(world, ids)
     assert [row.status for row in rows] == ["failed", "failed", "failed", "done", "failed", "done"]
     errors = [row.last_error or "" for row in rows]
-    assert errors[0] == f"outbox {ids[0]} (slack/note): malformed payload: 'text' is missing"
+    assert errors[0] == f"outbox {ids[0]} (slack/note): malformed payload: neither 'note' nor 'text' is given"
     assert errors[1] == f"outbox {ids[1]} (slack/react): malformed payload: 'ts' is 12, not str"
     assert errors[2] == f"outbox {ids[2]} (slack/frobnicate): unknown outbox kind"
     assert errors[4] == f"outbox {ids[4]} (telegram/notice): malformed payload: a JSON list, not an object"
