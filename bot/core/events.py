@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from bot.core.agent_port import AgentReply
 from bot.core.media import CustomerFile, SharedFile
@@ -330,9 +331,17 @@ class DeliverySettled:
     loaded: Loaded | None = None  # the rows read at the claim, so they need not be read again
 
 
+class Action(StrEnum):
+    """What a button offered to an operator does, named by the core; the Slack adapter owns the action ids
+    its platform sees (operator_bridge/action_ids.py)."""
+
+    TAKEOVER_AND_SEND = "takeover_and_send"  # take over and send the reply that stayed a note
+    KEEP_AS_NOTE = "keep_as_note"
+
+
 @dataclass(frozen=True)
 class Button:
-    action_id: str
+    action: Action
     label: str
     value: str
     style: str | None = None

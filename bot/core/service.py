@@ -17,6 +17,7 @@ from bot.core.brief import handback_brief
 from bot.core.campaigns import CampaignHandlers, attribute_reply
 from bot.core.edits import Edits
 from bot.core.events import (
+    Action,
     Actor,
     AgentReplied,
     Button,
@@ -56,10 +57,6 @@ from storage.db import Database
 from storage.models import Conversation, Customer, Message
 
 log = logging.getLogger(__name__)
-
-TAKEOVER_AND_SEND = "takeover_and_send"
-KEEP_AS_NOTE = "keep_as_note"
-
 
 class Service:
     def __init__(self, db: Database, *, texts: TextSettings, access: Access, clock: Clock | None = None,
@@ -330,8 +327,8 @@ class Service:
                 return outcome.tell(
                     "The agent is answering this conversation, so your reply was *not* sent to the customer. "
                     "It stays an internal note unless you take over.",
-                    Button(TAKEOVER_AND_SEND, "Take over and send", value, "primary"),
-                    Button(KEEP_AS_NOTE, "Keep as note", value))
+                    Button(Action.TAKEOVER_AND_SEND, "Take over and send", value, "primary"),
+                    Button(Action.KEEP_AS_NOTE, "Keep as note", value))
             if decision.refusal is Refusal.OWNED_BY_OTHER:
                 return outcome.tell(f"{quote(conv.owner_name or 'An operator')} has taken over this conversation, "
                                     "so your reply was not sent to the customer. It stays an internal note.")

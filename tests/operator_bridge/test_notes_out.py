@@ -58,7 +58,8 @@ def test_the_wording_operators_know() -> None:
     assert render(notes.NeedsHuman("asked for a refund")) == ":rotating_light: *Needs a human*: asked for a refund."
     assert render(notes.TakenOver("Alice")) == (
         ":raising_hand: *Alice* took over. The agent is silent; replies in this thread now go to the customer.")
-    assert render(notes.CustomerWaiting(11, "Alice")) == ":hourglass: The customer has waited 11 minutes for Alice's reply."
+    assert render(notes.CustomerWaiting(11, "Alice")) == (
+        ":hourglass: The customer has waited 11 minutes for Alice's reply.")
     assert render(notes.CustomerWaiting(11)) == ":hourglass: The customer has waited 11 minutes for a human's reply."
     assert render(notes.OwnerSilent("U0ALICE", 25.0, 5.0)) == (
         ":hourglass: <@U0ALICE>, no reply here for 25 minutes: the conversation goes back to the agent in 5 minutes "
