@@ -25,6 +25,7 @@ from operator_bridge.directory import Directory
 from operator_bridge.files import shared_files, with_file_labels
 from operator_bridge.inbound_edits import EDIT_SUBTYPES, SlackEdits
 from operator_bridge.replays import delivery_of
+from operator_bridge.replies_out import reply_mrkdwn
 from operator_bridge.rich_text_in import operator_markup
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ class SlackInbound:
         if outcome.duplicate:
             return
         if outcome.feedback:
-            await respond(replace_original=True, text=outcome.feedback[0].text)
+            await respond(replace_original=True, text=reply_mrkdwn(outcome.feedback[0]))
         else:
             await respond(replace_original=True, text="You took over; your reply is on its way to the customer.")
 

@@ -94,7 +94,7 @@ class Edits:
                 return outcome  # a note never left Slack: the stored copy is all there is to change
             refusal = self._may_not_reply(conv, event.actor)
             if refusal is not None:
-                return outcome.tell(f"Your edit was *not* sent to the customer: {quote(refusal)}. "
+                return outcome.tell(f"Your edit was <b>not</b> sent to the customer: {quote(refusal)}. "
                                     "They still see the earlier version.")
             customer = await customers.get(session, conv.customer_id)
             assert customer is not None

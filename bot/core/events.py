@@ -349,10 +349,15 @@ class Button:
 
 @dataclass(frozen=True)
 class Feedback:
-    """Something to tell the acting operator privately (an ephemeral message in Slack)."""
+    """Something to tell the acting operator privately (an ephemeral message in Slack).
+
+    `text` is in the neutral HTML of bot.core.markup, outside text escaped with `bot.core.text.quote`; the Slack
+    adapter renders it (operator_bridge/replies_out.py). `person`, when set, is the staff member the reply is
+    about (their Slack user id), named before the text."""
 
     text: str
     buttons: tuple[Button, ...] = ()
+    person: str | None = None
 
 
 @dataclass
@@ -365,8 +370,8 @@ class Outcome:
     author: str | None = None  # DeliverySettled: the delivered message's author (for metrics)
     feedback: list[Feedback] = field(default_factory=list)
 
-    def tell(self, text: str, *buttons: Button) -> Outcome:
-        self.feedback.append(Feedback(text, tuple(buttons)))
+    def tell(self, text: str, *buttons: Button, person: str | None = None) -> Outcome:
+        self.feedback.append(Feedback(text, tuple(buttons), person))
         return self
 
 

@@ -325,7 +325,7 @@ class Service:
             if decision.refusal is Refusal.ALREADY_AGENT:
                 value = f"{conv.id}:{event.slack_ts}"
                 return outcome.tell(
-                    "The agent is answering this conversation, so your reply was *not* sent to the customer. "
+                    "The agent is answering this conversation, so your reply was <b>not</b> sent to the customer. "
                     "It stays an internal note unless you take over.",
                     Button(Action.TAKEOVER_AND_SEND, "Take over and send", value, "primary"),
                     Button(Action.KEEP_AS_NOTE, "Keep as note", value))
@@ -357,7 +357,7 @@ class Service:
                 return Outcome(duplicate=True)
             conv = await resolve_ref(session, ref)
             if conv is None:
-                return Outcome().tell(f"No conversation matches {ref.describe()}.")
+                return Outcome().tell(f"No conversation matches {quote(ref.describe())}.")
             privileged = source == "timer" or self.access.is_admin(actor.slack_user_id)
             decision = decide(_state(conv), kind, actor=actor.slack_user_id, privileged=privileged)
             if decision.refusal is not None:
