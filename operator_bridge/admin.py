@@ -23,6 +23,7 @@ from bot.core.text import quote
 from operator_bridge.directory import Directory
 from operator_bridge.history import NOT_OPERATOR, History
 from operator_bridge.replays import delivery_of
+from operator_bridge.replies_out import replies_mrkdwn, stats_summary
 from operator_bridge.stats_chart import chart_png_async
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,7 @@ class AdminCommands:
         days = 30 if args[:1] == ["30d"] else 7
         result = await stats_mod.compute_for(self.db, self.service.clock.now(), days)
         self._last_stats = result
-        return stats_mod.summary(result) + "\nA chart of conversations per day follows in a direct message."
+        return stats_summary(result) + "\nA chart of conversations per day follows in a direct message."
 
     async def _upload_chart(self, args: list[str], command: dict[str, Any]) -> None:
         # To the asker's DM, not the channel: the numbers are theirs to share (the summary was ephemeral too).
@@ -147,7 +148,7 @@ class AdminCommands:
             delivery=delivery_of("command", command)))
         if outcome.changed:
             await refresh_access(self.db, self.access)
-        return "\n".join(fb.text for fb in outcome.feedback)
+        return replies_mrkdwn(outcome.feedback)
 
     async def block(self, user: str, args: list[str], command: dict[str, Any]) -> str:
         blocked = command.get("text", "").split()[0].lower() == "block"
@@ -161,7 +162,7 @@ class AdminCommands:
         actor = await self.directory.actor(user)
         outcome = await self.service.handle(CustomerBlockRequested(actor, found[0].id or 0, blocked,
                                                                    delivery=delivery_of("command", command)))
-        return "\n".join(fb.text for fb in outcome.feedback)
+        return replies_mrkdwn(outcome.feedback)
 
     async def agent(self, user: str, args: list[str], command: dict[str, Any]) -> str:
         if args[:1] not in (["pause"], ["resume"]):
@@ -169,7 +170,7 @@ class AdminCommands:
         actor = await self.directory.actor(user)
         outcome = await self.service.handle(AgentPauseRequested(actor, args[0] == "pause",
                                                                 delivery=delivery_of("command", command)))
-        return "\n".join(fb.text for fb in outcome.feedback)
+        return replies_mrkdwn(outcome.feedback)
 
     async def kb(self, user: str, args: list[str], command: dict[str, Any]) -> str:
         if args[:1] != ["reload"]:

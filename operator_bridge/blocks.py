@@ -8,10 +8,12 @@ from typing import Any
 
 from bot.core.events import Feedback
 from bot.core.text import quote
+from operator_bridge import action_ids
+from operator_bridge.replies_out import reply_mrkdwn
 
 Blocks = list[dict[str, Any]]
 
-TAKEOVER, HANDBACK, RESOLVE, EXPORT = "takeover", "handback", "resolve", "export"
+TAKEOVER, HANDBACK, RESOLVE, EXPORT = action_ids.TAKEOVER, action_ids.HANDBACK, action_ids.RESOLVE, action_ids.EXPORT
 
 
 @dataclass(frozen=True)
@@ -108,11 +110,12 @@ def note(text: str) -> tuple[str, Blocks]:
 
 
 def feedback(fb: Feedback) -> tuple[str, Blocks]:
-    blocks: Blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": fb.text}}]
+    text = reply_mrkdwn(fb)
+    blocks: Blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     if fb.buttons:
-        blocks.append({"type": "actions", "elements": [button(b.label, b.action_id, b.value, b.style)
-                                                        for b in fb.buttons]})
-    return fb.text, blocks
+        blocks.append({"type": "actions", "elements": [
+            button(b.label, action_ids.FOR_ACTION[b.action], b.value, b.style) for b in fb.buttons]})
+    return text, blocks
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from operator_bridge import campaign_blocks as cb
 from operator_bridge.directory import Directory
 from operator_bridge.formatting import mrkdwn_to_html
 from operator_bridge.replays import delivery_of
+from operator_bridge.replies_out import replies_mrkdwn
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ def _audience(values: dict[str, dict[str, Any]]) -> str:
 
 
 def _said(feedback: list[Feedback]) -> str:
-    return "\n".join(fb.text for fb in feedback)
+    return replies_mrkdwn(feedback)
 
 
 def describe_audience(audience: str, value: str) -> str:

@@ -18,6 +18,7 @@ from operator_bridge.campaigns import CampaignSlack
 from operator_bridge.directory import Directory
 from operator_bridge.refs import RefError, parse_ref
 from operator_bridge.replays import delivery_of
+from operator_bridge.replies_out import replies_mrkdwn
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ def _answer(outcome: Outcome, command: str) -> str:
     if outcome.duplicate:
         return "This command was already handled."
     if outcome.feedback:
-        return "\n".join(fb.text for fb in outcome.feedback)
+        return replies_mrkdwn(outcome.feedback)
     number = f"#{outcome.conversation_id}"
     return {"/takeover": f"You took over conversation {number}. Replies in its thread now go to the customer.",
             "/handback": f"Conversation {number} is back with the agent.",

@@ -12,25 +12,24 @@ from slack_sdk.errors import SlackApiError
 
 from bot.core import markup
 from bot.core.events import (
+    Action,
     ConversationRef,
     Delivery,
-    HandbackRequested,
     OperatorMessage,
     Outcome,
-    ResolveRequested,
     TakeoverRequested,
 )
-from bot.core.service import KEEP_AS_NOTE, TAKEOVER_AND_SEND, Service
-from operator_bridge import blocks
+from bot.core.service import Service
+from operator_bridge import action_ids, blocks
 from operator_bridge.directory import Directory
 from operator_bridge.files import shared_files, with_file_labels
 from operator_bridge.inbound_edits import EDIT_SUBTYPES, SlackEdits
 from operator_bridge.replays import delivery_of
+from operator_bridge.replies_out import reply_mrkdwn
 from operator_bridge.rich_text_in import operator_markup
 
 log = logging.getLogger(__name__)
 
-TAKEOVER_SHORTCUT = "takeover_message"
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)")
 # Message subtypes that are a person writing; edits, joins and the like are not replies.
 _REPLY_SUBTYPES = {None, "file_share", "thread_broadcast"}
@@ -49,14 +48,13 @@ class SlackInbound:
     def register(self) -> None:
         app = self.app
         app.event("message")(self.on_message)
-        app.action(blocks.TAKEOVER)(self.on_mode_button)
-        app.action(blocks.HANDBACK)(self.on_mode_button)
-        app.action(blocks.RESOLVE)(self.on_mode_button)
+        for action_id in action_ids.MODE_BUTTONS:
+            app.action(action_id)(self.on_mode_button)
         # "Open thread" on the App Home is a link button; Slack still sends its click, which needs an ack.
         app.action(re.compile(r"^open_thread_\d+$"))(self._ack_only)
-        app.action(TAKEOVER_AND_SEND)(self.on_takeover_and_send)
-        app.action(KEEP_AS_NOTE)(self.on_keep_as_note)
-        app.shortcut(TAKEOVER_SHORTCUT)(self.on_takeover_shortcut)
+        app.action(action_ids.FOR_ACTION[Action.TAKEOVER_AND_SEND])(self.on_takeover_and_send)
+        app.action(action_ids.FOR_ACTION[Action.KEEP_AS_NOTE])(self.on_keep_as_note)
+        app.shortcut(action_ids.TAKEOVER_SHORTCUT)(self.on_takeover_shortcut)
 
     async def on_message(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("subtype") in EDIT_SUBTYPES:
@@ -99,8 +97,7 @@ class SlackInbound:
         await ack()
         actor = await self.directory.actor(body["user"]["id"])
         ref = ConversationRef(conversation_id=int(action["value"]))
-        event_type = {blocks.TAKEOVER: TakeoverRequested, blocks.HANDBACK: HandbackRequested,
-                      blocks.RESOLVE: ResolveRequested}[action["action_id"]]
+        event_type = action_ids.MODE_BUTTONS[action["action_id"]]
         outcome = await self.service.handle(event_type(ref, actor, "button", delivery=delivery_of("action", body)))
         channel, thread_ts = _where(body)
         await self.tell(outcome, channel, actor.slack_user_id, thread_ts)
@@ -119,7 +116,7 @@ class SlackInbound:
         if outcome.duplicate:
             return
         if outcome.feedback:
-            await respond(replace_original=True, text=outcome.feedback[0].text)
+            await respond(replace_original=True, text=reply_mrkdwn(outcome.feedback[0]))
         else:
             await respond(replace_original=True, text="You took over; your reply is on its way to the customer.")
 

@@ -148,7 +148,7 @@ def test_the_scan_sees_a_write_outside_the_handlers() -> None:
     modules = _modules()
     modules["bot.core.timers"] = ast.parse(
         "from bot.core import effects as fx\n"
-        "async def sweep(session, conv, now):\n    fx.slack(session, conv, fx.NOTE, now=now, text='late')\n")
+        "async def sweep(session, conv, now):\n    fx.note(session, conv, notes.NotDelivered('late'), now=now)\n")
     modules["operator_bridge.history"] = ast.parse(
         "from storage import audit\n"
         "async def on_export(session):\n    audit.record(session, action='export', source='button',"

@@ -115,8 +115,8 @@ async def change_role(db: Transactions, access: Access, event: RoleChangeRequest
         if not await inbox.claim(session, "slack", event.delivery.delivery_id):
             return Outcome(duplicate=True).tell(ALREADY_HANDLED)
         if not event.add and target in configured:
-            return Outcome().tell(f"<@{target}> is listed as {role} in the config file, so they cannot be removed "
-                                  "from Slack. Edit the config file and restart.")
+            return Outcome().tell(f"is listed as {role} in the config file, so they cannot be removed from Slack. "
+                                  "Edit the config file and restart.", person=target)
         if event.add:
             changed = await staff.add(session, target, role, by, now)
         else:
@@ -126,7 +126,7 @@ async def change_role(db: Transactions, access: Access, event: RoleChangeRequest
                          conversation_id=None, actor_slack_user_id=by, actor_name=event.actor.name,
                          detail=target)
     if event.add:
-        return (Outcome(changed=True).tell(f"<@{target}> is now a Baton {role}.") if changed
-                else Outcome().tell(f"<@{target}> already was a Baton {role}."))
-    return (Outcome(changed=True).tell(f"<@{target}> is no longer a Baton {role}.") if changed
-            else Outcome().tell(f"<@{target}> was not a Baton {role}."))
+        return (Outcome(changed=True).tell(f"is now a Baton {role}.", person=target) if changed
+                else Outcome().tell(f"already was a Baton {role}.", person=target))
+    return (Outcome(changed=True).tell(f"is no longer a Baton {role}.", person=target) if changed
+            else Outcome().tell(f"was not a Baton {role}.", person=target))

@@ -119,8 +119,8 @@ class CampaignHandlers:
                 return Outcome(duplicate=True).tell("This command was already handled.")
             customer = await _customer_by_ref(session, event.customer_ref)
             if customer is None:
-                return Outcome().tell(f"No customer matches `{quote(event.customer_ref)}`: use their @username or "
-                                      "Telegram id.")
+                return Outcome().tell(f"No customer matches <code>{quote(event.customer_ref)}</code>: use their "
+                                      "@username or Telegram id.")
             current = store.tags_of(customer)
             wanted = [store.normalise_tag(t) for t in event.tags]
             store.set_tags(customer, [t for t in current if t not in wanted] if remove else current + wanted)

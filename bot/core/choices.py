@@ -11,10 +11,10 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import effects as fx
+from bot.core import notes
 from bot.core.agent_port import AgentReply
 from bot.core.settings import TextSettings
 from bot.core.states import Decision, Effect
-from bot.core.text import quote
 from storage.models import Conversation, Customer, Message
 
 MAX_CHOICES = 3
@@ -37,8 +37,4 @@ async def agent_asks(session: AsyncSession, conv: Conversation, customer: Custom
     asking = replace(decision, effects=tuple(e for e in decision.effects if e is not Effect.DELIVER_AGENT))
     await fx.apply(session, asking, conv, customer, message=message, texts=texts, now=now)
     fx.offer_choices(session, customer, conv, message, labels, person, now=now)
-    # Entry titles and the agent's context line are outside text: quoted like every other for Slack.
-    offered = ", ".join(f"“{quote(label)}”" for label in labels)
-    why = f" ({quote(reply.context)})" if reply.context else ""
-    fx.slack(session, conv, fx.NOTE, now=now, text=f":question: The agent asked which one is meant{why}. "
-                                                   f"Buttons: {offered}, “{quote(person)}”.")
+    fx.note(session, conv, notes.ChoicesOffered(tuple(labels), person, reply.context or None), now=now)

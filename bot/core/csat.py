@@ -10,16 +10,13 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import effects as fx
+from bot.core import notes
 from bot.core.settings import TextSettings
 from storage import conversations
 from storage.models import Conversation, Customer, Message
 
 # The next text message within this window after rating is the rating's comment, not a new conversation.
 COMMENT_WINDOW = timedelta(minutes=5)
-
-
-def stars(rating: int) -> str:
-    return "★" * rating + "☆" * (5 - rating)
 
 
 async def rate(session: AsyncSession, customer: Customer, conversation_id: int, rating: int, *,
@@ -32,8 +29,7 @@ async def rate(session: AsyncSession, customer: Customer, conversation_id: int, 
     conv.csat_rating, conv.csat_at = rating, now
     session.add(conv)
     fx.slack(session, conv, fx.UPDATE_CARD, now=now)
-    fx.slack(session, conv, fx.NOTE, now=now, text=f":star: The customer rated this conversation "
-                                                   f"{stars(rating)} {rating}/5.")
+    fx.note(session, conv, notes.Rated(rating), now=now)
     if first:  # pressing again changes the rating without a second "thank you"
         fx.notice_customer(session, customer, conv.id, fx.customer_text(texts, "rating_thanks", customer), now=now)
     return conv

@@ -12,9 +12,9 @@ import logging
 from datetime import timedelta
 
 from bot.core import effects as fx
+from bot.core import notes
 from bot.core.events import CustomerWaitDue, Outcome, OwnerSilenceDue
 from bot.core.ports import Clock
-from bot.core.text import quote
 from bot.core.transactions import Transactions
 from storage import conversations
 from storage.models import Conversation
@@ -44,12 +44,13 @@ class Deadlines:
             conv = due[0]
             assert conv.last_customer_message_at is not None
             waited = int((now - conv.last_customer_message_at).total_seconds() // 60)
-            who = f"{conv.owner_name}'s" if conv.mode == "human" else "a human's"
+            owner = conv.owner_name if conv.mode == "human" else None
+            who = f"{owner}'s" if owner is not None else "a human's"
             reason = f"the customer has waited {waited} minutes for {who} reply"
             conv.wait_alerted_at = now
             session.add(conv)
             await fx.raise_alert(session, conv, reason, now=now)
-            fx.slack(session, conv, fx.NOTE, now=now, text=f":hourglass: {quote(reason[0].upper() + reason[1:])}.")
+            fx.note(session, conv, notes.CustomerWaiting(waited, owner), now=now)
             log.info("conversation %s: %s", conv.id, reason)
         return Outcome(conversation_id=conv.id, changed=True)
 
@@ -65,7 +66,6 @@ class Deadlines:
                 return Outcome(conversation_id=event.conversation_id)  # replied meanwhile, or warned already
             conv.idle_warned_at = now
             session.add(conv)
-            fx.slack(session, conv, fx.NOTE, now=now, text=(
-                f":hourglass: <@{conv.owner_slack_user_id}>, no reply here for {idle - warning:g} minutes: "
-                f"the conversation goes back to the agent in {warning:g} minutes unless you reply."))
+            fx.note(session, conv, notes.OwnerSilent(conv.owner_slack_user_id, float(idle - warning),
+                                                     float(warning)), now=now)
         return Outcome(conversation_id=conv.id, changed=True)

@@ -7,10 +7,9 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import effects as fx
+from bot.core import notes
 from bot.core import outbox_kinds as k
-from bot.core.edits import not_deleted_note
 from bot.core.ports import Delivered, Failed, Loaded
-from bot.core.text import quote
 from storage import conversations, messages
 from storage.models import Conversation, Message, OutboxItem
 
@@ -24,8 +23,7 @@ async def correction_sent(session: AsyncSession, item: OutboxItem, result: Deliv
     conv = await conversations.get(session, item.conversation_id)
     if conv is not None:
         why = payload_for(item, loaded, k.CORRECTION).why or "Telegram would not change it"
-        fx.slack(session, conv, fx.NOTE, now=now, text=f":pencil2: The customer's copy could not be edited "
-                                                       f"({quote(why)}), so Baton sent the new text as a correction.")
+        fx.note(session, conv, notes.SentAsCorrection(why), now=now)
     return None
 
 
@@ -49,8 +47,7 @@ async def delete_failed(session: AsyncSession, item: OutboxItem, result: Failed,
     if found is None:
         return False
     conv, message = found
-    fx.slack(session, conv, fx.NOTE, now=now, text=not_deleted_note(message.author_name or "An operator",
-                                                                    result.reason))
+    fx.note(session, conv, notes.NotDeleted(message.author_name or "An operator", result.reason), now=now)
     return True
 
 

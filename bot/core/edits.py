@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import effects as fx
+from bot.core import notes
 from bot.core.access import Access
 from bot.core.events import Actor, CustomerEdited, Delivery, OperatorDeleted, OperatorEdited, Outcome
 from bot.core.outbox_kinds import enqueue_fields
@@ -34,11 +35,6 @@ WINDOW_MARGIN = timedelta(minutes=5)
 
 def within_telegram_window(sent_at: datetime, now: datetime) -> bool:
     return now - sent_at < TELEGRAM_WINDOW - WINDOW_MARGIN
-
-
-def not_deleted_note(who: str, why: str) -> str:
-    return (f":warning: {quote(who)}'s deleted reply was *not* deleted for the customer: {quote(why)}. "
-            "They still see it.")
 
 
 class Edits:
@@ -98,7 +94,7 @@ class Edits:
                 return outcome  # a note never left Slack: the stored copy is all there is to change
             refusal = self._may_not_reply(conv, event.actor)
             if refusal is not None:
-                return outcome.tell(f"Your edit was *not* sent to the customer: {quote(refusal)}. "
+                return outcome.tell(f"Your edit was <b>not</b> sent to the customer: {quote(refusal)}. "
                                     "They still see the earlier version.")
             customer = await customers.get(session, conv.customer_id)
             assert customer is not None
@@ -131,11 +127,11 @@ class Edits:
             refusal = self._may_not_reply(conv, event.actor)
             if refusal is not None:
                 # The reply has vanished from the thread, so the thread is where to say the customer has it.
-                fx.slack(session, conv, fx.NOTE, now=now, text=not_deleted_note(who, refusal))
+                fx.note(session, conv, notes.NotDeleted(who, refusal), now=now)
                 return outcome
             if message.tg_message_id is not None and not within_telegram_window(message.created_at, now):
-                fx.slack(session, conv, fx.NOTE, now=now,
-                         text=not_deleted_note(who, "Telegram lets bots delete messages only for 48 hours"))
+                fx.note(session, conv, notes.NotDeleted(who, "Telegram lets bots delete messages only for 48 hours"),
+                        now=now)
                 return outcome
             customer = await customers.get(session, conv.customer_id)
             assert customer is not None

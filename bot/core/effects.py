@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core import notes
 from bot.core.events import Actor
+from bot.core.notes import ThreadNote
 from bot.core.outbox_kinds import AGENT as AGENT
 from bot.core.outbox_kinds import ALERT as ALERT
 from bot.core.outbox_kinds import ASK as ASK
@@ -31,7 +33,6 @@ from bot.core.outbox_kinds import UPDATE_CARD as UPDATE_CARD
 from bot.core.outbox_kinds import AlertRef, Bare, Choices, Chunked, Notice, Rating, enqueue, enqueue_fields
 from bot.core.settings import TextSettings
 from bot.core.states import Decision, Effect
-from bot.core.text import quote
 from storage import alerts, outbox
 from storage.models import Conversation, Customer, Message
 
@@ -80,6 +81,11 @@ def slack(session: AsyncSession, conv: Conversation, kind: str, *, now: datetime
                    now=now, **payload)
 
 
+def note(session: AsyncSession, conv: Conversation, note: ThreadNote, *, now: datetime) -> None:
+    """A line in the conversation's thread, worded by the Slack adapter."""
+    enqueue(session, NOTE, notes.encode(note), lane=thread_lane(conv.id), conversation_id=conv.id, now=now)
+
+
 def deliver_operator_message(session: AsyncSession, customer: Customer, conv: Conversation, message: Message,
                              *, now: datetime) -> None:
     enqueue(session, DELIVER, Chunked(), lane=customer_lane(customer), conversation_id=conv.id,
@@ -100,7 +106,6 @@ async def _apply_one(session: AsyncSession, effect: Effect, conv: Conversation, 
     E = Effect
     msg_id = message.id if message is not None else None
     who = actor.name if actor else "someone"
-    named = quote(who)  # a Slack display name is outside text too
     if effect is E.OPEN_THREAD:
         slack(session, conv, OPEN_THREAD, now=now)
     elif effect in (E.MIRROR_CUSTOMER, E.MIRROR_AGENT):
@@ -134,15 +139,13 @@ async def _apply_one(session: AsyncSession, effect: Effect, conv: Conversation, 
     elif effect is E.UPDATE_CARD:
         slack(session, conv, UPDATE_CARD, now=now)
     elif effect is E.NOTE_TAKEN_OVER:
-        slack(session, conv, NOTE, now=now, text=f":raising_hand: *{named}* took over. The agent is silent; "
-                                                 "replies in this thread now go to the customer.")
+        note(session, conv, notes.TakenOver(who), now=now)
     elif effect is E.NOTE_HANDED_BACK:
-        slack(session, conv, NOTE, now=now, text=f":robot_face: *{named}* handed the conversation back to the agent.")
+        note(session, conv, notes.HandedBack(who), now=now)
     elif effect is E.NOTE_RESOLVED:
-        slack(session, conv, NOTE, now=now, text=f":white_check_mark: *{named}* resolved the conversation.")
+        note(session, conv, notes.Resolved(who), now=now)
     elif effect is E.NOTE_NEEDS_HUMAN:
-        why = quote(reason or "the agent asked")  # a model's or a rule's words
-        slack(session, conv, NOTE, now=now, text=f":rotating_light: *Needs a human*: {why}.", alert=True)
+        note(session, conv, notes.NeedsHuman(reason), now=now)
     elif effect is E.NOTIFY_WAITING:
         notice_customer(session, customer, conv.id, customer_text(texts, "waiting_for_human", customer), now=now)
     elif effect is E.RAISE_ALERT:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from bot.core.agent_port import AgentReply
 from bot.core.media import CustomerFile, SharedFile
@@ -330,9 +331,17 @@ class DeliverySettled:
     loaded: Loaded | None = None  # the rows read at the claim, so they need not be read again
 
 
+class Action(StrEnum):
+    """What a button offered to an operator does, named by the core; the Slack adapter owns the action ids
+    its platform sees (operator_bridge/action_ids.py)."""
+
+    TAKEOVER_AND_SEND = "takeover_and_send"  # take over and send the reply that stayed a note
+    KEEP_AS_NOTE = "keep_as_note"
+
+
 @dataclass(frozen=True)
 class Button:
-    action_id: str
+    action: Action
     label: str
     value: str
     style: str | None = None
@@ -340,10 +349,15 @@ class Button:
 
 @dataclass(frozen=True)
 class Feedback:
-    """Something to tell the acting operator privately (an ephemeral message in Slack)."""
+    """Something to tell the acting operator privately (an ephemeral message in Slack).
+
+    `text` is in the neutral HTML of bot.core.markup, outside text escaped with `bot.core.text.quote`; the Slack
+    adapter renders it (operator_bridge/replies_out.py). `person`, when set, is the staff member the reply is
+    about (their Slack user id), named before the text."""
 
     text: str
     buttons: tuple[Button, ...] = ()
+    person: str | None = None
 
 
 @dataclass
@@ -356,8 +370,8 @@ class Outcome:
     author: str | None = None  # DeliverySettled: the delivered message's author (for metrics)
     feedback: list[Feedback] = field(default_factory=list)
 
-    def tell(self, text: str, *buttons: Button) -> Outcome:
-        self.feedback.append(Feedback(text, tuple(buttons)))
+    def tell(self, text: str, *buttons: Button, person: str | None = None) -> Outcome:
+        self.feedback.append(Feedback(text, tuple(buttons), person))
         return self
 
 

@@ -61,8 +61,17 @@ class Bare:
 
 @dataclass(frozen=True)
 class Note:
-    text: str  # Slack mrkdwn, already escaped where it quotes outside text
+    """A line in the thread: `note` names a kind of bot.core.notes and `fields` hold its facts, raw; the Slack
+    adapter words it. Rows written before the notes were typed carry `text` instead, mrkdwn already escaped."""
+
+    note: str | None = None
+    fields: dict[str, object] = dataclasses.field(default_factory=dict)
+    text: str | None = None
     alert: bool = False  # written by the needs-a-human note
+
+    def __post_init__(self) -> None:
+        if self.note is None and self.text is None:
+            raise ValueError("neither 'note' nor 'text' is given")
 
 
 @dataclass(frozen=True)
@@ -187,6 +196,8 @@ def encode(payload: object) -> dict[str, Any]:
         value = getattr(payload, field.name)
         if field.default is not dataclasses.MISSING and value == field.default:
             continue
+        if field.default_factory is not dataclasses.MISSING and value == field.default_factory():
+            continue
         body[field.name] = list(value) if isinstance(value, tuple) else value
     return body
 
@@ -221,17 +232,26 @@ def parse(item: OutboxItem, kind: Kind[P]) -> P:
         raise MalformedPayload(item, f"not JSON ({exc})") from None
     if not isinstance(data, dict):
         raise MalformedPayload(item, f"a JSON {type(data).__name__}, not an object")
+    try:
+        return kind.payload(**typed_fields(kind.payload, data))
+    except ValueError as exc:
+        raise MalformedPayload(item, str(exc)) from None
+
+
+def typed_fields(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of dataclass `cls` read from JSON `data` (see the module's docstring for what is
+    tolerated); ValueError says which field is wrong."""
     values: dict[str, Any] = {}
-    for name, hint, required in _fields(kind.payload):
+    for name, hint, required in _fields(cls):
         if name not in data:
             if required:
-                raise MalformedPayload(item, f"{name!r} is missing")
+                raise ValueError(f"{name!r} is missing")
             continue
         ok, value = _typed(data[name], hint)
         if not ok:
-            raise MalformedPayload(item, f"{name!r} is {data[name]!r}, not {_name(hint)}")
+            raise ValueError(f"{name!r} is {data[name]!r}, not {_name(hint)}")
         values[name] = value
-    return kind.payload(**values)
+    return values
 
 
 _FIELDS: dict[type, list[tuple[str, Any, bool]]] = {}
@@ -240,15 +260,20 @@ _FIELDS: dict[type, list[tuple[str, Any, bool]]] = {}
 def _fields(cls: type) -> list[tuple[str, Any, bool]]:
     if cls not in _FIELDS:
         hints = get_type_hints(cls)
-        _FIELDS[cls] = [(f.name, hints[f.name], f.default is dataclasses.MISSING)
+        _FIELDS[cls] = [(f.name, hints[f.name],
+                         f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
                         for f in dataclasses.fields(cls)]
     return _FIELDS[cls]
 
 
 def _typed(value: Any, hint: Any) -> tuple[bool, Any]:
     """(whether `value` fits `hint`, the value as the dataclass holds it). Covers the payloads' field types."""
+    if hint is object:
+        return True, value
     if hint is type(None):
         return value is None, value
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool), value
     if hint is bool:
         return isinstance(value, bool), value
     if hint is int:
@@ -268,6 +293,12 @@ def _typed(value: Any, hint: Any) -> tuple[bool, Any]:
             return False, value
         items = [_typed(v, item_hint) for v in value]
         return all(ok for ok, _ in items), tuple(v for _, v in items)
+    if origin is dict:
+        value_hint = get_args(hint)[1]
+        if not isinstance(value, dict) or not all(isinstance(key, str) for key in value):
+            return False, value
+        entries = {key: _typed(v, value_hint) for key, v in value.items()}
+        return all(ok for ok, _ in entries.values()), {key: v for key, (_, v) in entries.items()}
     raise TypeError(f"payload field type {hint!r} is not supported")
 
 

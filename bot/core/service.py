@@ -10,13 +10,14 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.core import choices, csat, handlers
+from bot.core import choices, csat, handlers, notes
 from bot.core import effects as fx
 from bot.core.access import Access
 from bot.core.brief import handback_brief
 from bot.core.campaigns import CampaignHandlers, attribute_reply
 from bot.core.edits import Edits
 from bot.core.events import (
+    Action,
     Actor,
     AgentReplied,
     Button,
@@ -56,10 +57,6 @@ from storage.db import Database
 from storage.models import Conversation, Customer, Message
 
 log = logging.getLogger(__name__)
-
-TAKEOVER_AND_SEND = "takeover_and_send"
-KEEP_AS_NOTE = "keep_as_note"
-
 
 class Service:
     def __init__(self, db: Database, *, texts: TextSettings, access: Access, clock: Clock | None = None,
@@ -214,8 +211,7 @@ class Service:
             await fx.apply(session, decision, conv, customer, message=message, texts=self.texts, now=now,
                            reason=reason)
             if event.picked:
-                fx.slack(session, conv, fx.NOTE, now=now, text=":point_up: The customer pressed this button under "
-                                                               "the agent's question.")
+                fx.note(session, conv, notes.ChoicePicked(), now=now)
         return Outcome(conversation_id=conv.id, changed=True)
 
     async def _store_silently(self, session: AsyncSession, customer: Customer, event: CustomerMessage,
@@ -253,10 +249,9 @@ class Service:
             session.add(customer)
             conv = await conversations.get_open_for_customer(session, _id(customer))
             if conv is not None:
-                text = (f":no_entry: {quote(customer.display_name)} blocked the bot: nothing can reach them until they "
-                        "unblock it." if event.blocked else f":arrows_counterclockwise: {quote(customer.display_name)} "
-                        "unblocked the bot.")
-                fx.slack(session, conv, fx.NOTE, now=self.clock.now(), text=text)
+                name = customer.display_name
+                fx.note(session, conv, notes.BlockedTheBot(name) if event.blocked else notes.UnblockedTheBot(name),
+                        now=self.clock.now())
         return Outcome(conversation_id=conv.id if conv else None, changed=True)
 
     # --- the agent ------------------------------------------------------------------------------
@@ -292,7 +287,7 @@ class Service:
                      reason=reply.handoff_reason)
             if reply.context and message is not None and reply.handoff_reason is None:
                 # Under the answer's mirror in the thread: where the answer came from and how sure it was.
-                fx.slack(session, conv, fx.NOTE, now=now, text=f":mag: {quote(reply.context)}")
+                fx.note(session, conv, notes.AgentContext(reply.context), now=now)
         return Outcome(conversation_id=conv.id, changed=True)
 
     # --- operators (Slack) ----------------------------------------------------------------------
@@ -330,10 +325,10 @@ class Service:
             if decision.refusal is Refusal.ALREADY_AGENT:
                 value = f"{conv.id}:{event.slack_ts}"
                 return outcome.tell(
-                    "The agent is answering this conversation, so your reply was *not* sent to the customer. "
+                    "The agent is answering this conversation, so your reply was <b>not</b> sent to the customer. "
                     "It stays an internal note unless you take over.",
-                    Button(TAKEOVER_AND_SEND, "Take over and send", value, "primary"),
-                    Button(KEEP_AS_NOTE, "Keep as note", value))
+                    Button(Action.TAKEOVER_AND_SEND, "Take over and send", value, "primary"),
+                    Button(Action.KEEP_AS_NOTE, "Keep as note", value))
             if decision.refusal is Refusal.OWNED_BY_OTHER:
                 return outcome.tell(f"{quote(conv.owner_name or 'An operator')} has taken over this conversation, "
                                     "so your reply was not sent to the customer. It stays an internal note.")
@@ -362,7 +357,7 @@ class Service:
                 return Outcome(duplicate=True)
             conv = await resolve_ref(session, ref)
             if conv is None:
-                return Outcome().tell(f"No conversation matches {ref.describe()}.")
+                return Outcome().tell(f"No conversation matches {quote(ref.describe())}.")
             privileged = source == "timer" or self.access.is_admin(actor.slack_user_id)
             decision = decide(_state(conv), kind, actor=actor.slack_user_id, privileged=privileged)
             if decision.refusal is not None:
@@ -379,7 +374,7 @@ class Service:
                 await session.flush()
                 brief = await handback_brief(session, conv)
                 if brief:
-                    fx.slack(session, conv, fx.NOTE, now=now, text=":memo: *Brief for the agent*\n" + quote(brief))
+                    fx.note(session, conv, notes.Brief(brief), now=now)
             outcome = Outcome(conversation_id=conv.id, changed=True)
             if send_note_ts is not None:
                 note = await messages.get_by_slack_ts(session, _id(conv), send_note_ts)

@@ -10,12 +10,11 @@ from typing import Any, TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.core import edit_results
+from bot.core import edit_results, notes
 from bot.core import effects as fx
 from bot.core import outbox_kinds as k
 from bot.core.edit_results import payload_for
 from bot.core.ports import Delivered, Failed, Loaded, Result, RetryLater
-from bot.core.text import quote
 from storage import alerts, conversations, customers, messages, outbox
 from storage import campaigns as campaign_store
 from storage.models import Message, OutboxItem
@@ -187,5 +186,4 @@ async def _made_visible(session: AsyncSession, item: OutboxItem, result: Failed,
     message = await messages.get(session, item.message_id) if item.message_id else None
     if message is not None and message.slack_ts:
         fx.slack(session, conv, fx.REACT, now=now, ts=message.slack_ts, name="warning")
-    fx.slack(session, conv, fx.NOTE, now=now,
-             text=f":warning: Not delivered to the customer: {quote(result.reason)}.")
+    fx.note(session, conv, notes.NotDelivered(result.reason), now=now)

@@ -92,19 +92,6 @@ def duration(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def summary(s: Stats) -> str:
-    share = f"{s.agent_only_share:.0%}" if s.agent_only_share is not None else "—"
-    csat = f"{s.csat_average:.1f}/5 from {s.csat_count} rating(s)" if s.csat_average is not None else "no ratings yet"
-    return (f"*Baton stats, last {s.days} days*\n"
-            f"• Conversations: {s.conversations}\n"
-            f"• Answered by the agent alone: {share} ({s.agent_only})\n"
-            f"• Takeovers: {s.takeovers}, median time to takeover {duration(s.time_to_takeover)}\n"
-            f"• First response: agent {duration(s.agent_first_response)}, "
-            f"humans {duration(s.human_first_response)} (medians)\n"
-            f"• Resolution time: {duration(s.resolution)} (median)\n"
-            f"• CSAT: {csat}")
-
-
 
 async def compute_for(db: Database, now: datetime, days: int) -> Stats:
     async with db.transaction() as session:

@@ -102,6 +102,7 @@ async def test_a_row_nothing_can_read_fails_naming_itself_and_the_lane_goes_on(w
         _thread_row(conv, "note", "{}"),
         _thread_row(conv, "react", '{"ts": 12, "name": "eyes"}'),
         _thread_row(conv, "frobnicate", '{"text": "from a newer release"}'),
+        _thread_row(conv, "note", '{"note": "frobnicated", "fields": {"by": "a newer release"}}'),
         _thread_row(conv, "note", '{"text": "After the broken ones."}'),
         _customer_row(conv, "notice", '["not", "an", "object"]'),
         _customer_row(conv, "notice", '{"text": "Still here."}'),
@@ -113,9 +114,10 @@ async def test_a_row_nothing_can_read_fails_naming_itself_and_the_lane_goes_on(w
     await world.thread_has(root_ts, "Not delivered to the customer")
     await baton.settled()
     rows = await _rows(world, ids)
-    assert [row.status for row in rows] == ["failed", "failed", "failed", "done", "failed", "done"]
+    assert [row.status for row in rows] == ["failed", "failed", "failed", "failed", "done", "failed", "done"]
     errors = [row.last_error or "" for row in rows]
-    assert errors[0] == f"outbox {ids[0]} (slack/note): malformed payload: 'text' is missing"
+    assert errors[0] == f"outbox {ids[0]} (slack/note): malformed payload: neither 'note' nor 'text' is given"
     assert errors[1] == f"outbox {ids[1]} (slack/react): malformed payload: 'ts' is 12, not str"
     assert errors[2] == f"outbox {ids[2]} (slack/frobnicate): unknown outbox kind"
-    assert errors[4] == f"outbox {ids[4]} (telegram/notice): malformed payload: a JSON list, not an object"
+    assert errors[3] == f"outbox {ids[3]} (slack/note): unknown thread note 'frobnicated'"
+    assert errors[5] == f"outbox {ids[5]} (telegram/notice): malformed payload: a JSON list, not an object"

@@ -10,6 +10,8 @@ from sqlmodel import col, select
 
 from bot.config import TextSettings
 from bot.core import effects as fx
+from bot.core import notes
+from bot.core import outbox_kinds as k
 from bot.core.access import Access
 from bot.core.events import (
     Actor,
@@ -44,11 +46,11 @@ async def service(db: Database, clock: ShiftedClock) -> Service:
     return svc
 
 
-async def _notes(db: Database, containing: str) -> list[str]:
+async def _notes(db: Database) -> list[notes.ThreadNote]:
     async with db.transaction() as session:
         rows = (await session.exec(select(OutboxItem).where(OutboxItem.kind == fx.NOTE)
                                    .order_by(col(OutboxItem.id)))).all()
-    return [text for r in rows if containing in (text := str(r.payload))]
+    return [notes.decode(k.parse(r, k.NOTE)) for r in rows]
 
 
 async def _alerts(db: Database) -> int:
@@ -62,7 +64,8 @@ async def test_a_silent_owner_is_warned_once_per_silence(db: Database, service: 
     clock.offset += timedelta(minutes=26)
     assert (await service.handle(OwnerSilenceDue(1, idle_minutes=30, warning_minutes=5))).changed
     assert not (await service.handle(OwnerSilenceDue(1, idle_minutes=30, warning_minutes=5))).changed
-    assert len(await _notes(db, "no reply here for 25 minutes")) == 1
+    assert [n for n in await _notes(db) if isinstance(n, notes.OwnerSilent)] == [
+        notes.OwnerSilent(ALICE.slack_user_id, silent_minutes=25, minutes_left=5)]
     async with db.transaction() as session:
         conv = await conversations.get(session, 1)
     assert conv is not None and conv.idle_warned_at is not None
@@ -71,7 +74,7 @@ async def test_a_silent_owner_is_warned_once_per_silence(db: Database, service: 
     assert not (await service.handle(OwnerSilenceDue(1, idle_minutes=30, warning_minutes=5))).changed
     clock.offset += timedelta(minutes=26)
     assert (await service.handle(OwnerSilenceDue(1, idle_minutes=30, warning_minutes=5))).changed
-    assert len(await _notes(db, "no reply here")) == 2
+    assert len([n for n in await _notes(db) if isinstance(n, notes.OwnerSilent)]) == 2
 
 
 async def test_a_waiting_customer_raises_one_alert_per_wait(db: Database, service: Service,
@@ -81,7 +84,8 @@ async def test_a_waiting_customer_raises_one_alert_per_wait(db: Database, servic
     assert (await service.handle(CustomerWaitDue(1, waiting_minutes=10))).changed
     assert not (await service.handle(CustomerWaitDue(1, waiting_minutes=10))).changed  # a second sweep
     assert await _alerts(db) == 1
-    assert len(await _notes(db, "waited 11 minutes for Alice")) == 1
+    assert [n for n in await _notes(db) if isinstance(n, notes.CustomerWaiting)] == [
+        notes.CustomerWaiting(waited_minutes=11, owner="Alice")]
     # The customer writes again: a new wait, alerted again once it is long enough.
     await service.handle(CustomerMessage(Delivery("telegram", "m2"), CAROL, 2, "Still there?", "Still there?"))
     clock.offset += timedelta(minutes=11)

@@ -9,6 +9,8 @@ from sqlmodel import col, select
 
 from bot.config import TextSettings
 from bot.core import effects as fx
+from bot.core import notes
+from bot.core import outbox_kinds as k
 from bot.core.access import Access
 from bot.core.edits import TELEGRAM_WINDOW, within_telegram_window
 from bot.core.events import (
@@ -119,8 +121,8 @@ async def test_operator_edits_follow_the_reply_rules(service: Service, db: Datab
     deleted = await service.handle(OperatorDeleted(Delivery("slack", "delete:1.2"), ALICE, CHANNEL, THREAD, "1.2"))
     assert deleted.changed and (await stored(db, 3)).deleted_at is not None
     assert await rows(db, fx.DELETE) == []  # too old to delete: a note says so instead
-    notes = [r.payload for r in await rows(db, fx.NOTE)]
-    assert any("was *not* deleted for the customer" in n and "48 hours" in n for n in notes)
+    said = [notes.decode(k.parse(r, k.NOTE)) for r in await rows(db, fx.NOTE)]
+    assert any(isinstance(n, notes.NotDeleted) and "48 hours" in n.why for n in said)
 
 
 async def test_an_edit_that_overtakes_its_message_can_be_retried(service: Service, db: Database) -> None:

@@ -84,6 +84,8 @@ def _sample(hint: Any) -> Any:
         return _sample(next(a for a in get_args(hint) if a is not type(None)))
     if get_origin(hint) is tuple:
         return ("one", "two")
+    if get_origin(hint) is dict:
+        return {"name": "text <b>", "minutes": 7.5, "labels": ["one", "two"], "reason": None}
     return {str: "text <b>", int: 7, bool: True}[hint]
 
 
@@ -104,7 +106,7 @@ def _row(kind: str, payload: str, *, destination: str = "slack", id: int = 41) -
 
 def test_defaults_are_left_out_of_the_json_as_before() -> None:
     assert k.encode(k.Chunked()) == {}
-    assert k.encode(k.Note("hello")) == {"text": "hello"}
+    assert k.encode(k.Note(text="hello")) == {"text": "hello"}
     assert k.encode(k.Choices(("A", "B"), "A person")) == {"choices": ["A", "B"], "person": "A person"}
 
 
@@ -116,8 +118,9 @@ def test_keys_the_type_does_not_have_are_ignored() -> None:
 
 
 @pytest.mark.parametrize(("kind", "payload", "why"), [
-    ("note", "{}", "'text' is missing"),
-    ("note", '{"text": 5}', "'text' is 5, not str"),
+    ("note", "{}", "neither 'note' nor 'text' is given"),
+    ("note", '{"text": 5}', "'text' is 5, not str | None"),
+    ("note", '{"note": "rated", "fields": []}', "'fields' is [], not dict"),
     ("react", '{"ts": "1.2", "name": null}', "'name' is None, not str"),
     ("alert", '{"alert_id": "7"}', "'alert_id' is '7', not int"),
     ("alert", '{"alert_id": true}', "'alert_id' is True, not int"),

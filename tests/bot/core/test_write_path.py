@@ -25,6 +25,7 @@ from bot.core.events import (
     CustomerTagsChangeRequested,
     Delivery,
     DeliverySettled,
+    Feedback,
     RoleChangeRequested,
     TranscriptExported,
 )
@@ -66,7 +67,7 @@ async def _outbox(db: Database, *kinds: str) -> list[OutboxItem]:
 async def test_a_role_change_is_stored_and_audited_once(db: Database, service: Service) -> None:
     add = RoleChangeRequested(ADMIN, EVE.slack_user_id, "operator", add=True, delivery=Delivery("slack", "cmd-1"))
     outcome = await service.handle(add)
-    assert outcome.changed and outcome.feedback[0].text == "<@U0EVE> is now a Baton operator."
+    assert outcome.changed and outcome.feedback[0] == Feedback("is now a Baton operator.", person="U0EVE")
     async with db.transaction() as session:
         assert await staff.list_role(session, "operator") == [EVE.slack_user_id]
         first_generation = await staff.generation(session)
