@@ -10,7 +10,10 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import PoolResetState
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage import sqlite_driver
 
 # session.info keys: the outbox lanes a transaction wrote to; what to call once it has committed.
 ENQUEUED = "baton.enqueued"
@@ -31,8 +34,20 @@ def create_engine(url: str, *, busy_timeout: float = 30.0) -> AsyncEngine:
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": busy_timeout})
+    # The connection arguments SQLAlchemy would pass to aiosqlite.connect, given to our driver instead
+    # (one thread hop per statement, storage/sqlite_driver.py); the dialect is the URL's, unchanged.
+    cargs, cparams = parsed.get_dialect()().create_connect_args(parsed)
+    engine = create_async_engine(url, async_creator=sqlite_driver.creator(cargs, {**cparams, "timeout": busy_timeout}),
+                                 pool_reset_on_return=None)  # see _on_return
     sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "reset")
+    def _on_return(dbapi_conn: Any, _record: Any, state: PoolResetState) -> None:
+        # The pool's default reset rolls back every connection it gets back, even after a commit: a
+        # thread hop per transaction for nothing. Roll back only a connection still in a transaction
+        # (it would hold the write lock); `in_transaction` is read without a hop.
+        if state.asyncio_safe and not state.terminate_only and dbapi_conn.driver_connection.in_transaction:
+            dbapi_conn.rollback()
 
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

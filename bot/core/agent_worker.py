@@ -1,4 +1,5 @@
-"""The agent as an outbox destination: ask it outside any transaction, feed its answer back as an event."""
+"""The agent as an outbox destination: ask it outside any transaction; its answer is an event the dispatcher
+handles in the transaction that settles the ask (one commit, and no second answer after a crash)."""
 
 from __future__ import annotations
 
@@ -61,9 +62,7 @@ class AgentWorker:
                      if not m.is_note and m.deleted_at is None],
         )
         reply = await self._ask_showing_typing(request, customer.tg_chat_id)
-        # Shielded: once the agent has answered, a stop must not cut the recording transaction in half.
-        await asyncio.shield(self.service.handle(AgentReplied(item.conversation_id, item.message_id, reply)))
-        return Delivered()
+        return Delivered(then=AgentReplied(item.conversation_id, item.message_id, reply))
 
     async def _ask_showing_typing(self, request: AgentRequest, chat_id: int) -> AgentReply:
         asking = asyncio.ensure_future(self._ask(request))

@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.claim import loaded_for
 from bot.core.events import DeliverySettled, Event, Outcome
-from bot.core.ports import Clock, Deliverer, Failed, Loaded, Observer, Result, RetryLater
+from bot.core.ports import Clock, Delivered, Deliverer, Failed, Loaded, Observer, Result, RetryLater
 from bot.core.tasks import TaskGroup
 from bot.core.workers import Worker
 from storage import outbox
@@ -212,6 +212,8 @@ class Dispatcher:
                       ) -> tuple[str | None, Claimed]:
         """Record the result and, unless `lane` is None, claim the lane's next row: one transaction."""
         async with self.db.transaction() as session:
+            if isinstance(result, Delivered) and result.then is not None:
+                await self.handle_in(session, result.then)  # what the delivery learnt, committed with its settle
             settled = await self.handle_in(session, DeliverySettled(item, result, now, self.retry_base_seconds, loaded))
             return settled.author, (await self._claim_in(session, lane) if lane is not None else (None, False))
 

@@ -10,6 +10,7 @@ from storage.models import Alert, Campaign, Conversation, Customer, Message, Out
 
 if TYPE_CHECKING:
     from bot.core.campaign_queries import CampaignFacts
+    from bot.core.events import Event
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,9 @@ class Delivered:
     tg_message_id: int | None = None
     skipped: str | None = None  # delivered nothing on purpose, e.g. a reply overtaken by a takeover
     covered: tuple[int, ...] = ()  # later rows of the same lane that this one delivery also took care of
+    # What the delivery learnt, as an event handled in the transaction that settles the row (the agent's
+    # answer): recorded and settled together, so a crash cannot record it and then deliver the row again.
+    then: Event | None = None
 
 
 @dataclass(frozen=True)

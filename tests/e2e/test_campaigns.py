@@ -157,9 +157,15 @@ async def test_tags_and_a_scheduled_send(world: World) -> None:
     assert world.baton is not None
     await world.baton.settled()
     assert _campaign_sends(world, "VIP preview") == []
-    # APScheduler keeps the time: the sender's worker is woken when the campaign falls due.
-    alarm = world.baton.alarms.scheduler.get_job("wake:campaign-sender")
-    assert alarm is not None and abs(alarm.next_run_time.timestamp() - later) < 60
+    # APScheduler keeps the time: the sender's worker is woken when the campaign falls due. The sender sets
+    # that alarm in its own step, which settled() (the dispatchers) does not wait for.
+    scheduler = world.baton.alarms.scheduler
+
+    def alarm_set() -> bool:
+        alarm = scheduler.get_job("wake:campaign-sender")
+        return alarm is not None and abs(alarm.next_run_time.timestamp() - later) < 60
+
+    await world.slack.wait_for(alarm_set, timeout=10, what="the sender's alarm for the scheduled campaign")
 
     world.clock.offset = timedelta(hours=2)
     world.baton.campaigns.wake()
