@@ -79,7 +79,7 @@ async def soak(minutes: float = 30.0, rate: float = 4.0) -> None:
         process = spawn_baton(config, tmp / "baton.log", counts=tmp / "counts.json" if traced else None,
                               env={"BENCH_TRACEMALLOC": str(traced)} if traced else None)
         baseline_taken = False
-        sent = replies = taken = 0
+        sent = replies = taken = doubled = 0
         samples: list[tuple[float, float]] = []
         operators: set[asyncio.Task[None]] = set()
         try:
@@ -121,6 +121,10 @@ async def soak(minutes: float = 30.0, rate: float = 4.0) -> None:
                 await slack.wait_for(traced.exists, timeout=60, what="allocation report")
                 print("\nlive memory grown most since a quarter of the run (tracemalloc):\n" + traced.read_text())
             replies = sum(1 for m in tg.sent if (m.text or "").startswith("operator reply to "))
+            # Nothing doubled: each customer message mirrored once, each operator reply sent once.
+            mirrored = [m["text"] for m in customer_posts(slack) if m["text"].startswith("soak ")]
+            sent_replies = [m.text for m in tg.sent if (m.text or "").startswith("operator reply to ")]
+            doubled = (len(mirrored) - len(set(mirrored))) + (len(sent_replies) - len(set(sent_replies)))
         finally:
             await stop(process)
             await tg.stop()
@@ -128,7 +132,7 @@ async def soak(minutes: float = 30.0, rate: float = 4.0) -> None:
     half = [s for s in samples if s[0] >= samples[-1][0] / 2]
     print(f"\n(h) memory soak, SQLite, {minutes:g} min at {rate:g} msg/s ({sent} messages, "
           f"{customer - 100_000} customers, every message mirrored, {replies}/{taken} taken over, answered and "
-          f"resolved by an operator): RSS {samples[0][1]:.0f} MB after "
+          f"resolved by an operator, {doubled} doubled): RSS {samples[0][1]:.0f} MB after "
           f"{samples[0][0]:.0f} s, {max(r for _, r in samples):.0f} MB max, {samples[-1][1]:.0f} MB at the end; "
           f"slope over the second half {_slope_mb_per_10_min(half):+.1f} MB per 10 min")
 
