@@ -17,7 +17,7 @@ from bot.core.edit_results import payload_for
 from bot.core.ports import Delivered, Failed, Loaded, Result, RetryLater
 from storage import alerts, conversations, customers, messages, outbox
 from storage import campaigns as campaign_store
-from storage.models import Message, OutboxItem
+from storage.models import Alert, Campaign, Message, OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +90,7 @@ async def _thread_opened(session: AsyncSession, item: OutboxItem, result: Delive
 async def _alert_posted(session: AsyncSession, item: OutboxItem, result: Delivered, now: datetime,
                         loaded: Loaded | None) -> str | None:
     if result.slack_channel and result.slack_ts:
-        alert = await alerts.get(session, payload_for(item, loaded, k.ALERT).alert_id)
-        if alert is not None:
-            alert.slack_channel, alert.slack_ts = result.slack_channel, result.slack_ts
-            session.add(alert)
+        _posted_at(session, await alerts.get(session, payload_for(item, loaded, k.ALERT).alert_id), result)
     return None
 
 
@@ -101,11 +98,16 @@ async def _campaign_posted(session: AsyncSession, item: OutboxItem, result: Deli
                            loaded: Loaded | None) -> str | None:
     # Where the campaign's message is, so its updates edit it.
     if result.slack_channel and result.slack_ts:
-        campaign = await campaign_store.get(session, payload_for(item, loaded, k.CAMPAIGN_POST).campaign_id)
-        if campaign is not None:
-            campaign.slack_channel, campaign.slack_ts = result.slack_channel, result.slack_ts
-            session.add(campaign)
+        campaign_id = payload_for(item, loaded, k.CAMPAIGN_POST).campaign_id
+        _posted_at(session, await campaign_store.get(session, campaign_id), result)
     return None
+
+
+def _posted_at(session: AsyncSession, row: Alert | Campaign | None, result: Delivered) -> None:
+    """Where a Slack message was posted, onto the row it shows, so that its updates edit it."""
+    if row is not None:
+        row.slack_channel, row.slack_ts = result.slack_channel, result.slack_ts
+        session.add(row)
 
 
 async def _message_of(session: AsyncSession, item: OutboxItem, loaded: Loaded | None) -> Message | None:
