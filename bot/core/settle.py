@@ -128,29 +128,32 @@ async def _mirrored(session: AsyncSession, item: OutboxItem, result: Delivered, 
 
 async def _sent_to_customer(session: AsyncSession, item: OutboxItem, result: Delivered, now: datetime,
                             loaded: Loaded | None) -> str | None:
+    message = await _record_telegram_id(session, item, result, loaded)
+    return message.author if message is not None else None
+
+
+async def _record_telegram_id(session: AsyncSession, item: OutboxItem, result: Delivered,
+                              loaded: Loaded | None) -> Message | None:
+    """The message Telegram accepted, with its Telegram id recorded (None: it no longer exists)."""
     message = await _message_of(session, item, loaded)
-    if message is None:
-        return None
-    if result.tg_message_id is not None:
+    if message is not None and result.tg_message_id is not None:
         await messages.set_platform_ids(session, item.message_id or 0, tg_message_id=result.tg_message_id)
-    return message.author
+    return message
 
 
 async def _operator_reply_sent(session: AsyncSession, item: OutboxItem, result: Delivered, now: datetime,
                                loaded: Loaded | None) -> str | None:
-    message = await _message_of(session, item, loaded)
+    message = await _record_telegram_id(session, item, result, loaded)
     if message is None:
         return None
-    if result.tg_message_id is not None:
-        await messages.set_platform_ids(session, item.message_id or 0, tg_message_id=result.tg_message_id)
-        # An operator's message has its Slack ts from the start (it was posted there), so the snapshot
-        # taken at the claim has it.
-        if message.slack_ts:
-            conv = loaded.conversation if loaded is not None else await conversations.get(
-                session, message.conversation_id)
-            if conv is not None:
-                # The operator sees in the thread that the customer got it.
-                fx.slack(session, conv, fx.REACT, now=now, ts=message.slack_ts, name="white_check_mark")
+    # An operator's message has its Slack ts from the start (it was posted there), so the snapshot taken at
+    # the claim has it.
+    if result.tg_message_id is not None and message.slack_ts:
+        conv = loaded.conversation if loaded is not None else await conversations.get(
+            session, message.conversation_id)
+        if conv is not None:
+            # The operator sees in the thread that the customer got it.
+            fx.slack(session, conv, fx.REACT, now=now, ts=message.slack_ts, name="white_check_mark")
     return message.author
 
 
