@@ -4,10 +4,13 @@ Bench-only: SQLAlchemy event listeners on every engine count statements sent to 
 transactions ended (commit or rollback). SIGUSR1 writes the counts so far, as JSON, to $BENCH_COUNTS.
 With $BENCH_TRACEMALLOC (a path), Python's allocations are traced too: the first SIGUSR2 takes a baseline,
 each later one writes the 25 source lines whose live memory grew most since then to that path.
+With $BENCH_CPROFILE (a path), the first SIGUSR2 starts cProfile and the second writes its stats there
+(`python -m pstats`): a deterministic profile of the measured window only, startup and warm-up excluded.
 """
 
 from __future__ import annotations
 
+import cProfile
 import json
 import os
 import signal
@@ -54,7 +57,21 @@ def _trace(*_args: Any) -> None:
     path.with_suffix(".tmp").replace(path)
 
 
-if os.environ.get("BENCH_TRACEMALLOC"):
+_profiler: list[cProfile.Profile] = []
+
+
+def _cprofile(*_args: Any) -> None:
+    if not _profiler:
+        _profiler.append(cProfile.Profile())
+        _profiler[0].enable()
+        return
+    _profiler[0].disable()
+    _profiler[0].dump_stats(os.environ["BENCH_CPROFILE"])
+
+
+if os.environ.get("BENCH_CPROFILE"):
+    signal.signal(signal.SIGUSR2, _cprofile)
+elif os.environ.get("BENCH_TRACEMALLOC"):
     tracemalloc.start()
     signal.signal(signal.SIGUSR2, _trace)
 

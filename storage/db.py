@@ -56,8 +56,7 @@ def create_engine(url: str, *, busy_timeout: float = 30.0) -> AsyncEngine:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        cur.execute("PRAGMA foreign_keys=ON")  # (the busy timeout is the driver's: storage/sqlite_driver.py)
         cur.close()
 
     @event.listens_for(sync_engine, "begin")

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, column, func, literal_column, table
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import sqlite_driver
 from storage.ids import as_id, looks_numeric
 from storage.models import Alert, AuditEntry, Conversation, Customer, Message
 from storage.text_fold import fold, search_terms
@@ -49,7 +50,8 @@ async def search_messages(session: AsyncSession, text: str, *, limit: int = 20
     if not terms:
         return []
     if session.bind.dialect.name == "sqlite":
-        ids: list[int] = await _sqlite_ids(session, terms, limit)
+        with sqlite_driver.on_worker_thread():  # FTS5 can take tens of milliseconds: not on the event loop
+            ids: list[int] = await _sqlite_ids(session, terms, limit)
     else:
         query = " & ".join("'" + term.replace("\\", "\\\\").replace("'", "''") + "':*" for term in terms)
         stmt = (select(Message.id).where(col(Message.deleted_at).is_(None))

@@ -1,5 +1,6 @@
-"""storage/sqlite_driver.py: one worker-thread call per statement, the results SQLAlchemy relies on, and
-the aiosqlite internals it leans on (these tests fail loudly when an aiosqlite upgrade changes them)."""
+"""storage/sqlite_driver.py: short statements on the loop, waits and long reads on the worker thread, the
+in-process write lock, the results SQLAlchemy relies on, and the aiosqlite internals it leans on (these
+tests fail loudly when an aiosqlite upgrade changes them)."""
 
 from __future__ import annotations
 
@@ -39,33 +40,135 @@ class _CountingConnection(sqlite_driver.PrefetchingConnection):
 
     async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         _CountingConnection.hops += 1
-        return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+        return await super()._execute(fn, *args, **kwargs)
 
 
-def _counting_engine(path: Path) -> AsyncEngine:
+def _counting_engine(path: Path, busy_timeout: float = 5.0) -> AsyncEngine:
     async def open_connection() -> sqlite_driver.PrefetchingConnection:
-        connection = _CountingConnection(lambda: sqlite3.connect(str(path), check_same_thread=False))
+        connection = _CountingConnection(lambda: sqlite3.connect(str(path), timeout=0, check_same_thread=False),
+                                         busy_timeout=busy_timeout, lock_key=str(path))
         await connection
+        connection.prepare()
         return connection
 
     return create_async_engine(f"sqlite+aiosqlite:///{path}", async_creator=open_connection)
 
 
-async def test_a_statement_is_one_call_on_the_worker_thread(tmp_path: Path) -> None:
+async def test_short_statements_run_on_the_loop_and_a_transaction_makes_one_call_on_the_worker(
+        tmp_path: Path) -> None:
     engine = _counting_engine(tmp_path / "hops.db")
     try:
         async with engine.begin() as conn:
             await conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
         async with engine.connect() as conn:
             before = _CountingConnection.hops
-            rows = (await conn.execute(text("SELECT v FROM t"))).all()
-            assert rows == []
-            assert _CountingConnection.hops - before == 1  # not cursor + execute + fetchall + close
-            before = _CountingConnection.hops
+            assert (await conn.execute(text("SELECT v FROM t"))).all() == []
             await conn.execute(text("INSERT INTO t (v) VALUES ('a')"))
-            assert _CountingConnection.hops - before == 1
+            assert [tuple(r) for r in (await conn.execute(text("SELECT id, v FROM t"))).all()] == [(1, "a")]
+            assert _CountingConnection.hops - before == 0  # BEGIN and the three statements: none
+            await conn.commit()
+            assert _CountingConnection.hops - before == 1  # COMMIT (a WAL checkpoint writes and syncs)
     finally:
         await engine.dispose()
+
+
+async def test_a_long_read_is_moved_off_the_loop_and_the_loop_keeps_running(tmp_path: Path) -> None:
+    engine = _counting_engine(tmp_path / "long.db")
+    # About a second of SQLite work: far beyond the budget a read gets on the loop.
+    slow = ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) "
+            "SELECT count(*) FROM n")
+    try:
+        async with engine.connect() as conn:
+            ticks = 0
+
+            async def ticker() -> None:
+                nonlocal ticks
+                while True:
+                    await asyncio.sleep(0.005)
+                    ticks += 1
+
+            clock = asyncio.create_task(ticker())
+            before = _CountingConnection.hops
+            started = asyncio.get_running_loop().time()
+            assert (await conn.execute(text(slow))).scalar() == 3000000
+            elapsed = asyncio.get_running_loop().time() - started
+            clock.cancel()
+            assert _CountingConnection.hops - before == 1  # interrupted on the loop, run again on the worker
+            # The loop served the ticker all along: at least half of the ticks it would get when idle.
+            assert ticks >= elapsed / 0.005 / 2, (ticks, elapsed)
+            with sqlite_driver.on_worker_thread():  # known to be heavy: no first try on the loop
+                before = _CountingConnection.hops
+                assert (await conn.execute(text("SELECT 1"))).scalar() == 1
+                assert _CountingConnection.hops - before == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_calls_on_one_connection_keep_their_order_across_the_two_threads(tmp_path: Path) -> None:
+    connection = sqlite_driver.connect(tmp_path / "order.db")
+    await connection
+    connection.prepare()
+    try:
+        await connection.execute("CREATE TABLE t (v TEXT)")
+        done: list[str] = []
+
+        async def read() -> None:
+            with sqlite_driver.on_worker_thread():
+                await connection.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                                         "WHERE i < 300000) SELECT count(*) FROM n")
+            done.append("read")
+
+        async def write() -> None:
+            await connection.execute("INSERT INTO t VALUES ('x')")
+            done.append("write")
+
+        first = asyncio.create_task(read())
+        await asyncio.sleep(0)  # the read is queued on the worker thread
+        await asyncio.gather(first, write())
+        assert done == ["read", "write"]  # the write waited its turn behind the queued read
+    finally:
+        await connection.close()
+
+
+async def test_writers_in_one_process_queue_for_the_lock_instead_of_failing(tmp_path: Path) -> None:
+    path = tmp_path / "queue.db"
+    db = Database(f"sqlite+aiosqlite:///{path}", busy_timeout=0.2)
+    try:
+        async with db.engine.begin() as conn:
+            await conn.exec_driver_sql("CREATE TABLE t (v INTEGER)")
+        first_holds, first_may_go = asyncio.Event(), asyncio.Event()
+
+        async def first() -> None:
+            async with db.engine.begin() as conn:
+                await conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+                first_holds.set()
+                await asyncio.sleep(0.1)  # within the busy timeout
+                await first_may_go.wait()
+                await conn.exec_driver_sql("INSERT INTO t VALUES (2)")
+
+        async def second() -> None:
+            await first_holds.wait()
+            async with db.engine.begin() as conn:  # waits on the in-process lock, then writes
+                await conn.exec_driver_sql("INSERT INTO t VALUES (3)")
+
+        one = asyncio.create_task(first())
+        two = asyncio.create_task(second())
+        await first_holds.wait()
+        first_may_go.set()
+        await asyncio.gather(one, two)
+        async with db.engine.connect() as conn:
+            assert (await conn.exec_driver_sql("SELECT v FROM t")).scalars().all() == [1, 2, 3]
+
+        # A writer held up longer than the busy timeout gets SQLite's own answer.
+        async with db.engine.begin() as conn:
+            await conn.exec_driver_sql("INSERT INTO t VALUES (4)")
+            with pytest.raises(exc.OperationalError, match="database is locked"):
+                async with db.engine.begin() as other:
+                    await other.exec_driver_sql("INSERT INTO t VALUES (5)")
+        async with db.engine.connect() as conn:
+            assert (await conn.exec_driver_sql("SELECT v FROM t")).scalars().all() == [1, 2, 3, 4]
+    finally:
+        await db.dispose()
 
 
 async def test_rows_counts_and_ids_are_what_sqlalchemy_expects(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Profile the relay hot path once: `python -m bench.profile` (needs `pip install py-spy`); prints top frames.
+"""Profile the relay hot path once: `python -m bench.spy` (needs `pip install py-spy`); prints top frames.
 PROFILE_CUSTOMERS (20) sets the load (5 messages each); PROFILE_STACKS=<file> keeps py-spy's stacks."""
 
 from __future__ import annotations
