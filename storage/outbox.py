@@ -7,7 +7,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import bindparam, exists, func
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -62,25 +64,35 @@ _HEAD_ID = (select(func.min(OutboxItem.id))
             .where(col(OutboxItem.destination) == bindparam("destination"), col(OutboxItem.lane) == bindparam("lane"),
                    col(OutboxItem.status) == "pending")
             .scalar_subquery())
+_BEHIND = aliased(OutboxItem)
+# Whether rows wait behind the head: when none does, the dispatcher need not look again after settling it
+# (rows written later announce themselves: Database.on_enqueued).
+_MORE = (exists().where(col(_BEHIND.destination) == bindparam("destination"), col(_BEHIND.lane) == bindparam("lane"),
+                        col(_BEHIND.status) == "pending", col(_BEHIND.id) > col(OutboxItem.id))
+         .label("more"))
 # With the rows its delivery reads, in the same statement. populate_existing: the dispatcher claims in the
 # transaction that settled the previous row, which may have loaded some of them already.
-_CLAIM_HEAD = (select(OutboxItem, Conversation, Customer, Message)
+# (SQLAlchemy's select: sqlmodel's is typed for at most four columns.)
+_CLAIM_HEAD = (sa_select(OutboxItem, Conversation, Customer, Message, _MORE)
                .outerjoin(Conversation, col(Conversation.id) == col(OutboxItem.conversation_id))
                .outerjoin(Customer, col(Customer.id) == col(Conversation.customer_id))
                .outerjoin(Message, col(Message.id) == col(OutboxItem.message_id))
                .where(col(OutboxItem.id) == _HEAD_ID, col(OutboxItem.status) == "pending")
                .with_for_update(of=OutboxItem, skip_locked=True).execution_options(populate_existing=True))
 
-Claimed = tuple[OutboxItem, Conversation | None, Customer | None, Message | None]
+# The head, its conversation, that conversation's customer, its message, and whether rows wait behind it.
+Claimed = tuple[OutboxItem, Conversation | None, Customer | None, Message | None, bool]
 
 
 async def claim_head(session: AsyncSession, destination: str, lane: str) -> Claimed | None:
-    """The lane's first pending row (with its conversation, that conversation's customer and its message),
-    locked until the caller's transaction ends; None when another transaction holds it. SKIP LOCKED
-    applies to the head only: skipping to the second row would break the lane's order, so a locked head
-    means "not now". (SQLite renders no FOR UPDATE: one writer.)"""
-    row = (await session.exec(_CLAIM_HEAD, params={"destination": destination, "lane": lane})).first()
-    return (row[0], row[1], row[2], row[3]) if row is not None else None
+    """The lane's first pending row (with its conversation, that conversation's customer and its message,
+    and whether more rows are pending behind it), locked until the caller's transaction ends; None when
+    there is none or another transaction holds it. SKIP LOCKED applies to the head only: skipping to the
+    second row would break the lane's order, so a locked head means "not now". (SQLite renders no FOR
+    UPDATE: one writer.)"""
+    params = {"destination": destination, "lane": lane}
+    row = (await session.exec(_CLAIM_HEAD, params=params)).first()  # type: ignore[call-overload]
+    return (row[0], row[1], row[2], row[3], bool(row[4])) if row is not None else None
 
 
 async def find_pending_after(session: AsyncSession, destination: str, lane: str, after_id: int, *,

@@ -82,11 +82,16 @@ async def _agent_turn(session: AsyncSession, item: OutboxItem, loaded: Loaded) -
     conv = loaded.conversation
     if conv is None or conv.id is None or conv.mode != "agent" or item.message_id is None:
         return loaded  # the worker skips it without asking
-    latest = await messages.latest_customer_message_id(session, conv.id)
-    if latest is not None and latest > item.message_id:
+    asked = item.message_id
+    recent = await messages.find_recent(session, conv.id, limit=AGENT_HISTORY_MESSAGES)
+    newer = any(m.author == "customer" and (m.id or 0) > asked for m in recent)
+    if not newer and len(recent) == AGENT_HISTORY_MESSAGES and (recent[0].id or 0) > asked:
+        # The history does not reach back to the question: a newer one may be older than what it shows.
+        latest = await messages.latest_customer_message_id(session, conv.id)
+        newer = latest is not None and latest > asked
+    if newer:
         # A newer question is queued behind this one; answering that answers both.
         return replace(loaded, superseded=True)
-    recent = await messages.find_recent(session, conv.id, limit=AGENT_HISTORY_MESSAGES)
     # After a hand back, what the human stretch covered, so the agent picks up where the human left.
     return replace(loaded, recent=tuple(recent), brief=await handback_brief(session, conv))
 

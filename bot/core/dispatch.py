@@ -16,6 +16,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,8 +32,16 @@ from storage.models import Customer, OutboxItem
 
 log = logging.getLogger(__name__)
 
-# The row and what its delivery reads, or None and whether a head is there but not due yet.
-Claimed = tuple[tuple[OutboxItem, Loaded] | None, bool]
+class Claimed(NamedTuple):
+    """What a claim found: the row and what its delivery reads, or None; whether the head is there but not
+    due yet; whether rows wait behind the claimed one (when none does, nothing is looked for after it)."""
+
+    row: tuple[OutboxItem, Loaded] | None
+    not_due: bool = False
+    more: bool = True
+
+
+NOTHING = Claimed(None)
 # The core's one entry point, run inside the dispatcher's transaction (Service.handle_in).
 HandleIn = Callable[[AsyncSession, Event], Awaitable[Outcome]]
 
@@ -163,23 +172,26 @@ class Dispatcher:
             while True:
                 self._again.discard(lane)
                 # Shielded: a stop must not cut a transaction in half (SQLite would keep its lock).
-                claimed, not_due = await asyncio.shield(self._claim(lane))
-                while claimed is not None:
-                    item, loaded = claimed
+                claimed = await asyncio.shield(self._claim(lane))
+                while claimed.row is not None:
+                    item, loaded = claimed.row
                     result = await self._deliver(item, loaded)
                     settled_at = self.clock.now()
                     retry = isinstance(result, RetryLater)
-                    go_on = not retry and not self._stopping and self.coordinator.holds(self._key(lane))
+                    # The next row is looked for only when one is known to be there: behind this one when
+                    # it was claimed, or announced since (read before the announcement is cleared).
+                    go_on = (not retry and not self._stopping and self.coordinator.holds(self._key(lane))
+                             and (claimed.more or lane in self._again))
                     self._again.discard(lane)
-                    author, (claimed, not_due) = await asyncio.shield(
+                    author, claimed = await asyncio.shield(
                         self._settle(item, loaded, result, settled_at, lane if go_on else None))
                     self._observe(item, result, author, settled_at)
                     if retry:
                         rescan = True  # the lane waits; a scan sets the timer for when its row is due
                         return
-                rescan = not_due
+                rescan = claimed.not_due
                 # A row committed after the last claim began was not seen by it: claim once more.
-                if not_due or lane not in self._again or self._stopping or not self.coordinator.holds(
+                if claimed.not_due or lane not in self._again or self._stopping or not self.coordinator.holds(
                         self._key(lane)):
                     return
         except Exception:
@@ -215,16 +227,16 @@ class Dispatcher:
             if isinstance(result, Delivered) and result.then is not None:
                 await self.handle_in(session, result.then)  # what the delivery learnt, committed with its settle
             settled = await self.handle_in(session, DeliverySettled(item, result, now, self.retry_base_seconds, loaded))
-            return settled.author, (await self._claim_in(session, lane) if lane is not None else (None, False))
+            return settled.author, (await self._claim_in(session, lane) if lane is not None else NOTHING)
 
     async def _claim_in(self, session: AsyncSession, lane: str) -> Claimed:
         """The lane's head if it is due, its attempt recorded (IN_FLIGHT) in the transaction that locked it."""
         claimed = await outbox.claim_head(session, self.destination, lane)
         if claimed is None:
-            return None, False
-        item, conv, customer, message = claimed
+            return NOTHING
+        item, conv, customer, message, more = claimed
         if item.next_attempt_at > self.clock.now() + timedelta(milliseconds=1):
-            return None, True
+            return Claimed(None, not_due=True)
         assert item.id is not None
         # The deliverer must see the row as it was before this attempt (last_error tells it whether a
         # previous attempt was cut short), so the update must not touch this object.
@@ -232,7 +244,7 @@ class Dispatcher:
         await outbox.mark_attempt(session, item.id)
         if customer is None and item.lane.startswith("customer:"):  # a Telegram row of no conversation
             customer = await session.get(Customer, int(item.lane.split(":", 1)[1]))
-        return (item, await loaded_for(session, item, conv, customer, message)), False
+        return Claimed((item, await loaded_for(session, item, conv, customer, message)), more=more)
 
     async def _deliver(self, item: OutboxItem, loaded: Loaded) -> Result:
         if loaded.unusable is not None:
