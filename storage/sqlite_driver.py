@@ -16,8 +16,9 @@ loop, in the calling coroutine, whenever it is sure to be short, and on the work
 - **Long reads** go to the worker thread. A SELECT run on the loop is interrupted after `READ_BUDGET`
   seconds (a progress handler; a SELECT interrupted has changed nothing) and run again there. Code that
   knows a read is heavy (full-text search) says so with `on_worker_thread()` and skips the first try.
-- **COMMIT** runs on the worker thread: it is where SQLite checkpoints the WAL into the database file,
-  which writes and syncs.
+- **WAL checkpoints** run on the worker thread. SQLite would run one inside whichever COMMIT crosses its
+  threshold (it copies the WAL into the database file and syncs it); here the automatic checkpoint is
+  off and every `COMMITS_PER_CHECKPOINT`th commit to a file runs a passive one on the worker thread.
 - Once anything is queued on a connection's worker thread, its statements keep to that queue until the
   queue is empty, so the order of calls on a connection is the order they were made.
 
@@ -87,6 +88,18 @@ def _starts_transaction(sql: str) -> bool:
 # The in-process write lock of each database file, per event loop (tests run several loops).
 _WRITE_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
     weakref.WeakKeyDictionary())
+
+
+# Commits to each database file since its WAL was last checkpointed (see PrefetchingConnection.commit).
+COMMITS_PER_CHECKPOINT = 200
+_COMMITS: dict[str, int] = {}
+
+
+def _count_commit(key: str) -> bool:
+    """Count a commit; True when it is time to checkpoint."""
+    count = _COMMITS.get(key, 0) + 1
+    _COMMITS[key] = 0 if count >= COMMITS_PER_CHECKPOINT else count
+    return count >= COMMITS_PER_CHECKPOINT
 
 
 def _write_lock(key: str) -> asyncio.Lock:
@@ -269,8 +282,10 @@ class PrefetchingConnection(aiosqlite.Connection):
         return 1 if deadline is not None and time.perf_counter() > deadline else 0
 
     def prepare(self) -> None:
-        """Once open: no busy timeout of its own (see on_loop), and the progress handler."""
+        """Once open: no busy timeout of its own (see on_loop), no automatic checkpoint (see commit), and
+        the progress handler."""
         self._conn.execute("PRAGMA busy_timeout = 0")
+        self._conn.execute("PRAGMA wal_autocheckpoint = 0")
         self._conn.set_progress_handler(self._progress, _PROGRESS_STEPS)
 
     # --- the in-process write lock ------------------------------------------------------------
@@ -306,13 +321,32 @@ class PrefetchingConnection(aiosqlite.Connection):
 
     async def commit(self) -> None:
         try:
-            await self._execute(self._waiting, self._conn.commit)
+            if self.on_loop(self._commit_step, read=False) is None:  # waits (a rollback journal's lock): worker
+                await self._execute(self._waiting, self._conn.commit)
         finally:
             self.release_write_lock_if_done()
+        if self._lock_key is not None and _count_commit(self._lock_key):
+            # The WAL's checkpoint (copying it into the database file, and syncing) on the worker thread,
+            # instead of SQLite's automatic one inside whichever COMMIT crosses its threshold.
+            await self._execute(self._checkpoint)
+
+    def _commit_step(self) -> _Outcome:
+        self._conn.commit()
+        return None, [], -1, None
+
+    def _checkpoint(self) -> None:
+        cursor = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        cursor.fetchall()  # stepped to the end and closed: a statement left open would block the next COMMIT
+        cursor.close()
+
+    def _rollback_step(self) -> _Outcome:
+        self._conn.rollback()
+        return None, [], -1, None
 
     async def rollback(self) -> None:
         try:
-            await self._execute(self._conn.rollback)
+            if self.on_loop(self._rollback_step, read=False) is None:  # never waits for a lock
+                await self._execute(self._conn.rollback)
         finally:
             self.release_write_lock_if_done()
 

@@ -65,9 +65,35 @@ async def test_short_statements_run_on_the_loop_and_a_transaction_makes_one_call
             assert (await conn.execute(text("SELECT v FROM t"))).all() == []
             await conn.execute(text("INSERT INTO t (v) VALUES ('a')"))
             assert [tuple(r) for r in (await conn.execute(text("SELECT id, v FROM t"))).all()] == [(1, "a")]
-            assert _CountingConnection.hops - before == 0  # BEGIN and the three statements: none
             await conn.commit()
-            assert _CountingConnection.hops - before == 1  # COMMIT (a WAL checkpoint writes and syncs)
+            assert _CountingConnection.hops - before == 0  # BEGIN, the three statements, COMMIT: none
+    finally:
+        await engine.dispose()
+
+
+async def test_the_wal_is_checkpointed_on_the_worker_thread_every_so_many_commits(tmp_path: Path) -> None:
+    path = tmp_path / "wal.db"
+    engine = _counting_engine(path)
+    try:
+        async with engine.begin() as conn:  # commit 1
+            await conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+            await conn.exec_driver_sql("CREATE TABLE t (v TEXT)")
+        for i in range(sqlite_driver.COMMITS_PER_CHECKPOINT - 2):
+            async with engine.begin() as conn:
+                await conn.exec_driver_sql("INSERT INTO t VALUES (?)", (f"row {i}",))
+        # Nothing is checkpointed along the way (no automatic checkpoint inside a COMMIT on the loop):
+        # the database file still lacks the table's pages, which are all in the WAL.
+        size, before = path.stat().st_size, _CountingConnection.hops
+        async with engine.begin() as conn:  # the last commit before a checkpoint is due
+            await conn.exec_driver_sql("INSERT INTO t VALUES ('last')")
+        assert _CountingConnection.hops - before == 1  # the checkpoint, on the worker thread
+        assert path.stat().st_size > size  # the WAL was copied into the database file
+        for i in range(3):  # the checkpoint left nothing open on its connection that would block a COMMIT
+            async with engine.begin() as conn:
+                await conn.exec_driver_sql("INSERT INTO t VALUES (?)", (f"after {i}",))
+        async with engine.connect() as conn:
+            count = (await conn.exec_driver_sql("SELECT count(*) FROM t")).scalar()
+            assert count == sqlite_driver.COMMITS_PER_CHECKPOINT + 2
     finally:
         await engine.dispose()
 
