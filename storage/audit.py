@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,6 +25,10 @@ async def latest_detail(session: AsyncSession, action: str, prefix: str) -> str 
     return detail[len(prefix):] if detail else None
 
 
+# Built once: every agent turn reads it (for the hand-back brief).
+_FOR_CONVERSATION = (select(AuditEntry).where(AuditEntry.conversation_id == bindparam("conversation_id"))
+                     .order_by(col(AuditEntry.id)))
+
+
 async def find_for_conversation(session: AsyncSession, conversation_id: int) -> Sequence[AuditEntry]:
-    stmt = select(AuditEntry).where(AuditEntry.conversation_id == conversation_id).order_by(col(AuditEntry.id))
-    return (await session.exec(stmt)).all()
+    return (await session.exec(_FOR_CONVERSATION, params={"conversation_id": conversation_id})).all()

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_
+from sqlalchemy import bindparam, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -143,13 +143,17 @@ async def count_replies(session: AsyncSession, campaign_id: int) -> int:
     return int((await session.exec(stmt)).one())
 
 
+# Built once: every customer message asks it.
+_UNANSWERED = (select(CampaignRecipient)
+               .where(CampaignRecipient.customer_id == bindparam("customer_id"), CampaignRecipient.status == "sent",
+                      col(CampaignRecipient.sent_at) >= bindparam("since"),
+                      col(CampaignRecipient.conversation_id).is_(None))
+               .order_by(col(CampaignRecipient.sent_at).desc()).limit(1))
+
+
 async def unanswered_receipt(session: AsyncSession, customer_id: int, since: datetime) -> CampaignRecipient | None:
     """The latest campaign this customer received since `since` and has not replied to yet."""
-    stmt = (select(CampaignRecipient)
-            .where(CampaignRecipient.customer_id == customer_id, CampaignRecipient.status == "sent",
-                   col(CampaignRecipient.sent_at) >= since, col(CampaignRecipient.conversation_id).is_(None))
-            .order_by(col(CampaignRecipient.sent_at).desc()).limit(1))
-    return (await session.exec(stmt)).first()
+    return (await session.exec(_UNANSWERED, params={"customer_id": customer_id, "since": since})).first()
 
 
 def tags_of(customer: Customer) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import or_
+from sqlalchemy import bindparam, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -14,20 +14,24 @@ from storage.models import Conversation
 OPEN_MODES = ("agent", "human")
 
 
+# The hot path's statements, built once with bound parameters (a new statement per call costs as much
+# as running it): by id, and a customer's open conversation, each plain and locked.
+_BY_ID = select(Conversation).where(Conversation.id == bindparam("conversation_id"))
+_BY_ID_LOCKED = _BY_ID.with_for_update()
+_OPEN = (select(Conversation)
+         .where(Conversation.customer_id == bindparam("customer_id"), col(Conversation.mode).in_(OPEN_MODES))
+         .order_by(col(Conversation.id).desc()))
+_OPEN_LOCKED = _OPEN.with_for_update()
+
+
 async def get(session: AsyncSession, conversation_id: int, *, lock: bool = False) -> Conversation | None:
-    stmt = select(Conversation).where(Conversation.id == conversation_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    return (await session.exec(stmt)).first()
+    stmt = _BY_ID_LOCKED if lock else _BY_ID
+    return (await session.exec(stmt, params={"conversation_id": conversation_id})).first()
 
 
 async def get_open_for_customer(session: AsyncSession, customer_id: int, *, lock: bool = False) -> Conversation | None:
-    stmt = (select(Conversation)
-            .where(Conversation.customer_id == customer_id, col(Conversation.mode).in_(OPEN_MODES))
-            .order_by(col(Conversation.id).desc()))
-    if lock:
-        stmt = stmt.with_for_update()
-    return (await session.exec(stmt)).first()
+    stmt = _OPEN_LOCKED if lock else _OPEN
+    return (await session.exec(stmt, params={"customer_id": customer_id})).first()
 
 
 async def get_latest_for_customer(session: AsyncSession, customer_id: int) -> Conversation | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,6 +22,10 @@ async def get(session: AsyncSession, customer_id: int) -> Customer | None:
     return await session.get(Customer, customer_id)
 
 
+# Built once (every customer message runs it): bound parameters instead of a new statement per call.
+_BY_TG_USER_LOCKED = select(Customer).where(Customer.tg_user_id == bindparam("tg_user_id")).with_for_update()
+
+
 async def upsert_from_telegram(
     session: AsyncSession, *, tg_user_id: int, tg_chat_id: int, first_name: str,
     last_name: str | None, username: str | None, language: str | None,
@@ -28,8 +33,7 @@ async def upsert_from_telegram(
     """The customer as Telegram describes them now; a message from them also means they can be reached."""
     # Locked: a customer's events are handled one at a time even across instances (PostgreSQL), so two
     # messages cannot both find no open conversation and open two threads.
-    stmt = select(Customer).where(Customer.tg_user_id == tg_user_id).with_for_update()
-    customer = (await session.exec(stmt)).first()
+    customer = (await session.exec(_BY_TG_USER_LOCKED, params={"tg_user_id": tg_user_id})).first()
     if customer is None:
         customer = Customer(tg_user_id=tg_user_id, tg_chat_id=tg_chat_id)
     customer.tg_chat_id = tg_chat_id

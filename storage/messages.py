@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,11 +21,15 @@ async def get_by_slack_ts(session: AsyncSession, conversation_id: int, slack_ts:
     return (await session.exec(stmt)).first()
 
 
+# Built once: it runs for every customer message and every agent turn.
+_RECENT = (select(Message).where(Message.conversation_id == bindparam("conversation_id"))
+           .order_by(col(Message.id).desc()).limit(bindparam("limit")))
+
+
 async def find_recent(session: AsyncSession, conversation_id: int, *, limit: int = 20) -> Sequence[Message]:
     """The last `limit` messages, oldest first."""
-    stmt = (select(Message).where(Message.conversation_id == conversation_id)
-            .order_by(col(Message.id).desc()).limit(limit))
-    return list(reversed((await session.exec(stmt)).all()))
+    rows = await session.exec(_RECENT, params={"conversation_id": conversation_id, "limit": limit})
+    return list(reversed(rows.all()))
 
 
 async def find_since_last_agent_reply(session: AsyncSession, conversation_id: int, *, until: datetime,
@@ -59,10 +64,16 @@ async def get_from_customer(session: AsyncSession, customer_id: int, tg_message_
 _TABLE = Message.__table__  # type: ignore[attr-defined]
 
 
+_SET_SLACK_TS = _TABLE.update().where(_TABLE.c.id == bindparam("message_id")).values(slack_ts=bindparam("slack_ts"))
+_SET_TG_ID = (_TABLE.update().where(_TABLE.c.id == bindparam("message_id"))
+              .values(tg_message_id=bindparam("tg_message_id")))
+
+
 async def set_platform_ids(session: AsyncSession, message_id: int, *, slack_ts: str | None = None,
                            tg_message_id: int | None = None) -> None:
     """Where a delivered message now lives; a plain update, since the settling transaction has no need
     to load the row (it runs once per delivery)."""
-    values = {k: v for k, v in (("slack_ts", slack_ts), ("tg_message_id", tg_message_id)) if v is not None}
-    if values:
-        await session.exec(_TABLE.update().where(_TABLE.c.id == message_id).values(**values))
+    if slack_ts is not None:
+        await session.exec(_SET_SLACK_TS, params={"message_id": message_id, "slack_ts": slack_ts})
+    if tg_message_id is not None:
+        await session.exec(_SET_TG_ID, params={"message_id": message_id, "tg_message_id": tg_message_id})

@@ -60,6 +60,7 @@ async def test_rows_written_together_are_all_delivered_in_order_with_one_claim_e
         await dispatcher.wait_idle()
     finally:
         await dispatcher.stop()
+        await dispatcher.coordinator.close()  # PostgreSQL: its lock connection
     for lane, texts in rows.items():
         assert [text for row_lane, text in deliverer.delivered if row_lane == lane] == texts
     # One claim per row: after a lane's last row, which the claim saw had nothing behind it, none.
