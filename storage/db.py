@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -18,11 +18,19 @@ from storage import sqlite_driver
 # session.info keys: the outbox lanes a transaction wrote to; what to call once it has committed.
 ENQUEUED = "baton.enqueued"
 AFTER_COMMIT = "baton.after_commit"
+BEFORE_COMMIT = "baton.before_commit"
 
 
 def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
     """Call `callback` once the transaction `session` is in has committed (not at all if it rolls back)."""
     callbacks: list[Callable[[], None]] = session.info.setdefault(AFTER_COMMIT, [])
+    if callback not in callbacks:
+        callbacks.append(callback)
+
+
+def before_commit(session: AsyncSession, callback: Callable[[AsyncSession], Awaitable[None]]) -> None:
+    """Await `callback(session)` as the transaction's last step before it commits (not when it fails)."""
+    callbacks: list[Callable[[AsyncSession], Awaitable[None]]] = session.info.setdefault(BEFORE_COMMIT, [])
     if callback not in callbacks:
         callbacks.append(callback)
 
@@ -88,6 +96,8 @@ class Database:
         async with self._sessions() as session:
             async with session.begin():
                 yield session
+                for last_step in session.info.pop(BEFORE_COMMIT, ()):
+                    await last_step(session)
             enqueued = session.info.get(ENQUEUED)
             if enqueued and self.on_enqueued is not None:
                 self.on_enqueued(enqueued)

@@ -172,21 +172,21 @@ def kinds_for(destination: str) -> frozenset[str]:
 # --- writing ----------------------------------------------------------------------------------------------
 
 def enqueue(session: AsyncSession, kind: Kind[P], payload: P, *, lane: str, now: datetime,
-            conversation_id: int | None = None, message_id: int | None = None) -> OutboxItem:
+            conversation_id: int | None = None, message_id: int | None = None) -> None:
     if KINDS.get(kind) is not kind or not isinstance(payload, kind.payload):
         raise TypeError(f"outbox kind {kind!r} carries {kind.payload.__name__}, not {type(payload).__name__}")
-    return outbox.enqueue(session, destination=kind.destination, lane=lane, kind=str(kind),
-                          conversation_id=conversation_id, message_id=message_id, payload=encode(payload), now=now)
+    outbox.enqueue(session, destination=kind.destination, lane=lane, kind=str(kind),
+                   conversation_id=conversation_id, message_id=message_id, payload=encode(payload), now=now)
 
 
 def enqueue_fields(session: AsyncSession, kind: str, *, lane: str, now: datetime, conversation_id: int | None = None,
-                   message_id: int | None = None, **fields: Any) -> OutboxItem:
+                   message_id: int | None = None, **fields: Any) -> None:
     """`enqueue` with the payload's fields as keywords (a wrong or missing field is a TypeError here)."""
     spec = KINDS.get(kind)
     if spec is None:
         raise ValueError(f"unknown outbox kind {kind!r}")
-    return enqueue(session, spec, spec.payload(**fields), lane=lane, now=now, conversation_id=conversation_id,
-                   message_id=message_id)
+    enqueue(session, spec, spec.payload(**fields), lane=lane, now=now, conversation_id=conversation_id,
+            message_id=message_id)
 
 
 def encode(payload: object) -> dict[str, Any]:
