@@ -295,7 +295,8 @@ class PrefetchingConnection(aiosqlite.Connection):
             return
         lock = self._write_lock = _write_lock(self._lock_key)
         try:
-            await asyncio.wait_for(lock.acquire(), self.busy_timeout)
+            async with asyncio.timeout(self.busy_timeout):  # (wait_for would start a task for every BEGIN)
+                await lock.acquire()
         except TimeoutError:
             raise sqlite3.OperationalError("database is locked") from None
         self.holds_write_lock = True
