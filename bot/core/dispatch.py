@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,6 +32,7 @@ from storage.db import Database
 from storage.models import Customer, OutboxItem
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 class Claimed(NamedTuple):
     """What a claim found: the row and what its delivery reads, or None; whether the head is there but not
@@ -42,6 +44,24 @@ class Claimed(NamedTuple):
 
 
 NOTHING = Claimed(None)
+
+
+@dataclass(frozen=True)
+class _Request:
+    """One lane's part of a shared transaction: settle a delivery (unless None), then claim the lane's next
+    row (unless `lane` is None)."""
+
+    lane: str | None
+    settle: tuple[OutboxItem, Loaded, Result, datetime] | None = None
+
+
+def _resolve(future: asyncio.Future[T], outcome: T | None = None, *, error: BaseException | None = None) -> None:
+    if future.done():  # its lane gave up waiting (cancelled)
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(outcome)  # type: ignore[arg-type]
 # The core's one entry point, run inside the dispatcher's transaction (Service.handle_in).
 HandleIn = Callable[[AsyncSession, Event], Awaitable[Outcome]]
 
@@ -71,6 +91,9 @@ class Dispatcher:
         self._later: datetime | None = None  # the earliest head not yet due, as of the last scan
         self._overflow = False  # the last scan found more due lanes than there was room for
         self._tasks = TaskGroup(f"dispatch-{self.destination}")
+        # Requests waiting for the next shared transaction, and the task committing them (see _commit).
+        self._requests: list[tuple[_Request, asyncio.Future[tuple[str | None, Claimed]]]] = []
+        self._committer: asyncio.Task[None] | None = None
         # The loop that finds work and starts lanes; the lanes themselves are tasks of `_tasks`.
         self.worker = Worker(f"dispatcher-{self.destination}", self._step, backoff_max=idle_poll_seconds)
 
@@ -111,6 +134,8 @@ class Dispatcher:
         await self._tasks.wait(grace_seconds)
         # Whatever is still running (a slow agent) is cancelled; its row stays pending for the next start.
         await self._tasks.cancel_all()
+        if self._committer is not None:  # a shared transaction in hand is finished, not cut
+            await asyncio.gather(self._committer, return_exceptions=True)
 
     async def _step(self) -> float:
         """Scan when due, start hinted lanes; seconds until the next timed scan (a wake comes sooner)."""
@@ -217,17 +242,67 @@ class Dispatcher:
             log.exception("observer failed on outbox %s", item.id)
 
     async def _claim(self, lane: str) -> Claimed:
-        async with self.db.transaction() as session:
-            return await self._claim_in(session, lane)
+        return (await self._commit(_Request(lane)))[1]
 
     async def _settle(self, item: OutboxItem, loaded: Loaded, result: Result, now: datetime, lane: str | None
                       ) -> tuple[str | None, Claimed]:
         """Record the result and, unless `lane` is None, claim the lane's next row: one transaction."""
-        async with self.db.transaction() as session:
+        return await self._commit(_Request(lane, (item, loaded, result, now)))
+
+    # --- group commit -------------------------------------------------------------------------------
+    # Lanes that settle or claim at about the same time share one transaction: a transaction's fixed cost
+    # (session, connection, BEGIN, COMMIT) is a large part of a short one's. Each lane still waits for the
+    # commit of its own request before it delivers again, so nothing about order or crash safety changes.
+
+    async def _commit(self, request: _Request) -> tuple[str | None, Claimed]:
+        future: asyncio.Future[tuple[str | None, Claimed]] = asyncio.get_running_loop().create_future()
+        self._requests.append((request, future))
+        if self._committer is None:
+            self._committer = asyncio.create_task(self._commit_requests(), name=f"commit-{self.destination}")
+        # Shielded: a lane stopped while it waits must not cut the shared transaction in half.
+        return await asyncio.shield(future)
+
+    async def _commit_requests(self) -> None:
+        batch: list[tuple[_Request, asyncio.Future[tuple[str | None, Claimed]]]] = []
+        try:
+            while self._requests:
+                batch, self._requests = self._requests, []
+                try:
+                    async with self.db.transaction() as session:
+                        outcomes = [await self._apply(session, request) for request, _ in batch]
+                except Exception as exc:
+                    if len(batch) == 1:
+                        _resolve(batch[0][1], error=exc)
+                        continue
+                    # One request failed and took the others with it: each again in a transaction of its
+                    # own, so that only the failing one's lane sees the error.
+                    for request, future in batch:
+                        try:
+                            async with self.db.transaction() as session:
+                                outcome = await self._apply(session, request)
+                        except Exception as one:
+                            _resolve(future, error=one)
+                        else:
+                            _resolve(future, outcome)
+                    continue
+                for (_, future), outcome in zip(batch, outcomes, strict=True):
+                    _resolve(future, outcome)
+        finally:
+            self._committer = None
+            for _, future in batch + self._requests:  # only when cancelled: nobody is left to commit them
+                if not future.done():
+                    future.cancel()
+            self._requests = []
+
+    async def _apply(self, session: AsyncSession, request: _Request) -> tuple[str | None, Claimed]:
+        author = None
+        if request.settle is not None:
+            item, loaded, result, now = request.settle
             if isinstance(result, Delivered) and result.then is not None:
                 await self.handle_in(session, result.then)  # what the delivery learnt, committed with its settle
             settled = await self.handle_in(session, DeliverySettled(item, result, now, self.retry_base_seconds, loaded))
-            return settled.author, (await self._claim_in(session, lane) if lane is not None else NOTHING)
+            author = settled.author
+        return author, (await self._claim_in(session, request.lane) if request.lane is not None else NOTHING)
 
     async def _claim_in(self, session: AsyncSession, lane: str) -> Claimed:
         """The lane's head if it is due, its attempt recorded (IN_FLIGHT) in the transaction that locked it."""

@@ -10,6 +10,7 @@ from sqlalchemy import event
 from bot.core import outbox_kinds as k
 from bot.core.access import Access
 from bot.core.dispatch import Dispatcher
+from bot.core.events import DeliverySettled
 from bot.core.ports import Delivered, Loaded, Result
 from bot.core.service import Service
 from bot.core.settings import TextSettings
@@ -65,5 +66,76 @@ async def test_rows_written_together_are_all_delivered_in_order_with_one_claim_e
         assert [text for row_lane, text in deliverer.delivered if row_lane == lane] == texts
     # One claim per row: after a lane's last row, which the claim saw had nothing behind it, none.
     assert claims == 5
+    async with db.transaction() as session:
+        assert await outbox.count_pending(session) == 0
+
+
+def _count_commits(db: Database) -> list[int]:
+    commits = [0]
+
+    def count(*_args: Any) -> None:
+        commits[0] += 1
+
+    event.listen(db.engine.sync_engine, "commit", count)
+    return commits
+
+
+async def test_lanes_settling_together_share_a_transaction(db: Database, clock: ShiftedClock) -> None:
+    lanes = [f"conversation:{n}" for n in range(10)]
+    service = Service(db, texts=TextSettings(), access=Access([]), clock=clock)
+    deliverer = Recording(expected=len(lanes))
+    dispatcher = Dispatcher(db, deliverer, handle_in=service.handle_in, clock=clock, idle_poll_seconds=3600)
+    db.on_enqueued = lambda written: dispatcher.hint(lane for destination, lane in written if destination == k.SLACK)
+    dispatcher.start()
+    try:
+        await dispatcher.wait_idle()
+        async with db.transaction() as session:
+            for lane in lanes:
+                k.enqueue_fields(session, str(k.NOTE), lane=lane, now=clock.now(), text=lane)
+        commits = _count_commits(db)
+        await asyncio.wait_for(deliverer.all_done.wait(), 10)
+        await dispatcher.wait_idle()
+    finally:
+        await dispatcher.stop()
+        await dispatcher.coordinator.close()
+    assert sorted(text for _, text in deliverer.delivered) == sorted(lanes)
+    # Ten claims and ten settles, one transaction each, would be twenty commits: they were grouped.
+    assert 1 <= commits[0] <= 4
+    async with db.transaction() as session:
+        assert await outbox.count_pending(session) == 0
+
+
+async def test_a_request_that_fails_does_not_take_the_others_of_its_transaction_with_it(
+        db: Database, clock: ShiftedClock) -> None:
+    lanes = [f"conversation:{n}" for n in range(5)]
+    service = Service(db, texts=TextSettings(), access=Access([]), clock=clock)
+    failed: list[str] = []
+
+    async def handle_in(session: Any, event: Any) -> Any:
+        # The settle of one row fails twice (a bug, a lost connection): in the shared transaction and in the
+        # one of its own that follows; its lane is retried later and the others commit at once.
+        if isinstance(event, DeliverySettled) and outbox.payload_of(event.item)["text"] == "conversation:2" \
+                and len(failed) < 2:
+            failed.append("conversation:2")
+            raise RuntimeError("settling this one failed")
+        return await service.handle_in(session, event)
+
+    deliverer = Recording(expected=len(lanes) + 1)  # the failed one is delivered again
+    dispatcher = Dispatcher(db, deliverer, handle_in=handle_in, clock=clock, idle_poll_seconds=3600)
+    db.on_enqueued = lambda written: dispatcher.hint(lane for destination, lane in written if destination == k.SLACK)
+    dispatcher.start()
+    try:
+        await dispatcher.wait_idle()
+        async with db.transaction() as session:
+            for lane in lanes:
+                k.enqueue_fields(session, str(k.NOTE), lane=lane, now=clock.now(), text=lane)
+        await asyncio.wait_for(deliverer.all_done.wait(), 10)
+        await dispatcher.wait_idle()
+    finally:
+        await dispatcher.stop()
+        await dispatcher.coordinator.close()
+    assert failed == ["conversation:2", "conversation:2"]
+    delivered = [text for _, text in deliverer.delivered]
+    assert sorted(delivered) == sorted([*lanes, "conversation:2"])  # only the failed one twice
     async with db.transaction() as session:
         assert await outbox.count_pending(session) == 0
