@@ -26,6 +26,16 @@ _RECENT = (select(Message).where(Message.conversation_id == bindparam("conversat
            .order_by(col(Message.id).desc()).limit(bindparam("limit")))
 
 
+_RECENT_TEXTS = (select(Message.author, Message.text).where(Message.conversation_id == bindparam("conversation_id"))
+                 .order_by(col(Message.id).desc()).limit(bindparam("limit")))
+
+
+async def recent_texts(session: AsyncSession, conversation_id: int, *, limit: int) -> list[tuple[str, str]]:
+    """(author, text) of the last `limit` messages, oldest first: what a rule reads, without loading rows."""
+    rows = await session.exec(_RECENT_TEXTS, params={"conversation_id": conversation_id, "limit": limit})
+    return [(author, text) for author, text in reversed(rows.all())]
+
+
 async def find_recent(session: AsyncSession, conversation_id: int, *, limit: int = 20) -> Sequence[Message]:
     """The last `limit` messages, oldest first."""
     rows = await session.exec(_RECENT, params={"conversation_id": conversation_id, "limit": limit})

@@ -189,8 +189,8 @@ class Service:
                 # An admin paused the agent (an outage): every new message goes to the humans, as /human would.
                 reason = "the agent is paused"
             elif state.mode is not Mode.HUMAN and not state.needs_human:
-                earlier = [m.text for m in await messages.find_recent(session, _id(conv), limit=10)
-                           if m.author == "customer"] if conv is not None else []
+                earlier = [text for author, text in await messages.recent_texts(session, _id(conv), limit=10)
+                           if author == "customer"] if conv is not None else []
                 reason = event.escalate or escalation_reason(event.text, earlier, self.escalation)
             decision = decide(state, Kind.CUSTOMER_MESSAGE, escalate=reason is not None)
             if conv is None:
