@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -46,9 +47,12 @@ async def generation(session: AsyncSession) -> str | None:
     return await get_flag(session, STAFF_GENERATION)
 
 
+# Built once: every customer message asks whether the agent is paused. Only the value, not a row object.
+_FLAG_VALUE = select(Flag.value).where(Flag.name == bindparam("name"))
+
+
 async def get_flag(session: AsyncSession, name: str) -> str | None:
-    row = await session.get(Flag, name)
-    return row.value if row is not None else None
+    return (await session.exec(_FLAG_VALUE, params={"name": name})).first()
 
 
 async def set_flag(session: AsyncSession, name: str, value: str | None, changed_by: str, now: datetime) -> None:

@@ -20,6 +20,8 @@ async def handback_brief(session: AsyncSession, conv: Conversation) -> str | Non
     not handed the conversation back (never taken over, or taken over again since)."""
     if conv.id is None or conv.mode != Mode.AGENT.value:
         return None
+    if conv.mode_since <= conv.opened_at:
+        return None  # its mode never changed since it opened: never taken over (no need to read the audit trail)
     changes = [entry.action for entry in await audit.find_for_conversation(session, conv.id)
                if entry.action in (Kind.TAKEOVER.value, Kind.HANDBACK.value)]
     if not changes or changes[-1] != Kind.HANDBACK.value:
