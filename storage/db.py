@@ -43,7 +43,8 @@ def create_engine(url: str, *, busy_timeout: float = 30.0) -> AsyncEngine:
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     # The connection arguments SQLAlchemy would pass to aiosqlite.connect, given to our driver instead
-    # (one thread hop per statement, storage/sqlite_driver.py); the dialect is the URL's, unchanged.
+    # (short statements on the event loop, waits on a worker thread: storage/sqlite_driver.py); the dialect
+    # is the URL's, unchanged. `timeout` is the busy timeout of what waits on the worker thread.
     cargs, cparams = parsed.get_dialect()().create_connect_args(parsed)
     engine = create_async_engine(url, async_creator=sqlite_driver.creator(cargs, {**cparams, "timeout": busy_timeout}),
                                  pool_reset_on_return=None)  # see _on_return
@@ -52,8 +53,8 @@ def create_engine(url: str, *, busy_timeout: float = 30.0) -> AsyncEngine:
     @event.listens_for(sync_engine, "reset")
     def _on_return(dbapi_conn: Any, _record: Any, state: PoolResetState) -> None:
         # The pool's default reset rolls back every connection it gets back, even after a commit: a
-        # thread hop per transaction for nothing. Roll back only a connection still in a transaction
-        # (it would hold the write lock); `in_transaction` is read without a hop.
+        # statement per transaction for nothing. Roll back only a connection still in a transaction
+        # (it would hold the write lock).
         if state.asyncio_safe and not state.terminate_only and dbapi_conn.driver_connection.in_transaction:
             dbapi_conn.rollback()
 
