@@ -303,10 +303,8 @@ class PrefetchingConnection(aiosqlite.Connection):
 
     def release_write_lock_if_done(self) -> None:
         """Give the lock back once this connection is no longer in a transaction."""
-        if self.holds_write_lock and (self._connection is None or not self._connection.in_transaction):
-            self.holds_write_lock = False
-            assert self._write_lock is not None
-            self._write_lock.release()
+        if self._connection is None or not self._connection.in_transaction:
+            self._give_back_write_lock()
 
     # --- the connection's own calls -----------------------------------------------------------
 
@@ -355,10 +353,21 @@ class PrefetchingConnection(aiosqlite.Connection):
         try:
             await super().close()
         finally:
-            if self.holds_write_lock:  # closed inside a transaction: SQLite rolled it back
-                self.holds_write_lock = False
-                assert self._write_lock is not None
-                self._write_lock.release()
+            self._give_back_write_lock()  # closed inside a transaction: SQLite rolled it back
+
+    def stop(self) -> asyncio.Future[Any] | None:
+        """What SQLAlchemy calls to terminate a connection it cannot close gracefully (a cancelled task, a
+        connection collected unreturned): the lock must not stay with a connection that is going away."""
+        try:
+            return super().stop()
+        finally:
+            self._give_back_write_lock()
+
+    def _give_back_write_lock(self) -> None:
+        if self.holds_write_lock:
+            self.holds_write_lock = False
+            assert self._write_lock is not None
+            self._write_lock.release()
 
 
 def connect(database: str | Path, *, timeout: float = 5.0, **kwargs: Any) -> PrefetchingConnection:

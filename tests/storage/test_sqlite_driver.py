@@ -272,3 +272,29 @@ async def test_a_connection_returned_inside_a_transaction_is_rolled_back(tmp_pat
         other.close()
     finally:
         await db.dispose()
+
+
+async def test_a_writer_cancelled_inside_its_transaction_gives_the_lock_back(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'cancel.db'}", busy_timeout=1.0)
+    try:
+        async with db.engine.begin() as conn:
+            await conn.exec_driver_sql("CREATE TABLE t (v TEXT)")
+        holding = asyncio.Event()
+
+        async def stuck_writer() -> None:
+            async with db.transaction() as session:
+                await (await session.connection()).exec_driver_sql("INSERT INTO t VALUES ('rolled back')")
+                holding.set()
+                await asyncio.sleep(3600)  # holds the write lock until cancelled
+
+        task = asyncio.create_task(stuck_writer())
+        await holding.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with db.transaction() as session:  # would fail with "database is locked" after 1 s
+            await (await session.connection()).exec_driver_sql("INSERT INTO t VALUES ('next')")
+        async with db.engine.connect() as conn:
+            assert (await conn.exec_driver_sql("SELECT v FROM t")).scalars().all() == ["next"]
+    finally:
+        await db.dispose()
