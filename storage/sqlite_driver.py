@@ -27,7 +27,8 @@ cursor fetches everything anyway; Baton streams no results), so fetches and clos
 
 PRIVATE API: this module, and only this module, relies on aiosqlite internals that are not part of its
 documented API: `Connection._execute` (queue a function on the worker thread and await it),
-`Connection._conn` (the sqlite3 connection), `Connection._thread` (made a daemon, as SQLAlchemy does for
+`Connection._conn` (the sqlite3 connection) and `Connection._connection` (the same, None while not open),
+`Connection._thread` (made a daemon, as SQLAlchemy does for
 connections it opens itself) and `aiosqlite.context.contextmanager` (so `cursor()` supports both `await`
 and `async with`). SQLAlchemy's own adapter also reaches into `_conn` and `_tx`, which this subclass
 inherits unchanged. tests/storage/test_sqlite_driver.py checks these internals and the row/description/

@@ -31,6 +31,8 @@ def test_the_aiosqlite_internals_the_driver_uses_are_there() -> None:
     assert isinstance(connection._thread, threading.Thread) and connection._thread.daemon
     assert isinstance(connection._iter_chunk_size, int)
     assert hasattr(connection, "_tx")  # SQLAlchemy's adapter sets isolation_level through it
+    assert connection._connection is None  # not open yet: statements must not be tried on the loop
+    assert callable(aiosqlite.Connection.stop)  # what SQLAlchemy calls to terminate a connection
 
 
 class _CountingConnection(sqlite_driver.PrefetchingConnection):
