@@ -18,6 +18,15 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "edited_message", "my_chat_member", "callback_query"]
 
 
+def _chat_of(update: Update) -> int:
+    """What orders updates: the chat (a private chat's id is its user's), else the update alone."""
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    if update.effective_user is not None:
+        return update.effective_user.id
+    return -update.update_id
+
+
 class TelegramPoller:
     def __init__(self, bot: Bot, inbound: TelegramInbound, *, timeout: int = 30) -> None:
         self.bot = bot
@@ -60,10 +69,30 @@ class TelegramPoller:
             self._webhook_cleared = True
         updates = await self._fetch()
         self._fetching = False
+        handled = await self._handle_all(updates)
         for update in updates:
-            if self._stopping or not await self._handle(update):
+            if update.update_id not in handled:
                 break  # unconfirmed updates stay with Telegram and come back on the next poll
             self.offset = update.update_id + 1
+
+    async def _handle_all(self, updates: tuple[Update, ...]) -> set[int]:
+        """Handle a poll's updates: each chat's in order, different chats side by side (so that the core can
+        commit them together); the ids of those handled. A chat stops at its first update that could not be
+        handled; updates after it in the poll are not confirmed, come back, and what was handled of them is
+        recognised by its receipt."""
+        chats: dict[int, list[Update]] = {}
+        for update in updates:
+            chats.setdefault(_chat_of(update), []).append(update)
+        handled: set[int] = set()
+
+        async def in_order(chain: list[Update]) -> None:
+            for update in chain:
+                if self._stopping or not await self._handle(update):
+                    return
+                handled.add(update.update_id)
+
+        await asyncio.gather(*(in_order(chain) for chain in chats.values()))
+        return handled
 
     async def _fetch(self) -> tuple[Update, ...]:
         try:

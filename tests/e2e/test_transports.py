@@ -142,3 +142,20 @@ async def test_state_survives_a_restart(world: World) -> None:
     async with world.baton.db.transaction() as session:
         conv = await conversations.get(session, 1)
     assert conv is not None and conv.mode == "human" and conv.owner_slack_user_id == ALICE
+
+
+async def test_a_poll_s_updates_keep_each_customer_s_order_across_customers(world: World) -> None:
+    # Queued before Baton starts, so that its first poll brings them all at once, interleaved.
+    customers = [2001, 2002, 2003]
+    for n in range(4):
+        for customer in customers:
+            await world.tg.customer_sends(customer, f"message {n} from {customer}")
+    await world.start()
+    await world.tg.wait_until(lambda: len(world.roots()) == len(customers), what="a thread per customer")
+    assert world.baton is not None
+    for customer in customers:
+        expected = [f"message {n} from {customer}" for n in range(4)]
+        root = next(r for r in world.roots() if str(customer) in card_text(r))
+        await world.thread_has(root["ts"], expected[-1])
+        mirrored = [m["text"] for m in world.slack.thread(CHANNEL, root["ts"]) if m.get("text") in expected]
+        assert mirrored == expected  # in the order the customer wrote them, each once
