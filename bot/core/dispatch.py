@@ -17,12 +17,13 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.claim import loaded_for
 from bot.core.events import DeliverySettled, Event, Outcome
+from bot.core.group_commit import GroupCommit
 from bot.core.ports import Clock, Delivered, Deliverer, Failed, Loaded, Observer, Result, RetryLater
 from bot.core.tasks import TaskGroup
 from bot.core.workers import Worker
@@ -32,7 +33,7 @@ from storage.db import Database
 from storage.models import Customer, OutboxItem
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
+
 
 class Claimed(NamedTuple):
     """What a claim found: the row and what its delivery reads, or None; whether the head is there but not
@@ -55,13 +56,6 @@ class _Request:
     settle: tuple[OutboxItem, Loaded, Result, datetime] | None = None
 
 
-def _resolve(future: asyncio.Future[T], outcome: T | None = None, *, error: BaseException | None = None) -> None:
-    if future.done():  # its lane gave up waiting (cancelled)
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(outcome)  # type: ignore[arg-type]
 # The core's one entry point, run inside the dispatcher's transaction (Service.handle_in).
 HandleIn = Callable[[AsyncSession, Event], Awaitable[Outcome]]
 
@@ -91,9 +85,9 @@ class Dispatcher:
         self._later: datetime | None = None  # the earliest head not yet due, as of the last scan
         self._overflow = False  # the last scan found more due lanes than there was room for
         self._tasks = TaskGroup(f"dispatch-{self.destination}")
-        # Requests waiting for the next shared transaction, and the task committing them (see _commit).
-        self._requests: list[tuple[_Request, asyncio.Future[tuple[str | None, Claimed]]]] = []
-        self._committer: asyncio.Task[None] | None = None
+        # Lanes that settle or claim at about the same time share one transaction (bot/core/group_commit.py).
+        self._group: GroupCommit[_Request, tuple[str | None, Claimed]] = GroupCommit(
+            db, f"commit-{self.destination}", self._apply)
         # The loop that finds work and starts lanes; the lanes themselves are tasks of `_tasks`.
         self.worker = Worker(f"dispatcher-{self.destination}", self._step, backoff_max=idle_poll_seconds)
 
@@ -134,8 +128,7 @@ class Dispatcher:
         await self._tasks.wait(grace_seconds)
         # Whatever is still running (a slow agent) is cancelled; its row stays pending for the next start.
         await self._tasks.cancel_all()
-        if self._committer is not None:  # a shared transaction in hand is finished, not cut
-            await asyncio.gather(self._committer, return_exceptions=True)
+        await self._group.wait()  # a shared transaction in hand is finished, not cut
 
     async def _step(self) -> float:
         """Scan when due, start hinted lanes; seconds until the next timed scan (a wake comes sooner)."""
@@ -242,57 +235,12 @@ class Dispatcher:
             log.exception("observer failed on outbox %s", item.id)
 
     async def _claim(self, lane: str) -> Claimed:
-        return (await self._commit(_Request(lane)))[1]
+        return (await self._group.submit(_Request(lane)))[1]
 
     async def _settle(self, item: OutboxItem, loaded: Loaded, result: Result, now: datetime, lane: str | None
                       ) -> tuple[str | None, Claimed]:
         """Record the result and, unless `lane` is None, claim the lane's next row: one transaction."""
-        return await self._commit(_Request(lane, (item, loaded, result, now)))
-
-    # --- group commit -------------------------------------------------------------------------------
-    # Lanes that settle or claim at about the same time share one transaction: a transaction's fixed cost
-    # (session, connection, BEGIN, COMMIT) is a large part of a short one's. Each lane still waits for the
-    # commit of its own request before it delivers again, so nothing about order or crash safety changes.
-
-    async def _commit(self, request: _Request) -> tuple[str | None, Claimed]:
-        future: asyncio.Future[tuple[str | None, Claimed]] = asyncio.get_running_loop().create_future()
-        self._requests.append((request, future))
-        if self._committer is None:
-            self._committer = asyncio.create_task(self._commit_requests(), name=f"commit-{self.destination}")
-        # Shielded: a lane stopped while it waits must not cut the shared transaction in half.
-        return await asyncio.shield(future)
-
-    async def _commit_requests(self) -> None:
-        batch: list[tuple[_Request, asyncio.Future[tuple[str | None, Claimed]]]] = []
-        try:
-            while self._requests:
-                batch, self._requests = self._requests, []
-                try:
-                    async with self.db.transaction() as session:
-                        outcomes = [await self._apply(session, request) for request, _ in batch]
-                except Exception as exc:
-                    if len(batch) == 1:
-                        _resolve(batch[0][1], error=exc)
-                        continue
-                    # One request failed and took the others with it: each again in a transaction of its
-                    # own, so that only the failing one's lane sees the error.
-                    for request, future in batch:
-                        try:
-                            async with self.db.transaction() as session:
-                                outcome = await self._apply(session, request)
-                        except Exception as one:
-                            _resolve(future, error=one)
-                        else:
-                            _resolve(future, outcome)
-                    continue
-                for (_, future), outcome in zip(batch, outcomes, strict=True):
-                    _resolve(future, outcome)
-        finally:
-            self._committer = None
-            for _, future in batch + self._requests:  # only when cancelled: nobody is left to commit them
-                if not future.done():
-                    future.cancel()
-            self._requests = []
+        return await self._group.submit(_Request(lane, (item, loaded, result, now)))
 
     async def _apply(self, session: AsyncSession, request: _Request) -> tuple[str | None, Claimed]:
         author = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -39,6 +38,7 @@ from bot.core.events import (
     ResolveRequested,
     TakeoverRequested,
 )
+from bot.core.group_commit import GroupCommit
 from bot.core.markup import html_to_plain
 from bot.core.media import encode_shared
 from bot.core.ports import Clock, Observer
@@ -58,19 +58,9 @@ from storage.db import Database
 from storage.models import Conversation, Customer, Message
 
 log = logging.getLogger(__name__)
-# Events whose handlers may share a transaction with others of their kind (see Service._grouped).
+# Events whose handlers may share a transaction with others of their kind (see Service.handle).
 GROUPED = (CustomerMessage,)
 
-
-def _settle_future(future: asyncio.Future[Outcome], outcome: Outcome | None = None, *,
-                   error: BaseException | None = None) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        assert outcome is not None
-        future.set_result(outcome)
 
 class Service:
     def __init__(self, db: Database, *, texts: TextSettings, access: Access, clock: Clock | None = None,
@@ -93,14 +83,16 @@ class Service:
         self.campaigns = CampaignHandlers(self.tx, clock=self.clock, progress_seconds=campaign_progress_seconds,
                                           wake_sender=lambda: self.wake_campaigns())
         self._handlers = self._table()
-        self._group: list[tuple[Event, asyncio.Future[Outcome]]] = []
-        self._grouper: asyncio.Task[None] | None = None
+        # Customers' messages that arrive together (the Telegram poller hands different chats' updates over
+        # side by side) share one transaction (bot/core/group_commit.py); alone, an event keeps handle's retry.
+        self._group: GroupCommit[Event, Outcome] = GroupCommit(db, "service-group-commit", self._grouped_in,
+                                                               alone=self._alone, committed=self._woken)
 
     async def handle(self, event: Event) -> Outcome:
         """The one entry point: the event's handler in a transaction of its own (or one it shares with others
-        that arrived together, see _grouped), then the wake-ups."""
+        that arrived together), then the wake-ups."""
         if isinstance(event, GROUPED):
-            return await self._grouped(event)
+            return await self._group.submit(event)
         return await self._alone(event)
 
     async def _alone(self, event: Event) -> Outcome:
@@ -117,49 +109,10 @@ class Service:
         self._woken(event, outcome)
         return outcome
 
-    # --- group commit of customer messages -----------------------------------------------------------
-    # Customers' messages that arrive together (the Telegram poller hands different chats' updates over side
-    # by side) are handled in one transaction: its fixed cost is a large part of a message's. Each caller still
-    # gets its outcome only once that transaction has committed. If it fails, each event is handled again in a
-    # transaction of its own (with handle's own retry), so that only the failing one's caller sees an error.
-
-    async def _grouped(self, event: Event) -> Outcome:
-        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._group.append((event, future))
-        if self._grouper is None:
-            self._grouper = asyncio.create_task(self._commit_groups(), name="service-group-commit")
-        return await asyncio.shield(future)  # a caller that gives up must not cut the shared transaction
-
-    async def _commit_groups(self) -> None:
-        batch: list[tuple[Event, asyncio.Future[Outcome]]] = []
-        try:
-            while self._group:
-                batch, self._group = self._group, []
-                if len(batch) > 1:
-                    try:
-                        async with self.db.transaction() as session:
-                            with self.tx.joining(session):
-                                outcomes = [await self._handlers[type(event)](event) for event, _ in batch]
-                    except Exception:
-                        log.info("a group of %s events failed together; handling each alone", len(batch))
-                    else:
-                        for (event, future), outcome in zip(batch, outcomes, strict=True):
-                            self._woken(event, outcome)
-                            _settle_future(future, outcome)
-                        continue
-                for event, future in batch:
-                    try:
-                        outcome = await self._alone(event)
-                    except Exception as exc:
-                        _settle_future(future, error=exc)
-                    else:
-                        _settle_future(future, outcome)
-        finally:
-            self._grouper = None
-            for _, future in batch + self._group:  # only when cancelled: nobody is left to handle them
-                if not future.done():
-                    future.cancel()
-            self._group = []
+    async def _grouped_in(self, session: AsyncSession, event: Event) -> Outcome:
+        """One event of a group, in the group's transaction (see GroupCommit)."""
+        with self.tx.joining(session):
+            return await self._handlers[type(event)](event)
 
     async def handle_in(self, session: AsyncSession, event: Event) -> Outcome:
         """`handle` inside the caller's transaction, which commits it (the dispatcher settles a delivery and

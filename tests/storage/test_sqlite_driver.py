@@ -8,6 +8,8 @@ import asyncio
 import inspect
 import sqlite3
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from storage import sqlite_driver
 from storage.db import Database
+
+
+@asynccontextmanager
+async def _database(path: Path, table: str, *, busy_timeout: float = 30.0) -> AsyncIterator[Database]:
+    """A Database on `path` with `table` (its column list) created as t, disposed of afterwards."""
+    db = Database(f"sqlite+aiosqlite:///{path}", busy_timeout=busy_timeout)
+    try:
+        async with db.engine.begin() as conn:
+            await conn.exec_driver_sql(f"CREATE TABLE t ({table})")
+        yield db
+    finally:
+        await db.dispose()
 
 
 def test_the_aiosqlite_internals_the_driver_uses_are_there() -> None:
@@ -160,10 +174,7 @@ async def test_calls_on_one_connection_keep_their_order_across_the_two_threads(t
 
 async def test_writers_in_one_process_queue_for_the_lock_instead_of_failing(tmp_path: Path) -> None:
     path = tmp_path / "queue.db"
-    db = Database(f"sqlite+aiosqlite:///{path}", busy_timeout=0.2)
-    try:
-        async with db.engine.begin() as conn:
-            await conn.exec_driver_sql("CREATE TABLE t (v INTEGER)")
+    async with _database(path, "v INTEGER", busy_timeout=0.2) as db:
         first_holds, first_may_go = asyncio.Event(), asyncio.Event()
 
         async def first() -> None:
@@ -195,8 +206,6 @@ async def test_writers_in_one_process_queue_for_the_lock_instead_of_failing(tmp_
                     await other.exec_driver_sql("INSERT INTO t VALUES (5)")
         async with db.engine.connect() as conn:
             assert (await conn.exec_driver_sql("SELECT v FROM t")).scalars().all() == [1, 2, 3, 4]
-    finally:
-        await db.dispose()
 
 
 async def test_rows_counts_and_ids_are_what_sqlalchemy_expects(tmp_path: Path) -> None:
@@ -227,10 +236,7 @@ async def test_rows_counts_and_ids_are_what_sqlalchemy_expects(tmp_path: Path) -
 
 async def test_waiting_for_another_process_s_write_lock_does_not_stop_the_event_loop(tmp_path: Path) -> None:
     path = tmp_path / "locked.db"
-    db = Database(f"sqlite+aiosqlite:///{path}", busy_timeout=30)
-    try:
-        async with db.engine.begin() as conn:
-            await conn.exec_driver_sql("CREATE TABLE t (v TEXT)")
+    async with _database(path, "v TEXT") as db:
         holder = sqlite3.connect(path, isolation_level=None)  # another writer, holding the lock
         holder.execute("BEGIN IMMEDIATE")
 
@@ -248,8 +254,6 @@ async def test_waiting_for_another_process_s_write_lock_does_not_stop_the_event_
         holder.close()
         async with db.engine.connect() as conn:
             assert (await conn.exec_driver_sql("SELECT v FROM t")).scalars().all() == ["after the lock"]
-    finally:
-        await db.dispose()
 
 
 def test_the_engine_opens_connections_with_the_dialect_s_arguments(tmp_path: Path) -> None:
@@ -277,10 +281,7 @@ async def test_a_connection_returned_inside_a_transaction_is_rolled_back(tmp_pat
 
 
 async def test_a_writer_cancelled_inside_its_transaction_gives_the_lock_back(tmp_path: Path) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'cancel.db'}", busy_timeout=1.0)
-    try:
-        async with db.engine.begin() as conn:
-            await conn.exec_driver_sql("CREATE TABLE t (v TEXT)")
+    async with _database(tmp_path / "cancel.db", "v TEXT", busy_timeout=1.0) as db:
         holding = asyncio.Event()
 
         async def stuck_writer() -> None:
@@ -298,5 +299,3 @@ async def test_a_writer_cancelled_inside_its_transaction_gives_the_lock_back(tmp
             await (await session.connection()).exec_driver_sql("INSERT INTO t VALUES ('next')")
         async with db.engine.connect() as conn:
             assert (await conn.exec_driver_sql("SELECT v FROM t")).scalars().all() == ["next"]
-    finally:
-        await db.dispose()

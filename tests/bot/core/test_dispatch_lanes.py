@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event
@@ -35,79 +36,69 @@ class Recording:
         return Delivered()
 
 
-async def test_rows_written_together_are_all_delivered_in_order_with_one_claim_each(
-        db: Database, clock: ShiftedClock) -> None:
-    rows = {"conversation:1": ["a1", "a2", "a3"], "conversation:2": ["b1", "b2"]}
+async def _drain(db: Database, clock: ShiftedClock, rows: list[tuple[str, str]], deliverer: Recording, *,
+                 handle_in: Callable[..., Any] | None = None, counting: Callable[[], None] = lambda: None) -> None:
+    """A dispatcher delivers `rows` ((lane, text) notes written in one transaction) until none is pending.
+    It scans the outbox only at start: every row must be found through the commit's announcement and the
+    claims. `counting` is called once the rows are written, before any is claimed."""
     service = Service(db, texts=TextSettings(), access=Access([]), clock=clock)
-    deliverer = Recording(expected=5)
-    # No timed scan during the test: every row must be found through the commit's announcement and the claims.
-    dispatcher = Dispatcher(db, deliverer, handle_in=service.handle_in, clock=clock, idle_poll_seconds=3600)
-    db.on_enqueued = lambda lanes: dispatcher.hint(lane for destination, lane in lanes if destination == k.SLACK)
-    claims = 0
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        nonlocal claims
-        claims += "FROM outbox" in statement and "EXISTS" in statement.upper()
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    dispatcher = Dispatcher(db, deliverer, handle_in=handle_in or service.handle_in, clock=clock,
+                            idle_poll_seconds=3600)
+    db.on_enqueued = lambda written: dispatcher.hint(lane for destination, lane in written if destination == k.SLACK)
     dispatcher.start()
     try:
         await dispatcher.wait_idle()  # the start-up scan found nothing
         async with db.transaction() as session:
-            for lane, texts in rows.items():
-                for text in texts:
-                    k.enqueue_fields(session, str(k.NOTE), lane=lane, now=clock.now(), text=text)
+            for lane, text in rows:
+                k.enqueue_fields(session, str(k.NOTE), lane=lane, now=clock.now(), text=text)
+        counting()
         await asyncio.wait_for(deliverer.all_done.wait(), 10)
         await dispatcher.wait_idle()
     finally:
         await dispatcher.stop()
         await dispatcher.coordinator.close()  # PostgreSQL: its lock connection
-    for lane, texts in rows.items():
-        assert [text for row_lane, text in deliverer.delivered if row_lane == lane] == texts
-    # One claim per row: after a lane's last row, which the claim saw had nothing behind it, none.
-    assert claims == 5
     async with db.transaction() as session:
         assert await outbox.count_pending(session) == 0
 
 
-def _count_commits(db: Database) -> list[int]:
-    commits = [0]
+def _counter(db: Database, what: str, *, sql: str | None = None) -> tuple[list[int], Callable[[], None]]:
+    """A count of the engine's `what` events (statements containing `sql`, if given) and what starts it."""
+    count = [0]
 
-    def count(*_args: Any) -> None:
-        commits[0] += 1
+    def seen(_conn: Any, *args: Any) -> None:
+        if sql is None or all(part in str(args[1]).upper() for part in sql.upper().split("|")):
+            count[0] += 1
 
-    event.listen(db.engine.sync_engine, "commit", count)
-    return commits
+    return count, lambda: event.listen(db.engine.sync_engine, what, seen)
+
+
+async def test_rows_written_together_are_all_delivered_in_order_with_one_claim_each(
+        db: Database, clock: ShiftedClock) -> None:
+    rows = [("conversation:1", "a1"), ("conversation:1", "a2"), ("conversation:1", "a3"),
+            ("conversation:2", "b1"), ("conversation:2", "b2")]
+    deliverer = Recording(expected=len(rows))
+    claims, start_counting = _counter(db, "before_cursor_execute", sql="FROM outbox|EXISTS")
+    await _drain(db, clock, rows, deliverer, counting=start_counting)
+    for lane in ("conversation:1", "conversation:2"):
+        assert [text for row_lane, text in deliverer.delivered if row_lane == lane] == [
+            text for row_lane, text in rows if row_lane == lane]
+    # One claim per row: after a lane's last row, which the claim saw had nothing behind it, none.
+    assert claims[0] == len(rows)
 
 
 async def test_lanes_settling_together_share_a_transaction(db: Database, clock: ShiftedClock) -> None:
-    lanes = [f"conversation:{n}" for n in range(10)]
-    service = Service(db, texts=TextSettings(), access=Access([]), clock=clock)
-    deliverer = Recording(expected=len(lanes))
-    dispatcher = Dispatcher(db, deliverer, handle_in=service.handle_in, clock=clock, idle_poll_seconds=3600)
-    db.on_enqueued = lambda written: dispatcher.hint(lane for destination, lane in written if destination == k.SLACK)
-    dispatcher.start()
-    try:
-        await dispatcher.wait_idle()
-        async with db.transaction() as session:
-            for lane in lanes:
-                k.enqueue_fields(session, str(k.NOTE), lane=lane, now=clock.now(), text=lane)
-        commits = _count_commits(db)
-        await asyncio.wait_for(deliverer.all_done.wait(), 10)
-        await dispatcher.wait_idle()
-    finally:
-        await dispatcher.stop()
-        await dispatcher.coordinator.close()
-    assert sorted(text for _, text in deliverer.delivered) == sorted(lanes)
+    rows = [(f"conversation:{n}", f"conversation:{n}") for n in range(10)]
+    deliverer = Recording(expected=len(rows))
+    commits, start_counting = _counter(db, "commit")
+    await _drain(db, clock, rows, deliverer, counting=start_counting)
+    assert sorted(text for _, text in deliverer.delivered) == sorted(text for _, text in rows)
     # Ten claims and ten settles, one transaction each, would be twenty commits: they were grouped.
     assert 1 <= commits[0] <= 4
-    async with db.transaction() as session:
-        assert await outbox.count_pending(session) == 0
 
 
 async def test_a_request_that_fails_does_not_take_the_others_of_its_transaction_with_it(
         db: Database, clock: ShiftedClock) -> None:
-    lanes = [f"conversation:{n}" for n in range(5)]
+    rows = [(f"conversation:{n}", f"conversation:{n}") for n in range(5)]
     service = Service(db, texts=TextSettings(), access=Access([]), clock=clock)
     failed: list[str] = []
 
@@ -120,22 +111,8 @@ async def test_a_request_that_fails_does_not_take_the_others_of_its_transaction_
             raise RuntimeError("settling this one failed")
         return await service.handle_in(session, event)
 
-    deliverer = Recording(expected=len(lanes) + 1)  # the failed one is delivered again
-    dispatcher = Dispatcher(db, deliverer, handle_in=handle_in, clock=clock, idle_poll_seconds=3600)
-    db.on_enqueued = lambda written: dispatcher.hint(lane for destination, lane in written if destination == k.SLACK)
-    dispatcher.start()
-    try:
-        await dispatcher.wait_idle()
-        async with db.transaction() as session:
-            for lane in lanes:
-                k.enqueue_fields(session, str(k.NOTE), lane=lane, now=clock.now(), text=lane)
-        await asyncio.wait_for(deliverer.all_done.wait(), 10)
-        await dispatcher.wait_idle()
-    finally:
-        await dispatcher.stop()
-        await dispatcher.coordinator.close()
+    deliverer = Recording(expected=len(rows) + 1)  # the failed one is delivered again
+    await _drain(db, clock, rows, deliverer, handle_in=handle_in)
     assert failed == ["conversation:2", "conversation:2"]
     delivered = [text for _, text in deliverer.delivered]
-    assert sorted(delivered) == sorted([*lanes, "conversation:2"])  # only the failed one twice
-    async with db.transaction() as session:
-        assert await outbox.count_pending(session) == 0
+    assert sorted(delivered) == sorted([*(text for _, text in rows), "conversation:2"])  # only it twice
