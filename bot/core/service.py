@@ -85,8 +85,8 @@ class Service:
         self._handlers = self._table()
         # Customers' messages that arrive together (the Telegram poller hands different chats' updates over
         # side by side) share one transaction (bot/core/group_commit.py); alone, an event keeps handle's retry.
-        self._group: GroupCommit[Event, Outcome] = GroupCommit(db, "service-group-commit", self.handle_in,
-                                                               alone=self._alone)
+        self._group: GroupCommit[Event, Outcome] = GroupCommit(db, "service-group-commit", self._grouped_in,
+                                                               alone=self._alone, committed=self._woken)
 
     async def handle(self, event: Event) -> Outcome:
         """The one entry point: the event's handler in a transaction of its own (or one it shares with others
@@ -108,6 +108,11 @@ class Service:
             outcome = await handler(event)
         self._woken(event, outcome)
         return outcome
+
+    async def _grouped_in(self, session: AsyncSession, event: Event) -> Outcome:
+        """One event of a group, in the group's transaction (see GroupCommit)."""
+        with self.tx.joining(session):
+            return await self._handlers[type(event)](event)
 
     async def handle_in(self, session: AsyncSession, event: Event) -> Outcome:
         """`handle` inside the caller's transaction, which commits it (the dispatcher settles a delivery and
