@@ -1,7 +1,8 @@
 """`python bench/counted.py run ...`: the `baton` command, counting SQL statements and transactions.
 
-Bench-only: SQLAlchemy event listeners on every engine count statements sent to the driver and
-transactions ended (commit or rollback). SIGUSR1 writes the counts so far, as JSON, to $BENCH_COUNTS.
+Bench-only: SQLAlchemy event listeners on every engine (and storage.direct's, for the statements it runs on
+the driver itself) count statements sent to the driver and transactions ended (commit or rollback).
+SIGUSR1 writes the counts so far, as JSON, to $BENCH_COUNTS.
 With $BENCH_TRACEMALLOC (a path), Python's allocations are traced too: the first SIGUSR2 takes a baseline,
 each later one writes the 25 source lines whose live memory grew most since then to that path.
 With $BENCH_CPROFILE (a path), the first SIGUSR2 starts cProfile and the second writes its stats there
@@ -20,6 +21,8 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+
+from storage import direct
 
 counts = {"statements": 0, "transactions": 0}
 _log = open(os.environ["BENCH_SQL_LOG"], "a") if os.environ.get("BENCH_SQL_LOG") else None  # noqa: SIM115
@@ -76,6 +79,7 @@ elif os.environ.get("BENCH_TRACEMALLOC"):
     signal.signal(signal.SIGUSR2, _trace)
 
 event.listen(Engine, "before_cursor_execute", _statement)
+direct.on_statement.append(lambda sql: _statement(None, None, sql))  # run on the driver: the engine never sees them
 event.listen(Engine, "commit", _transaction)
 event.listen(Engine, "rollback", _transaction)
 signal.signal(signal.SIGUSR1, _dump)

@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.direct import Direct
 from storage.ids import as_id
 from storage.models import Campaign, CampaignRecipient, Conversation, Customer
 
@@ -144,7 +145,7 @@ async def count_replies(session: AsyncSession, campaign_id: int) -> int:
 
 
 # Built once: every customer message asks it.
-_UNANSWERED = (select(CampaignRecipient)
+_UNANSWERED = Direct(select(CampaignRecipient.id)
                .where(CampaignRecipient.customer_id == bindparam("customer_id"), CampaignRecipient.status == "sent",
                       col(CampaignRecipient.sent_at) >= bindparam("since"),
                       col(CampaignRecipient.conversation_id).is_(None))
@@ -153,7 +154,9 @@ _UNANSWERED = (select(CampaignRecipient)
 
 async def unanswered_receipt(session: AsyncSession, customer_id: int, since: datetime) -> CampaignRecipient | None:
     """The latest campaign this customer received since `since` and has not replied to yet."""
-    return (await session.exec(_UNANSWERED, params={"customer_id": customer_id, "since": since})).first()
+    # Its id first: almost every customer message finds none, and a plain row is cheap to ask for.
+    found = await _UNANSWERED.first(session, {"customer_id": customer_id, "since": since})
+    return await session.get(CampaignRecipient, found[0]) if found is not None else None
 
 
 def tags_of(customer: Customer) -> list[str]:

@@ -9,6 +9,7 @@ from sqlalchemy import bindparam
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.direct import Direct
 from storage.models import Conversation, Message
 
 
@@ -26,14 +27,15 @@ _RECENT = (select(Message).where(Message.conversation_id == bindparam("conversat
            .order_by(col(Message.id).desc()).limit(bindparam("limit")))
 
 
-_RECENT_TEXTS = (select(Message.author, Message.text).where(Message.conversation_id == bindparam("conversation_id"))
-                 .order_by(col(Message.id).desc()).limit(bindparam("limit")))
+_RECENT_TEXTS = Direct(select(Message.author, Message.text)
+                       .where(Message.conversation_id == bindparam("conversation_id"))
+                       .order_by(col(Message.id).desc()).limit(bindparam("limit")))
 
 
 async def recent_texts(session: AsyncSession, conversation_id: int, *, limit: int) -> list[tuple[str, str]]:
     """(author, text) of the last `limit` messages, oldest first: what a rule reads, without loading rows."""
-    rows = await session.exec(_RECENT_TEXTS, params={"conversation_id": conversation_id, "limit": limit})
-    return [(author, text) for author, text in reversed(rows.all())]
+    rows = await _RECENT_TEXTS.rows(session, {"conversation_id": conversation_id, "limit": limit})
+    return [(author, text) for author, text in reversed(rows)]
 
 
 async def find_recent(session: AsyncSession, conversation_id: int, *, limit: int = 20) -> Sequence[Message]:
@@ -74,9 +76,10 @@ async def get_from_customer(session: AsyncSession, customer_id: int, tg_message_
 _TABLE = Message.__table__  # type: ignore[attr-defined]
 
 
-_SET_SLACK_TS = _TABLE.update().where(_TABLE.c.id == bindparam("message_id")).values(slack_ts=bindparam("slack_ts"))
-_SET_TG_ID = (_TABLE.update().where(_TABLE.c.id == bindparam("message_id"))
-              .values(tg_message_id=bindparam("tg_message_id")))
+_SET_SLACK_TS = Direct(_TABLE.update().where(_TABLE.c.id == bindparam("message_id"))
+                       .values(slack_ts=bindparam("slack_ts")))
+_SET_TG_ID = Direct(_TABLE.update().where(_TABLE.c.id == bindparam("message_id"))
+                    .values(tg_message_id=bindparam("tg_message_id")))
 
 
 async def set_platform_ids(session: AsyncSession, message_id: int, *, slack_ts: str | None = None,
@@ -84,6 +87,6 @@ async def set_platform_ids(session: AsyncSession, message_id: int, *, slack_ts: 
     """Where a delivered message now lives; a plain update, since the settling transaction has no need
     to load the row (it runs once per delivery)."""
     if slack_ts is not None:
-        await session.exec(_SET_SLACK_TS, params={"message_id": message_id, "slack_ts": slack_ts})
+        await _SET_SLACK_TS.execute(session, {"message_id": message_id, "slack_ts": slack_ts})
     if tg_message_id is not None:
-        await session.exec(_SET_TG_ID, params={"message_id": message_id, "tg_message_id": tg_message_id})
+        await _SET_TG_ID.execute(session, {"message_id": message_id, "tg_message_id": tg_message_id})

@@ -14,12 +14,15 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import ENQUEUED, before_commit
+from storage.direct import Direct
 from storage.models import Conversation, Customer, Message, OutboxItem, utcnow
 
 # session.info key: the rows enqueued in this transaction and not written yet.
 _UNWRITTEN = "baton.outbox_unwritten"
 _TABLE = OutboxItem.__table__  # type: ignore[attr-defined]
-_INSERT = _TABLE.insert()
+_COLUMNS = ("destination", "lane", "conversation_id", "kind", "message_id", "payload", "status", "attempts",
+            "next_attempt_at", "last_error", "created_at", "done_at")
+_INSERT = Direct(_TABLE.insert(), column_keys=_COLUMNS)
 
 
 def enqueue(session: AsyncSession, *, destination: str, lane: str, kind: str,
@@ -43,7 +46,7 @@ async def write_enqueued(session: AsyncSession) -> None:
     """Write the rows enqueued so far in this transaction (ids follow the order they were enqueued in)."""
     rows = session.info.pop(_UNWRITTEN, None)
     if rows:
-        await session.exec(_INSERT, params=rows)
+        await _INSERT.execute_many(session, rows)
 
 
 def payload_of(item: OutboxItem) -> dict[str, Any]:
@@ -127,23 +130,23 @@ async def find_pending_after(session: AsyncSession, destination: str, lane: str,
 
 
 # Plain (Core) updates: the ORM's version would look for loaded rows to synchronise, on every delivery.
-_FINISH = (_TABLE.update().where(_TABLE.c.id == bindparam("item_id"))
-           .values(status=bindparam("status"), last_error=bindparam("error"), done_at=bindparam("done_at")))
+_FINISH = Direct(_TABLE.update().where(_TABLE.c.id == bindparam("item_id"))
+                 .values(status=bindparam("status"), last_error=bindparam("error"), done_at=bindparam("done_at")))
 
 
 async def finish(session: AsyncSession, item_id: int, *, status: str, error: str | None = None) -> None:
-    await session.exec(_FINISH, params={"item_id": item_id, "status": status, "error": error, "done_at": utcnow()})
+    await _FINISH.execute(session, {"item_id": item_id, "status": status, "error": error, "done_at": utcnow()})
 
 
 # Written before each attempt and overwritten when it is settled: finding it on a row later means the
 # process died during that attempt, so the platform may or may not have the message.
 IN_FLIGHT = "delivery in progress"
-_MARK_ATTEMPT = (_TABLE.update().where(_TABLE.c.id == bindparam("item_id"))
-                 .values(attempts=_TABLE.c.attempts + 1, last_error=IN_FLIGHT))
+_MARK_ATTEMPT = Direct(_TABLE.update().where(_TABLE.c.id == bindparam("item_id"))
+                       .values(attempts=_TABLE.c.attempts + 1, last_error=IN_FLIGHT))
 
 
 async def mark_attempt(session: AsyncSession, item_id: int) -> None:
-    await session.exec(_MARK_ATTEMPT, params={"item_id": item_id})
+    await _MARK_ATTEMPT.execute(session, {"item_id": item_id})
 
 
 async def retry_later(session: AsyncSession, item_id: int, at: datetime, error: str,

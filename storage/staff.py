@@ -9,6 +9,7 @@ from sqlalchemy import bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.direct import Direct
 from storage.models import Flag, StaffRole
 
 AGENT_PAUSED = "agent_paused"
@@ -48,11 +49,12 @@ async def generation(session: AsyncSession) -> str | None:
 
 
 # Built once: every customer message asks whether the agent is paused. Only the value, not a row object.
-_FLAG_VALUE = select(Flag.value).where(Flag.name == bindparam("name"))
+_FLAG_VALUE = Direct(select(Flag.value).where(Flag.name == bindparam("name")))
 
 
 async def get_flag(session: AsyncSession, name: str) -> str | None:
-    return (await session.exec(_FLAG_VALUE, params={"name": name})).first()
+    row = await _FLAG_VALUE.first(session, {"name": name})
+    return row[0] if row is not None else None
 
 
 async def set_flag(session: AsyncSession, name: str, value: str | None, changed_by: str, now: datetime) -> None:
