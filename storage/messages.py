@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, inspect
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.direct import Direct
 from storage.models import Conversation, Message
+from storage.text_fold import searchable
 
 
 async def get(session: AsyncSession, message_id: int) -> Message | None:
@@ -36,6 +38,20 @@ async def recent_texts(session: AsyncSession, conversation_id: int, *, limit: in
     """(author, text) of the last `limit` messages, oldest first: what a rule reads, without loading rows."""
     rows = await _RECENT_TEXTS.rows(session, {"conversation_id": conversation_id, "limit": limit})
     return [(author, text) for author, text in reversed(rows)]
+
+
+_RECENT_TURNS = Direct(select(Message.id, Message.author, Message.text, Message.created_at)
+                       .where(Message.conversation_id == bindparam("conversation_id"), col(Message.is_note).is_(False),
+                              col(Message.deleted_at).is_(None))
+                       .order_by(col(Message.id).desc()).limit(bindparam("limit")))
+
+
+async def recent_turns(session: AsyncSession, conversation_id: int, *,
+                       limit: int) -> list[tuple[int, str, str, datetime]]:
+    """(id, author, text, created_at) of the last `limit` messages that are not notes and not deleted,
+    oldest first: a conversation as the agent reads it, without loading rows."""
+    rows = await _RECENT_TURNS.rows(session, {"conversation_id": conversation_id, "limit": limit})
+    return [(id_, author, text, at) for id_, author, text, at in reversed(rows)]
 
 
 async def find_recent(session: AsyncSession, conversation_id: int, *, limit: int = 20) -> Sequence[Message]:
@@ -74,6 +90,24 @@ async def get_from_customer(session: AsyncSession, customer_id: int, tg_message_
 
 
 _TABLE = Message.__table__  # type: ignore[attr-defined]
+_INSERTED = tuple(column.name for column in _TABLE.columns if column.name != "id")
+_INSERT = Direct(_TABLE.insert().returning(_TABLE.c.id), column_keys=_INSERTED)
+
+
+async def add(session: AsyncSession, message: Message) -> Message:
+    """Store a new message now and keep it in the session, id set, as if loaded: one plain INSERT where
+    `session.add` and a flush run the unit of work, several times the cost, for every message relayed.
+    Changed later in the transaction, it is updated as any loaded row would be."""
+    state = inspect(message, raiseerr=True)
+    if state is None or state.key is not None:  # persistent or detached: it has a row already
+        raise ValueError(f"message {message.id} is stored already")
+    message.search_text = searchable(message.text)  # as storage.models' before_insert hook does
+    row = await _INSERT.first(session, {name: getattr(message, name) for name in _INSERTED})
+    assert row is not None
+    message.id = row[0]
+    make_transient_to_detached(message)  # history cleared: nothing for a flush to write
+    session.add(message)
+    return message
 
 
 _SET_SLACK_TS = Direct(_TABLE.update().where(_TABLE.c.id == bindparam("message_id"))

@@ -9,7 +9,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from bot.core import effects as fx
-from bot.core.agent_port import Agent, AgentError, AgentReply, AgentRequest, AgentTurn, CustomerProfile
+from bot.core.agent_port import Agent, AgentError, AgentReply, AgentRequest, CustomerProfile
 from bot.core.events import AgentReplied
 from bot.core.outbox_kinds import Bare
 from bot.core.outbox_routes import Route, Routes
@@ -58,8 +58,7 @@ class AgentWorker:
             conversation_id=item.conversation_id,
             customer=CustomerProfile(customer.display_name, customer.username, customer.language),
             brief=loaded.brief,
-            history=[AgentTurn(m.author, m.text, m.created_at) for m in loaded.recent  # type: ignore[arg-type]
-                     if not m.is_note and m.deleted_at is None],
+            history=list(loaded.history),
         )
         reply = await self._ask_showing_typing(request, customer.tg_chat_id)
         return Delivered(then=AgentReplied(item.conversation_id, item.message_id, reply))

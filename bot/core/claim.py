@@ -23,6 +23,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import outbox_kinds as k
+from bot.core.agent_port import AgentTurn
 from bot.core.brief import handback_brief
 from bot.core.campaign_queries import campaign_facts
 from bot.core.ports import Loaded
@@ -83,9 +84,9 @@ async def _agent_turn(session: AsyncSession, item: OutboxItem, loaded: Loaded) -
     if conv is None or conv.id is None or conv.mode != "agent" or item.message_id is None:
         return loaded  # the worker skips it without asking
     asked = item.message_id
-    recent = await messages.find_recent(session, conv.id, limit=AGENT_HISTORY_MESSAGES)
-    newer = any(m.author == "customer" and (m.id or 0) > asked for m in recent)
-    if not newer and len(recent) == AGENT_HISTORY_MESSAGES and (recent[0].id or 0) > asked:
+    recent = await messages.recent_turns(session, conv.id, limit=AGENT_HISTORY_MESSAGES)
+    newer = any(author == "customer" and id_ > asked for id_, author, _, _ in recent)
+    if not newer and len(recent) == AGENT_HISTORY_MESSAGES and recent[0][0] > asked:
         # The history does not reach back to the question: a newer one may be older than what it shows.
         latest = await messages.latest_customer_message_id(session, conv.id)
         newer = latest is not None and latest > asked
@@ -93,7 +94,8 @@ async def _agent_turn(session: AsyncSession, item: OutboxItem, loaded: Loaded) -
         # A newer question is queued behind this one; answering that answers both.
         return replace(loaded, superseded=True)
     # After a hand back, what the human stretch covered, so the agent picks up where the human left.
-    return replace(loaded, recent=tuple(recent), brief=await handback_brief(session, conv))
+    history = tuple(AgentTurn(author, text, at) for _, author, text, at in recent)  # type: ignore[arg-type]
+    return replace(loaded, history=history, brief=await handback_brief(session, conv))
 
 
 Read = Callable[[AsyncSession, OutboxItem, Loaded], Awaitable[Loaded]]

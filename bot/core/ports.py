@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from storage.models import Alert, Campaign, Conversation, Customer, Message, OutboxItem
 
 if TYPE_CHECKING:
+    from bot.core.agent_port import AgentTurn
     from bot.core.campaign_queries import CampaignFacts
     from bot.core.events import Event
 
@@ -55,7 +56,8 @@ class Loaded:
     # What some kinds read besides (see claim.py for which):
     previous: Conversation | None = None  # the customer's previous conversation (the thread's card links it)
     alert: Alert | None = None
-    recent: tuple[Message, ...] = ()  # the latest messages: shown with an alert, or the agent's history
+    recent: tuple[Message, ...] = ()  # the latest messages, shown with an alert
+    history: tuple[AgentTurn, ...] = ()  # the conversation as the agent reads it (no notes, nothing deleted)
     campaign: Campaign | None = None
     campaign_facts: CampaignFacts | None = None
     superseded: bool = False  # a later row makes this one moot (a newer question, a fresher update)

@@ -197,9 +197,7 @@ class Service:
             conv = await conversations.get_open_for_customer(session, _id(customer), lock=True)
             if conv is None and event.kind == "text" and (rated := await csat.awaiting_comment(session, customer, now)):
                 # Just rated: this message is the rating's comment, not the start of a new conversation.
-                message = _customer_row(rated, event, now)
-                session.add(message)
-                await session.flush()
+                message = await messages.add(session, _customer_row(rated, event, now))
                 csat.keep_comment(session, rated, message, now=now)
                 return Outcome(conversation_id=rated.id, changed=True)
             state = _state(conv)
@@ -224,9 +222,7 @@ class Service:
             if (await attribute_reply(session, conv, customer, now=now, window_days=self.campaign_reply_days)
                     and Effect.OPEN_THREAD not in decision.effects):
                 fx.slack(session, conv, fx.UPDATE_CARD, now=now)  # the card now says which campaign it answers
-            message = _customer_row(conv, event, now)
-            session.add(message)
-            await session.flush()
+            message = await messages.add(session, _customer_row(conv, event, now))
             await fx.apply(session, decision, conv, customer, message=message, texts=self.texts, now=now,
                            reason=reason)
             if event.picked:
@@ -293,10 +289,9 @@ class Service:
                 return Outcome(conversation_id=conv.id, changed=True)
             message = None
             if reply.text:
-                message = Message(conversation_id=_id(conv), author="agent", text=html_to_plain(reply.text),
-                                  html=reply.text, created_at=now)
-                session.add(message)
-                await session.flush()
+                message = await messages.add(session, Message(
+                    conversation_id=_id(conv), author="agent", text=html_to_plain(reply.text), html=reply.text,
+                    created_at=now))
             if reply.handoff_reason:
                 _needs_human(conv, reply.handoff_reason, now)
             if message is not None:
@@ -325,8 +320,7 @@ class Service:
                               author_slack_user_id=actor.slack_user_id, author_name=actor.name,
                               text=event.text, html=event.html, slack_ts=event.slack_ts, created_at=now,
                               kind="file" if event.files else "text", slack_files=encode_shared(event.files))
-            session.add(message)
-            await session.flush()
+            await messages.add(session, message)
             outcome = Outcome(conversation_id=conv.id, changed=True)
             if not self.access.is_operator(actor.slack_user_id):
                 return outcome.tell("Only operators can reply to customers, so your message was not sent. "
