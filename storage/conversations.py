@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import bindparam, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Conversation
+from storage.models import Conversation, Customer
 
 OPEN_MODES = ("agent", "human")
 
@@ -27,6 +28,19 @@ _OPEN_LOCKED = _OPEN.with_for_update()
 async def get(session: AsyncSession, conversation_id: int, *, lock: bool = False) -> Conversation | None:
     stmt = _BY_ID_LOCKED if lock else _BY_ID
     return (await session.exec(stmt, params={"conversation_id": conversation_id})).first()
+
+
+# The conversation and its customer in one statement (the conversation locked): every agent answer reads both.
+_WITH_CUSTOMER_LOCKED = (sa_select(Conversation, Customer)
+                         .join(Customer, col(Customer.id) == col(Conversation.customer_id))
+                         .where(col(Conversation.id) == bindparam("conversation_id"))
+                         .with_for_update(of=Conversation))
+
+
+async def get_with_customer(session: AsyncSession, conversation_id: int) -> tuple[Conversation, Customer] | None:
+    """The conversation, locked, and its customer."""
+    row = (await session.execute(_WITH_CUSTOMER_LOCKED, {"conversation_id": conversation_id})).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 async def get_open_for_customer(session: AsyncSession, customer_id: int, *, lock: bool = False) -> Conversation | None:

@@ -34,14 +34,17 @@ async def upsert_from_telegram(
     # Locked: a customer's events are handled one at a time even across instances (PostgreSQL), so two
     # messages cannot both find no open conversation and open two threads.
     customer = (await session.exec(_BY_TG_USER_LOCKED, params={"tg_user_id": tg_user_id})).first()
+    new = customer is None
     if customer is None:
         customer = Customer(tg_user_id=tg_user_id, tg_chat_id=tg_chat_id)
-    customer.tg_chat_id = tg_chat_id
-    customer.first_name = first_name
-    customer.last_name = last_name
-    customer.username = username
-    customer.language = language or customer.language
-    customer.unreachable = False
-    session.add(customer)
-    await session.flush()
+    now = {"tg_chat_id": tg_chat_id, "first_name": first_name, "last_name": last_name, "username": username,
+           "language": language or customer.language, "unreachable": False}
+    # Only what changed is set: a customer Telegram describes as before (nearly every message) leaves
+    # nothing for the unit of work to compare and write.
+    changed = {name: value for name, value in now.items() if getattr(customer, name) != value}
+    for name, value in changed.items():
+        setattr(customer, name, value)
+    if new or changed:
+        session.add(customer)
+        await session.flush()
     return customer

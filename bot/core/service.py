@@ -275,15 +275,14 @@ class Service:
         reply = event.reply
         now = self.clock.now()
         async with self.tx.transaction() as session:
-            conv = await conversations.get(session, event.conversation_id, lock=True)
-            if conv is None:
+            found = await conversations.get_with_customer(session, event.conversation_id)
+            if found is None:
                 return Outcome()
+            conv, customer = found
             decision = decide(_state(conv), Kind.AGENT_REPLIED, handoff=reply.handoff_reason is not None)
             if decision.refusal is not None:
                 log.info("conversation %s: agent reply dropped, mode is %s", conv.id, conv.mode)
                 return Outcome(conversation_id=conv.id)
-            customer = await customers.get(session, conv.customer_id)
-            assert customer is not None
             if reply.choices and reply.handoff_reason is None:
                 await choices.agent_asks(session, conv, customer, reply, decision, texts=self.texts, now=now)
                 return Outcome(conversation_id=conv.id, changed=True)
