@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.sqlite import aiosqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement, Executable, Insert, Select
@@ -39,6 +40,7 @@ on_statement: list[Callable[[str], None]] = []
 _Processor = Callable[[Any], Any] | None
 _CONNECTION = "baton.direct_connection"  # session.info: (its transaction, the connection, the driver's or None)
 _MISSING = object()
+_SQLITE = aiosqlite.dialect()
 
 
 class _Compiled:
@@ -52,6 +54,10 @@ class _Compiled:
         positions = compiled.positiontup
         if positions is None:
             raise ValueError(f"{dialect.name} has no positional parameters: not a Direct statement")
+        defaulted = [*compiled.insert_prefetch, *compiled.update_prefetch]
+        if defaulted:  # SQLAlchemy computes these per execution; this runs no defaults
+            raise ValueError(f"{', '.join(c.name for c in defaulted)} would take Python-side defaults: give them "
+                             "values (an INSERT names them in column_keys)")
         self.sql = compiled.string
         self.binds: list[tuple[str, Any, _Processor]] = []
         for name in positions:
@@ -69,8 +75,9 @@ class _Compiled:
         out = []
         for key, default, process in self.binds:
             value = values.get(key, default)
-            if value is _MISSING:
-                raise sa_exc.ArgumentError(f"a value is required for bind parameter {key!r}")
+            if value is _MISSING:  # as SQLAlchemy says it
+                problem = f"A value is required for bind parameter {key!r}"
+                raise sa_exc.StatementError(problem, self.sql, dict(values), sa_exc.InvalidRequestError(problem))
             out.append(process(value) if process is not None else value)
         return out
 
@@ -88,6 +95,7 @@ class Direct:
         self.statement = statement
         self._column_keys = tuple(column_keys) if column_keys is not None else None  # an INSERT's columns
         self._compiled: _Compiled | None = None  # for SQLite, the only dialect run directly
+        _Compiled(statement, _SQLITE, self._column_keys)  # what cannot run directly fails here, at import
 
     def _for(self, dialect: Dialect) -> _Compiled:
         if self._compiled is None:
