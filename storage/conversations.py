@@ -39,7 +39,8 @@ _WITH_CUSTOMER_LOCKED = (sa_select(Conversation, Customer)
 
 async def get_with_customer(session: AsyncSession, conversation_id: int) -> tuple[Conversation, Customer] | None:
     """The conversation, locked, and its customer."""
-    row = (await session.execute(_WITH_CUSTOMER_LOCKED, {"conversation_id": conversation_id})).first()
+    params = {"conversation_id": conversation_id}
+    row = (await session.exec(_WITH_CUSTOMER_LOCKED, params=params)).first()  # type: ignore[call-overload]
     return (row[0], row[1]) if row is not None else None
 
 
