@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HANDLERS = {
     "bot.core.service", "bot.core.handlers", "bot.core.edits", "bot.core.admin_ops", "bot.core.campaigns",
     "bot.core.deadlines", "bot.core.outcomes", "bot.core.settle", "bot.core.edit_results", "bot.core.effects",
-    "bot.core.csat", "bot.core.choices",
+    "bot.core.csat", "bot.core.choices", "bot.core.operator_actions",
     "bot.core.outbox_kinds",  # the one writer of outbox rows, called by the handlers above
 }
 # Writes that are not state changes, with why.

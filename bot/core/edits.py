@@ -20,8 +20,8 @@ from bot.core.outbox_kinds import enqueue_fields
 from bot.core.ports import Clock
 from bot.core.states import Kind, Mode, Refusal, State, decide
 from bot.core.text import quote
-from bot.core.transactions import Transactions
-from storage import audit, conversations, customers, inbox, messages
+from bot.core.transactions import Transactions, claim_delivery
+from storage import audit, conversations, customers, messages
 from storage.models import Conversation, Customer, Message
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class Edits:
                 log.info("customer %s edited message %s, which Baton never stored", event.tg_user_id,
                          event.tg_message_id)
                 return Outcome()
-            if not await _claim(session, event.delivery):
+            if not await claim_delivery(session, event.delivery):
                 return Outcome(duplicate=True)
             if message.edited_at is not None and event.edited_at < message.edited_at:
                 return Outcome(conversation_id=message.conversation_id)  # an older version arriving late
@@ -152,7 +152,7 @@ class Edits:
             return Outcome(conversation_id=conv.id, unknown_thread=True)
         if message.author != "operator" or message.deleted_at is not None:
             return Outcome(conversation_id=conv.id)  # not an operator's message, or already deleted
-        if not await _claim(session, delivery):
+        if not await claim_delivery(session, delivery):
             return Outcome(duplicate=True)
         return conv, message
 
@@ -190,13 +190,6 @@ def _to_customer(session: AsyncSession, kind: str, customer: Customer, conv: Con
                  now: datetime, **payload: str) -> None:
     enqueue_fields(session, kind, lane=fx.customer_lane(customer), conversation_id=conv.id, message_id=message.id,
                    now=now, **payload)
-
-
-async def _claim(session: AsyncSession, delivery: Delivery) -> bool:
-    fresh = await inbox.claim(session, delivery.platform, delivery.delivery_id)
-    if not fresh:
-        log.info("ignoring re-delivered %s %s", delivery.platform, delivery.delivery_id)
-    return fresh
 
 
 def _id(row: Customer | Conversation | Message) -> int:

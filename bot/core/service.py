@@ -13,22 +13,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core import choices, csat, handlers, notes
 from bot.core import effects as fx
 from bot.core.access import Access
-from bot.core.brief import handback_brief
 from bot.core.campaigns import CampaignHandlers, attribute_reply
 from bot.core.edits import Edits
 from bot.core.events import (
-    Action,
-    Actor,
     AgentReplied,
-    Button,
-    ConversationRef,
     CustomerBlockedBot,
     CustomerEdited,
     CustomerMessage,
     CustomerRated,
     CustomerStarted,
     CustomerStopped,
-    Delivery,
     Event,
     HandbackRequested,
     OperatorDeleted,
@@ -40,20 +34,17 @@ from bot.core.events import (
 )
 from bot.core.group_commit import GroupCommit
 from bot.core.markup import html_to_plain
-from bot.core.media import encode_shared
+from bot.core.operator_actions import OperatorActions
 from bot.core.ports import Clock, Observer
-from bot.core.refs import refusal_text, resolve_ref
-from bot.core.rows import apply_mode as _apply_mode
 from bot.core.rows import customer_row as _customer_row
 from bot.core.rows import mark_needs_human as _needs_human
 from bot.core.rows import row_id as _id
 from bot.core.rows import state_of as _state
 from bot.core.rules import escalation_reason
 from bot.core.settings import EscalationSettings, TextSettings
-from bot.core.states import Effect, Kind, Mode, Refusal, decide
-from bot.core.text import quote
-from bot.core.transactions import Transactions
-from storage import audit, conversations, customers, inbox, messages, staff
+from bot.core.states import Effect, Kind, Mode, decide
+from bot.core.transactions import Transactions, claim_delivery
+from storage import conversations, customers, messages, staff
 from storage.db import Database
 from storage.models import Conversation, Customer, Message
 
@@ -80,6 +71,8 @@ class Service:
         self.wake = wake
         self.wake_campaigns = wake_campaigns
         self.edits = Edits(self.tx, access=access, clock=self.clock)
+        self.operators = OperatorActions(self.tx, access=access, clock=self.clock, texts=texts,
+                                         observer=self.observer)
         self.campaigns = CampaignHandlers(self.tx, clock=self.clock, progress_seconds=campaign_progress_seconds,
                                           wake_sender=lambda: self.wake_campaigns())
         self._handlers = self._table()
@@ -136,10 +129,10 @@ class Service:
             CustomerMessage: self._customer_message,
             CustomerBlockedBot: self._customer_blocked_bot,
             CustomerRated: self._customer_rated,
-            OperatorMessage: self._operator_message,
-            TakeoverRequested: self._takeover,
-            HandbackRequested: self._handback,
-            ResolveRequested: self._resolve,
+            OperatorMessage: self.operators.operator_message,
+            TakeoverRequested: self.operators.takeover,
+            HandbackRequested: self.operators.handback,
+            ResolveRequested: self.operators.resolve,
             AgentReplied: self._agent_replied,
             CustomerEdited: self.edits.customer_edited,
             OperatorEdited: self.edits.operator_edited,
@@ -148,12 +141,6 @@ class Service:
         }
 
     # --- customers (Telegram) -------------------------------------------------------------------
-
-    async def _claim(self, session: AsyncSession, delivery: Delivery) -> bool:
-        fresh = await inbox.claim(session, delivery.platform, delivery.delivery_id)
-        if not fresh:
-            log.info("ignoring re-delivered %s %s", delivery.platform, delivery.delivery_id)
-        return fresh
 
     async def _upsert_customer(self, session: AsyncSession,
                                event: CustomerStarted | CustomerStopped | CustomerMessage) -> Customer:
@@ -164,7 +151,7 @@ class Service:
 
     async def _customer_started(self, event: CustomerStarted) -> Outcome:
         async with self.tx.transaction() as session:
-            if not await self._claim(session, event.delivery):
+            if not await claim_delivery(session, event.delivery):
                 return Outcome(duplicate=True)
             customer = await self._upsert_customer(session, event)
             customer.opted_out = False  # /start opts back in to campaigns
@@ -175,7 +162,7 @@ class Service:
 
     async def _customer_stopped(self, event: CustomerStopped) -> Outcome:
         async with self.tx.transaction() as session:
-            if not await self._claim(session, event.delivery):
+            if not await claim_delivery(session, event.delivery):
                 return Outcome(duplicate=True)
             customer = await self._upsert_customer(session, event)
             customer.opted_out = True
@@ -187,7 +174,7 @@ class Service:
     async def _customer_message(self, event: CustomerMessage) -> Outcome:
         now = self.clock.now()
         async with self.tx.transaction() as session:
-            if not await self._claim(session, event.delivery):
+            if not await claim_delivery(session, event.delivery):
                 return Outcome(duplicate=True)
             customer = await self._upsert_customer(session, event)
             if customer.blocked:
@@ -244,7 +231,7 @@ class Service:
 
     async def _customer_rated(self, event: CustomerRated) -> Outcome:
         async with self.tx.transaction() as session:
-            if not await self._claim(session, event.delivery):
+            if not await claim_delivery(session, event.delivery):
                 return Outcome(duplicate=True)
             customer = await customers.get_by_tg_user_id(session, event.tg_user_id)
             if customer is None:
@@ -255,7 +242,7 @@ class Service:
 
     async def _customer_blocked_bot(self, event: CustomerBlockedBot) -> Outcome:
         async with self.tx.transaction() as session:
-            if not await self._claim(session, event.delivery):
+            if not await claim_delivery(session, event.delivery):
                 return Outcome(duplicate=True)
             customer = await customers.get_by_tg_user_id(session, event.tg_user_id)
             if customer is None or customer.unreachable == event.blocked:
@@ -302,101 +289,3 @@ class Service:
                 # Under the answer's mirror in the thread: where the answer came from and how sure it was.
                 fx.note(session, conv, notes.AgentContext(reply.context), now=now)
         return Outcome(conversation_id=conv.id, changed=True)
-
-    # --- operators (Slack) ----------------------------------------------------------------------
-
-    async def _operator_message(self, event: OperatorMessage) -> Outcome:
-        now = self.clock.now()
-        actor = event.actor
-        async with self.tx.transaction() as session:
-            conv = await conversations.get_by_thread(session, event.slack_channel, event.slack_thread_ts, lock=True)
-            if conv is None:
-                # Not (yet) a conversation thread: no receipt, so a retry after the thread is recorded counts.
-                return Outcome(unknown_thread=True)
-            if not await self._claim(session, event.delivery):
-                return Outcome(duplicate=True)
-            message = Message(conversation_id=_id(conv), author="operator", is_note=True,
-                              author_slack_user_id=actor.slack_user_id, author_name=actor.name,
-                              text=event.text, html=event.html, slack_ts=event.slack_ts, created_at=now,
-                              kind="file" if event.files else "text", slack_files=encode_shared(event.files))
-            await messages.add(session, message)
-            outcome = Outcome(conversation_id=conv.id, changed=True)
-            if not self.access.is_operator(actor.slack_user_id):
-                return outcome.tell("Only operators can reply to customers, so your message was not sent. "
-                                    "It stays in the thread as an internal note.")
-            decision = decide(_state(conv), Kind.OPERATOR_MESSAGE, actor=actor.slack_user_id)
-            if decision.refusal is None:
-                message.is_note = False
-                session.add(message)
-                conv.last_reply_at = conv.owner_active_at = now
-                session.add(conv)
-                customer = await customers.get(session, conv.customer_id)
-                assert customer is not None
-                await fx.apply(session, decision, conv, customer, message=message, texts=self.texts, now=now)
-                return outcome
-            if decision.refusal is Refusal.ALREADY_AGENT:
-                value = f"{conv.id}:{event.slack_ts}"
-                return outcome.tell(
-                    "The agent is answering this conversation, so your reply was <b>not</b> sent to the customer. "
-                    "It stays an internal note unless you take over.",
-                    Button(Action.TAKEOVER_AND_SEND, "Take over and send", value, "primary"),
-                    Button(Action.KEEP_AS_NOTE, "Keep as note", value))
-            if decision.refusal is Refusal.OWNED_BY_OTHER:
-                return outcome.tell(f"{quote(conv.owner_name or 'An operator')} has taken over this conversation, "
-                                    "so your reply was not sent to the customer. It stays an internal note.")
-            return outcome.tell("This conversation is resolved, so your reply was not sent. "
-                                "It stays an internal note.")
-
-    async def _takeover(self, event: TakeoverRequested) -> Outcome:
-        return await self._mode_change(Kind.TAKEOVER, event.ref, event.actor, event.source, event.send_note_ts,
-                                       delivery=event.delivery)
-
-    async def _handback(self, event: HandbackRequested) -> Outcome:
-        return await self._mode_change(Kind.HANDBACK, event.ref, event.actor, event.source, delivery=event.delivery)
-
-    async def _resolve(self, event: ResolveRequested) -> Outcome:
-        return await self._mode_change(Kind.RESOLVE, event.ref, event.actor, event.source, delivery=event.delivery)
-
-    async def _mode_change(self, kind: Kind, ref: ConversationRef, actor: Actor, source: str,
-                           send_note_ts: str | None = None, *, delivery: Delivery | None = None) -> Outcome:
-        if source != "timer" and not self.access.is_operator(actor.slack_user_id):
-            return Outcome().tell("Only Baton operators can take over, hand back or resolve conversations. "
-                                  "Ask an admin to add you.")
-        now = self.clock.now()
-        async with self.tx.transaction() as session:
-            # A replayed button press or command is recognised by its receipt, stored with its effects.
-            if delivery is not None and not await self._claim(session, delivery):
-                return Outcome(duplicate=True)
-            conv = await resolve_ref(session, ref)
-            if conv is None:
-                return Outcome().tell(f"No conversation matches {quote(ref.describe())}.")
-            privileged = source == "timer" or self.access.is_admin(actor.slack_user_id)
-            decision = decide(_state(conv), kind, actor=actor.slack_user_id, privileged=privileged)
-            if decision.refusal is not None:
-                return Outcome(conversation_id=conv.id).tell(refusal_text(decision, conv, kind))
-            _apply_mode(conv, decision.state, actor.name, now)
-            customer = await customers.get(session, conv.customer_id)
-            assert customer is not None
-            session.add(conv)
-            audit.record(session, action=kind.value, source=source, conversation_id=conv.id,
-                         actor_slack_user_id=actor.slack_user_id, actor_name=actor.name)
-            await fx.apply(session, decision, conv, customer, texts=self.texts, now=now, actor=actor)
-            if kind is Kind.HANDBACK:
-                # What the agent is told about the human stretch is shown to the humans too.
-                await session.flush()
-                brief = await handback_brief(session, conv)
-                if brief:
-                    fx.note(session, conv, notes.Brief(brief), now=now)
-            outcome = Outcome(conversation_id=conv.id, changed=True)
-            if send_note_ts is not None:
-                note = await messages.get_by_slack_ts(session, _id(conv), send_note_ts)
-                # Only the presser's own note: never someone else's words under their name.
-                if note is not None and note.is_note and note.author_slack_user_id == actor.slack_user_id:
-                    note.is_note = False
-                    session.add(note)
-                    fx.deliver_operator_message(session, customer, conv, note, now=now)
-                else:
-                    outcome.tell(f"You took over conversation #{conv.id}. That note is not yours, so it was not "
-                                 "sent; reply in the thread to answer the customer.")
-        self.observer.mode_changed(kind.value)  # after the commit: only changes that happened count
-        return outcome

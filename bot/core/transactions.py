@@ -7,13 +7,21 @@ transaction). Handlers always ask `transaction()`, so both entry points are one 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
+from typing import TYPE_CHECKING
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import inbox
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.core.events import Delivery
+
+log = logging.getLogger(__name__)
 
 # (database, session) joined by the running handle_in: keyed by the database, so that another Database in the
 # same process (tests run several instances) never picks up this one's session.
@@ -41,3 +49,12 @@ class Transactions:
             yield
         finally:
             _JOINED.reset(token)
+
+
+async def claim_delivery(session: AsyncSession, delivery: Delivery) -> bool:
+    """Record a platform delivery's receipt in the handler's transaction; False when it was handled before
+    (a platform's retry, or another instance's copy): the handler then changes nothing."""
+    fresh = await inbox.claim(session, delivery.platform, delivery.delivery_id)
+    if not fresh:
+        log.info("ignoring re-delivered %s %s", delivery.platform, delivery.delivery_id)
+    return fresh
