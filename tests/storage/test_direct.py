@@ -14,8 +14,9 @@ from sqlmodel import col, select
 from storage import direct, messages
 from storage.db import Database
 from storage.direct import Direct
-from storage.models import Conversation, Customer, Message
+from storage.models import Customer, Message
 from tests.support import databases
+from tests.support.rows import customer_with_conversation
 
 T = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
 _MESSAGES = Message.__table__  # type: ignore[attr-defined]
@@ -44,12 +45,7 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 async def _conversation(db: Database) -> int:
     async with db.transaction() as session:
-        customer = Customer(tg_user_id=1, tg_chat_id=1, first_name="Ana")
-        session.add(customer)
-        await session.flush()
-        conv = Conversation(customer_id=customer.id or 0)
-        session.add(conv)
-        await session.flush()
+        _, conv = await customer_with_conversation(session, tg_user_id=1)
         return conv.id or 0
 
 

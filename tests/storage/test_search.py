@@ -12,6 +12,7 @@ from storage import history
 from storage.db import Database
 from storage.models import Conversation, Customer, Message
 from tests.support import databases
+from tests.support.rows import customer_with_conversation
 
 TEXTS = [
     "Привет! Где мой заказ?",
@@ -124,12 +125,7 @@ async def test_a_common_word_and_longer_words_starting_with_it(tmp_path: Path) -
     database = Database(url)
     try:
         async with database.transaction() as session:
-            person = Customer(tg_user_id=9, tg_chat_id=9, first_name="Ann")
-            session.add(person)
-            await session.flush()
-            conv = Conversation(customer_id=person.id or 0)
-            session.add(conv)
-            await session.flush()
+            _, conv = await customer_with_conversation(session, tg_user_id=9)
             texts = ["Shippingcosts are old"] + [f"shipping {i}" for i in range(30)] + [
                 "reshipping, not a match", "(SHIPPINGCOSTS) went up", "shipping 30"]
             session.add_all(Message(conversation_id=conv.id or 0, author="customer", text=t) for t in texts)

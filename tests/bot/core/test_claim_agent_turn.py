@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from bot.core import outbox_kinds as k
 from bot.core.claim import AGENT_HISTORY_MESSAGES, loaded_for
 from storage.db import Database
-from storage.models import Conversation, Customer, Message, OutboxItem
+from storage.models import Message, OutboxItem
+from tests.support.rows import customer_with_conversation
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 _USERS = itertools.count(7)
@@ -20,12 +21,8 @@ async def _turn(db: Database, after_question: list[tuple[str, str]], *,
     written; the claim of the question's agent turn: (superseded, the history's texts)."""
     async with db.transaction() as session:
         user = next(_USERS)
-        customer = Customer(tg_user_id=user, tg_chat_id=user, first_name="Carol", created_at=NOW)
-        session.add(customer)
-        await session.flush()
-        conv = Conversation(customer_id=customer.id or 0, mode="agent", mode_since=NOW, opened_at=NOW)
-        session.add(conv)
-        await session.flush()
+        customer, conv = await customer_with_conversation(session, tg_user_id=user, first_name="Carol", mode="agent",
+                                                          mode_since=NOW, opened_at=NOW)
         question = Message(conversation_id=conv.id or 0, author="customer", text="the question", created_at=NOW)
         session.add(question)
         for author, text in after_question:
