@@ -13,6 +13,7 @@ from bot.core.handles import Database
 from bot.core.media import FetchFile, no_fetch
 from bot.core.pacing import Pacer
 from bot.core.service import Service
+from bot.telegram_io.bot_api_http import AiohttpRequest
 from bot.telegram_io.campaigns import CampaignDelivery, CampaignSend
 from bot.telegram_io.inbound import TelegramInbound
 from bot.telegram_io.media import CustomerFileFetcher
@@ -29,9 +30,11 @@ class TelegramAdapter:
         self.settings = settings
         root = settings.api_url.rstrip("/")
         # Baton reads updates itself (see polling.py) so it can confirm them only after commit: no Updater.
+        # Bot API calls over aiohttp (bot_api_http.py); long polls on a connection of their own.
+        self._transports = (AiohttpRequest(pool_size=64), AiohttpRequest(pool_size=1))
         self.application: Application = (  # type: ignore[type-arg]
             ApplicationBuilder().token(settings.token).base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
-            .updater(None).connection_pool_size(64).build())
+            .request(self._transports[0]).get_updates_request(self._transports[1]).updater(None).build())
         self.bot = self.application.bot
         self.inbound = TelegramInbound(service)
         self.pacer = pacer = Pacer(settings.per_chat_per_second, settings.per_chat_burst,
@@ -54,7 +57,11 @@ class TelegramAdapter:
 
     async def start(self, *, poll: bool = True) -> None:
         """`poll=False`: the caller starts `poller` itself (only the leader among instances may poll)."""
-        await self.application.initialize()  # getMe: fails loudly on a bad token
+        try:
+            await self.application.initialize()  # getMe: fails loudly on a bad token
+        except BaseException:
+            await self._close_transports()  # PTB leaves a half-initialised bot's connections open
+            raise
         log.info("Telegram: running as @%s", self.bot.username)
         if self.settings.mode == "webhook":
             assert self.settings.webhook_url and self.settings.webhook_secret
@@ -77,3 +84,8 @@ class TelegramAdapter:
             await self.application.shutdown()
         except TelegramError as exc:
             log.debug("Telegram shutdown: %s", exc)
+        await self._close_transports()  # also when start() never ran (PTB's shutdown then does nothing)
+
+    async def _close_transports(self) -> None:
+        for transport in self._transports:
+            await transport.shutdown()

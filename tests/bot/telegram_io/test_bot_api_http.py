@@ -1,0 +1,115 @@
+"""The Bot API transport (bot/telegram_io/bot_api_http.py): python-telegram-bot's calls over aiohttp keep
+their meaning: parameters and files arrive as sent, and failures are PTB's error classes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from telegram import Bot
+from telegram.error import BadRequest, NetworkError, TimedOut
+
+from bot.telegram_io.bot_api_http import AiohttpRequest
+from sandbox.telegram_server import FakeTelegram
+
+
+async def _bot(tg: FakeTelegram, **timeouts: float) -> Bot:
+    bot = Bot(tg.token, base_url=f"{tg.url}/bot", base_file_url=f"{tg.url}/file/bot",
+              request=AiohttpRequest(**timeouts), get_updates_request=AiohttpRequest(pool_size=1, **timeouts))
+    await bot.initialize()
+    return bot
+
+
+@pytest.fixture
+async def bot(tg: FakeTelegram) -> AsyncIterator[Bot]:
+    bot = await _bot(tg)
+    yield bot
+    await bot.shutdown()
+
+
+async def test_a_message_with_its_options_arrives_as_sent(tg: FakeTelegram, bot: Bot) -> None:
+    sent = await bot.send_message(1001, "<b>Ünïcode</b> &amp; more", parse_mode="HTML", disable_notification=True)
+    [message] = tg.messages_to(1001)
+    assert message.text == "<b>Ünïcode</b> &amp; more" and message.parse_mode == "HTML"
+    assert message.plain_text == sent.text == "Ünïcode & more" and sent.message_id == message.message_id
+    assert message.entities and message.entities[0]["type"] == "bold"
+    assert message.params["disable_notification"] in (True, "true", "True")
+
+
+async def test_a_file_upload_arrives_whole_and_downloads_back(tg: FakeTelegram, bot: Bot) -> None:
+    data = bytes(range(256)) * 40
+    sent = await bot.send_document(1001, document=data, filename="report.bin", caption="the report")
+    assert sent.document is not None and sent.caption == "the report"
+    stored = tg.files[sent.document.file_id]
+    assert stored.data == data
+    downloaded = await (await bot.get_file(sent.document.file_id)).download_as_bytearray()
+    assert bytes(downloaded) == data
+
+
+async def test_the_api_refusing_is_ptbs_error(bot: Bot) -> None:
+    with pytest.raises(BadRequest, match=r"[Cc]hat not found"):
+        await bot.send_message(424242, "nobody there")
+
+
+async def test_a_dropped_connection_is_a_network_error(tg: FakeTelegram, bot: Bot) -> None:
+    tg.drop_next("sendMessage")
+    with pytest.raises(NetworkError) as caught:
+        await bot.send_message(1001, "lost on the way")
+    assert tg.token not in str(caught.value)
+    await bot.send_message(1001, "the next one goes")
+    assert [m.text for m in tg.messages_to(1001)] == ["the next one goes"]
+
+
+async def test_an_unreachable_api_is_a_network_error_that_does_not_quote_the_token() -> None:
+    server = web.Application()
+    runner = web.AppRunner(server)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    await runner.cleanup()  # nothing listens there now
+    request = AiohttpRequest()
+    await request.initialize()
+    try:
+        with pytest.raises(NetworkError) as caught:
+            await request.do_request(f"http://127.0.0.1:{port}/bot123:SECRET/getMe", "POST")
+        assert "SECRET" not in caught.value.message
+    finally:
+        await request.shutdown()
+
+
+async def test_a_reply_that_never_comes_is_a_timeout() -> None:
+    release = asyncio.Event()
+
+    async def stall(_request: web.Request) -> web.Response:
+        await release.wait()
+        return web.json_response({"ok": True, "result": True})
+
+    server = web.Application()
+    server.router.add_post("/{tail:.*}", stall)
+    runner = web.AppRunner(server)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    request = AiohttpRequest(read_timeout=5.0)
+    await request.initialize()
+    try:
+        with pytest.raises(TimedOut):  # the per-call timeout wins over the default
+            await request.do_request(f"http://127.0.0.1:{port}/botX/getMe", "POST", read_timeout=0.05)
+    finally:
+        release.set()
+        await request.shutdown()
+        await runner.cleanup()
+
+
+async def test_a_request_before_initialize_or_after_shutdown_says_so() -> None:
+    request = AiohttpRequest()
+    with pytest.raises(RuntimeError, match="not initialized"):
+        await request.do_request("http://127.0.0.1:1/botX/getMe", "POST")
+    await request.initialize()
+    await request.shutdown()
+    with pytest.raises(RuntimeError, match="not initialized"):
+        await request.do_request("http://127.0.0.1:1/botX/getMe", "POST")
