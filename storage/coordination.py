@@ -12,13 +12,10 @@ On SQLite there is one process by design: every lane and the leadership are simp
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
-from sqlalchemy import TextClause, text
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from storage.db import Database
+from storage.dedicated import DedicatedConnection
 
 log = logging.getLogger(__name__)
 
@@ -26,18 +23,16 @@ log = logging.getLogger(__name__)
 LANE_SPACE = 0x42A7
 LEADER_SPACE = 0x42A8
 
-_TRY_LANES = text("SELECT k FROM unnest(CAST(:keys AS text[])) AS k WHERE pg_try_advisory_lock(:space, hashtext(k))")
-_UNLOCK_LANE = text("SELECT pg_advisory_unlock(:space, hashtext(:key))")
-_TRY_LEAD = text("SELECT pg_try_advisory_lock(:space, 1)")
+_TRY_LANES = "SELECT k FROM unnest($2::text[]) AS k WHERE pg_try_advisory_lock($1, hashtext(k))"
+_UNLOCK_LANE = "SELECT pg_advisory_unlock($1, hashtext($2))"
+_TRY_LEAD = "SELECT pg_try_advisory_lock($1, 1)"
 
 
 class Coordinator:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.shared = not db.is_sqlite
-        self._conn: AsyncConnection | None = None
-        # One connection, one conversation with it at a time.
-        self._lock = asyncio.Lock()
+        self._conn = DedicatedConnection(db)
         self._held: set[str] = set()
         self.is_leader = not self.shared
 
@@ -48,7 +43,7 @@ class Coordinator:
         """The lanes of `keys` this process may drain now, in the order given; each until release()."""
         if not self.shared or not keys:
             return keys
-        rows = await self._run(_TRY_LANES, keys=keys, space=LANE_SPACE)
+        rows = await self._run(_TRY_LANES, LANE_SPACE, keys)
         if rows is None:
             return []
         # A hash collision with a lane already held here is granted again (locks are re-entrant per
@@ -61,7 +56,7 @@ class Coordinator:
         if not self.shared or key not in self._held:
             return
         self._held.discard(key)
-        await self._run(_UNLOCK_LANE, key=key, space=LANE_SPACE)
+        await self._run(_UNLOCK_LANE, LANE_SPACE, key)
 
     async def try_lead(self) -> bool:
         """Become (or confirm being) the leader; False when another process leads or the database is away."""
@@ -69,41 +64,26 @@ class Coordinator:
             return True
         if self.is_leader:
             # Already ours for as long as the connection lives: just check it still does.
-            self.is_leader = await self._run(text("SELECT 1")) is not None
+            self.is_leader = await self._run("SELECT 1") is not None
         else:
-            rows = await self._run(_TRY_LEAD, space=LEADER_SPACE)
+            rows = await self._run(_TRY_LEAD, LEADER_SPACE)
             self.is_leader = bool(rows and rows[0][0])
         return self.is_leader
 
     async def close(self) -> None:
-        async with self._lock:
-            if self._conn is not None:
-                conn, self._conn = self._conn, None
-                try:
-                    await conn.close()  # ends the session: PostgreSQL releases every lock it held
-                except Exception as exc:
-                    log.debug("coordination connection close: %s", exc)
-            self._held.clear()
-            self.is_leader = not self.shared
+        try:
+            await self._conn.close()  # ends the session: PostgreSQL releases every lock it held
+        except Exception as exc:
+            log.debug("coordination connection close: %s", exc)
+        self._held.clear()
+        self.is_leader = not self.shared
 
-    async def _run(self, stmt: TextClause, **params: object) -> list[tuple[object, ...]] | None:
-        async with self._lock:
-            try:
-                if self._conn is None:
-                    # Autocommit: the locks belong to the session, so no transaction needs to stay open.
-                    self._conn = await (await self.db.engine.connect()).execution_options(
-                        isolation_level="AUTOCOMMIT")
-                result = await self._conn.execute(stmt, params)
-                return [tuple(r) for r in result.fetchall()]
-            except Exception as exc:
-                # With the connection, every lock is gone: forget them so nothing acts on one it lost.
-                log.warning("coordination connection lost (%s): lanes and leadership given up", exc)
-                conn, self._conn = self._conn, None
-                self._held.clear()
-                self.is_leader = False
-                if conn is not None:
-                    try:
-                        await conn.invalidate()
-                    except Exception as close_exc:
-                        log.debug("invalidate: %s", close_exc)
-                return None
+    async def _run(self, sql: str, *args: object) -> list[tuple[object, ...]] | None:
+        try:
+            return await self._conn.fetch(sql, *args)
+        except Exception as exc:
+            # With the connection, every lock is gone: forget them so nothing acts on one it lost.
+            log.warning("coordination connection lost (%s): lanes and leadership given up", exc)
+            self._held.clear()
+            self.is_leader = False
+            return None

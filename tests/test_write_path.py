@@ -31,7 +31,7 @@ EXEMPT = {
 COLLECTING_WRITERS = {"storage.outbox.enqueue"}
 WRITES_COLLECTED = {"storage.outbox.write_enqueued"}
 # Storage modules of coordination, not state: lane and leader locks, shared rate budgets, schema upgrades.
-INFRASTRUCTURE = {"storage.coordination", "storage.pacing", "storage.migrate", "storage.db"}
+INFRASTRUCTURE = {"storage.coordination", "storage.pacing", "storage.dedicated", "storage.migrate", "storage.db"}
 SESSION_WRITES = {"add", "add_all", "delete", "merge"}
 SQL_WRITES = {"update", "delete", "insert"}
 
