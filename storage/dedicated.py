@@ -45,14 +45,15 @@ class DedicatedConnection:
                 raise
 
     async def close(self) -> None:
-        """Ends the database session (PostgreSQL then releases every advisory lock it held)."""
+        """Ends the database session (PostgreSQL then releases every advisory lock it held). The connection is
+        closed, not handed back to the pool: a pooled connection would keep its session, and the locks."""
         async with self._lock:
-            conn, self._conn, self._driver = self._conn, None, None
-            if conn is not None:
-                await conn.close()
+            await self._forget()
 
     async def _forget(self) -> None:
         conn, self._conn, self._driver = self._conn, None, None
         if conn is not None:
             with contextlib.suppress(Exception):  # already gone: nothing more to release
-                await conn.invalidate()
+                await conn.invalidate()  # closes the driver's connection, so the pool never reuses it
+            with contextlib.suppress(Exception):
+                await conn.close()

@@ -10,13 +10,16 @@ flood control) is still PTB's.
 
 Timeouts keep PTB's meaning and defaults (5 s to connect, read and write; 1 s to wait for a pooled
 connection; 20 s to write a file upload). aiohttp has no write timeout of its own, so each request is
-also bounded by the four together. Proxies come from the environment (HTTPS_PROXY and the like), as
-with PTB's default transport.
+also bounded by the four together. Proxies come from the environment (HTTPS_PROXY, NO_PROXY and the like),
+as with PTB's default transport; they are read once per host, not per request (aiohttp's `trust_env` looks
+them up, and ~/.netrc, on a worker thread for every request: two thread hops per call).
 """
 
 from __future__ import annotations
 
 import re
+import urllib.request
+from urllib.parse import urlsplit
 
 import aiohttp
 from telegram.error import NetworkError, TimedOut
@@ -36,6 +39,7 @@ class AiohttpRequest(BaseRequest):
         self._connect, self._read, self._write = connect_timeout, read_timeout, write_timeout
         self._pool, self._media_write = pool_timeout, media_write_timeout
         self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[tuple[str, str], str | None] = {}  # (scheme, host) → proxy URL from the environment
 
     @property
     def read_timeout(self) -> float | None:
@@ -44,8 +48,7 @@ class AiohttpRequest(BaseRequest):
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
             # Made here, not in __init__: an aiohttp session belongs to the running event loop.
-            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=self._pool_size),
-                                                  trust_env=True)
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=self._pool_size))
 
     async def shutdown(self) -> None:
         session, self._session = self._session, None
@@ -80,7 +83,7 @@ class AiohttpRequest(BaseRequest):
             connect=None if connect is None or pool is None else connect + pool,  # aiohttp's includes the pool
             sock_connect=connect, sock_read=read)
         try:
-            async with session.request(method, url, data=data, timeout=timeout,
+            async with session.request(method, url, data=data, timeout=timeout, proxy=self._proxy_for(url),
                                        headers={"User-Agent": self.USER_AGENT}) as response:
                 return response.status, await response.read()
         except TimeoutError as exc:  # aiohttp's own timeouts are TimeoutErrors too
@@ -89,6 +92,14 @@ class AiohttpRequest(BaseRequest):
             # Some aiohttp errors quote the URL, whose path carries the bot token: never pass that on.
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {_TOKEN_IN_PATH.sub('/bot<token>', str(exc))}"
                                ) from exc
+
+    def _proxy_for(self, url: str) -> str | None:
+        parsed = urlsplit(url)
+        key = (parsed.scheme, parsed.hostname or "")
+        if key not in self._proxies:
+            bypass = bool(key[1]) and urllib.request.proxy_bypass(key[1])  # type: ignore[attr-defined]
+            self._proxies[key] = None if bypass else urllib.request.getproxies().get(parsed.scheme)
+        return self._proxies[key]
 
 
 def _chosen(value: object, default: float | None) -> float | None:

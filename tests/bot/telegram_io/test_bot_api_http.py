@@ -113,3 +113,34 @@ async def test_a_request_before_initialize_or_after_shutdown_says_so() -> None:
     await request.shutdown()
     with pytest.raises(RuntimeError, match="not initialized"):
         await request.do_request("http://127.0.0.1:1/botX/getMe", "POST")
+
+
+async def test_a_proxy_from_the_environment_is_used_unless_the_host_is_excluded(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+
+    async def proxy(request: web.Request) -> web.Response:
+        seen.append(f"{request.method} {request.host}{request.path}")
+        return web.json_response({"ok": True, "result": True})
+
+    server = web.Application()
+    server.router.add_route("*", "/{tail:.*}", proxy)
+    runner = web.AppRunner(server)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("no_proxy", "direct.example")
+    request = AiohttpRequest()
+    await request.initialize()
+    try:
+        status, body = await request.do_request("http://api.telegram.example/botX/getMe", "POST")
+        assert status == 200 and b'"ok": true' in body
+        assert seen == ["POST api.telegram.example/botX/getMe"]  # asked of the proxy, for the real host
+        with pytest.raises(NetworkError):  # excluded: asked directly, and that host does not exist
+            await request.do_request("http://direct.example/botX/getMe", "POST", connect_timeout=2.0)
+        assert len(seen) == 1
+    finally:
+        await request.shutdown()
+        await runner.cleanup()
