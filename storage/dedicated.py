@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage import direct
 from storage.db import Database
 
 
@@ -34,6 +35,8 @@ class DedicatedConnection:
 
     async def fetch(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         """The rows of one statement (asyncpg's $1, $2… placeholders), run in autocommit."""
+        for listener in direct.on_statement:  # counted with the rest (bench/counted.py)
+            listener(sql)
         async with self._lock:
             try:
                 if self._driver is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 from collections.abc import AsyncIterator
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.pacing import Pacer
+from storage import direct
 from storage.db import Database
 from storage.pacing import SharedBudgets
 from tests.support import databases
@@ -76,3 +78,24 @@ async def test_without_its_database_a_pacer_paces_alone(tmp_path: Path, caplog: 
         await budgets.close()
         await unreachable.dispose()
     assert "shared pacing budget unavailable" in caplog.text
+
+
+@on_postgres
+async def test_reservations_asked_together_share_one_statement_and_keep_their_order(
+        two_instances: tuple[SharedBudgets, SharedBudgets]) -> None:
+    a, _ = two_instances
+    statements: list[str] = []
+    direct.on_statement.append(statements.append)
+    try:
+        slots = await asyncio.gather(*(a.reserve(key, 10.0, 2) for key in
+                                       ["telegram:1", "telegram:2", "telegram:1", "telegram:1", "telegram:2"]))
+    finally:
+        direct.on_statement.remove(statements.append)
+    assert len(statements) == 1
+    ones = [slots[i] for i in (0, 2, 3)]
+    assert [round(later[0] - earlier[0], 6) for earlier, later in itertools.pairwise(ones)] == [10.0, 10.0]
+    assert [wait for _, wait in ones][:2] == [0.0, 0.0] and 9 < ones[2][1] <= 10.0
+    assert round(slots[4][0] - slots[1][0], 6) == 10.0 and slots[4][1] == 0.0  # telegram:2's own budget
+    # The next reservation of telegram:1, from either instance, comes after all three.
+    at, _ = await two_instances[1].reserve("telegram:1", 10.0, 2)
+    assert round(at - ones[2][0], 6) == 10.0
