@@ -1,17 +1,24 @@
-"""Hot-path statements run straight on the SQLite driver, without SQLAlchemy's per-statement machinery.
+"""Hot-path statements run straight on the driver, without SQLAlchemy's per-statement machinery.
 
-Executing a Core statement through an `AsyncSession` costs about 150 µs of CPU here (the session, the
-execution context, the result object, and four greenlet round trips through the asyncio adapter), where
-SQLite takes a few tens of microseconds to run the statements of Baton's hot path. A `Direct` statement is
-compiled once per dialect; a call binds its parameters with the types' own processors (so values are
-stored exactly as SQLAlchemy would store them), runs the SQL on the session's own driver connection, in
-its transaction, and hands back plain tuples converted by the result types' processors.
+Executing a Core statement through an `AsyncSession` costs about 150 µs of CPU here on SQLite and about
+twice that on PostgreSQL (the session, the execution context, the result object, and greenlet round trips
+through the asyncio adapter), where the databases take a few tens of microseconds to run the statements
+of Baton's hot path. A `Direct` statement is compiled once per dialect; a call binds its parameters with
+the types' own processors (so values are stored exactly as SQLAlchemy would store them), runs the SQL on
+the session's own driver connection, in its transaction, and hands back plain tuples converted by the
+result types' processors.
 
-- SQLite only: on another dialect the statement goes through the session's connection as usual (Core,
-  not the ORM), so behaviour is the same everywhere and only the cost differs.
+- SQLite: on the PrefetchingConnection (storage/sqlite_driver.py) of the session's transaction.
+- PostgreSQL: on the asyncpg connection of the session's transaction, once that transaction has begun on
+  the server (`is_in_transaction()`, asyncpg's own word for it). SQLAlchemy's asyncpg adapter begins it
+  lazily, with the transaction's first statement, so a transaction's first statement goes through
+  SQLAlchemy, which begins it, and the rest go to the driver. Commit and rollback stay SQLAlchemy's.
+- Any other dialect: the statement goes through the session's connection as usual (Core, not the ORM),
+  so behaviour is the same everywhere and only the cost differs.
 - The session's pending ORM changes are flushed first, as SQLAlchemy's autoflush would before a query,
   so a statement never overtakes a row the session has yet to write.
-- Driver errors are raised as SQLAlchemy's (`DBAPIError.instance`), as the engine would raise them.
+- Driver errors are raised as SQLAlchemy's (`DBAPIError.instance`), as the engine would raise them (on
+  PostgreSQL through the same classes SQLAlchemy's adapter maps asyncpg's errors to).
 - The engine's `before_cursor_execute` event does not see these statements; `on_statement` listeners do
   (the benchmark counts statements with both).
 
@@ -21,7 +28,7 @@ Statements with expanding (IN-list) parameters are refused when compiled: their 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from sqlalchemy import exc as sa_exc
@@ -94,23 +101,28 @@ class Direct:
             raise ValueError("an INSERT names the columns it sets (column_keys): the SQL depends on them")
         self.statement = statement
         self._column_keys = tuple(column_keys) if column_keys is not None else None  # an INSERT's columns
-        self._compiled: _Compiled | None = None  # for SQLite, the only dialect run directly
+        self._compiled: dict[str, _Compiled] = {}  # by dialect name
         _Compiled(statement, _SQLITE, self._column_keys)  # what cannot run directly fails here, at import
 
     def _for(self, dialect: Dialect) -> _Compiled:
-        if self._compiled is None:
-            self._compiled = _Compiled(self.statement, dialect, self._column_keys)
-        return self._compiled
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            compiled = self._compiled[dialect.name] = _Compiled(self.statement, dialect, self._column_keys)
+        return compiled
 
     async def rows(self, session: AsyncSession, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Every row the statement returns (a SELECT, or RETURNING)."""
         connection, driver = await _connection(session)
-        if driver is None:
-            result = await connection.execute(self.statement, dict(params))
-            return [tuple(row) for row in result.all()]
-        compiled = self._for(connection.dialect)
-        cursor = await _run(driver, compiled, compiled.parameters(params), connection.dialect)
-        return [compiled.row(raw) for raw in await cursor.fetchall()]
+        if isinstance(driver, PrefetchingConnection):
+            compiled = self._for(connection.dialect)
+            cursor = await _run(driver, compiled, compiled.parameters(params), connection.dialect)
+            return [compiled.row(raw) for raw in await cursor.fetchall()]
+        if driver is not None and driver.is_in_transaction():
+            compiled = self._for(connection.dialect)
+            records = await _run_asyncpg(driver.fetch, compiled, compiled.parameters(params), connection.dialect)
+            return [compiled.row(record) for record in records]
+        result = await connection.execute(self.statement, dict(params))
+        return [tuple(row) for row in result.all()]
 
     async def first(self, session: AsyncSession, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         rows = await self.rows(session, params)
@@ -119,26 +131,37 @@ class Direct:
     async def execute(self, session: AsyncSession, params: Mapping[str, Any]) -> int:
         """A statement that returns no rows; how many rows it changed."""
         connection, driver = await _connection(session)
-        if driver is None:
-            result = await connection.execute(self.statement, dict(params))
-            return int(result.rowcount or 0)
-        compiled = self._for(connection.dialect)
-        cursor = await _run(driver, compiled, compiled.parameters(params), connection.dialect)
-        return int(cursor.rowcount)
+        if isinstance(driver, PrefetchingConnection):
+            compiled = self._for(connection.dialect)
+            cursor = await _run(driver, compiled, compiled.parameters(params), connection.dialect)
+            return int(cursor.rowcount)
+        if driver is not None and driver.is_in_transaction():
+            compiled = self._for(connection.dialect)
+            status = await _run_asyncpg(driver.execute, compiled, compiled.parameters(params), connection.dialect)
+            count = str(status).rsplit(" ", 1)[-1]  # "UPDATE 3", "INSERT 0 1", "DELETE 0"
+            return int(count) if count.isdigit() else 0
+        result = await connection.execute(self.statement, dict(params))
+        return int(result.rowcount or 0)
 
     async def execute_many(self, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
         """The statement once per row, in order (an INSERT of several rows)."""
         connection, driver = await _connection(session)
-        if driver is None:
-            await connection.execute(self.statement, [dict(row) for row in rows])
+        if isinstance(driver, PrefetchingConnection):
+            compiled = self._for(connection.dialect)
+            await _run(driver, compiled, [compiled.parameters(row) for row in rows], connection.dialect, many=True)
             return
-        compiled = self._for(connection.dialect)
-        await _run(driver, compiled, [compiled.parameters(row) for row in rows], connection.dialect, many=True)
+        if driver is not None and driver.is_in_transaction():
+            compiled = self._for(connection.dialect)
+            await _run_asyncpg(driver.executemany, compiled, [compiled.parameters(row) for row in rows],
+                               connection.dialect, many=True)
+            return
+        await connection.execute(self.statement, [dict(row) for row in rows])
 
 
-async def _connection(session: AsyncSession) -> tuple[AsyncConnection, PrefetchingConnection | None]:
-    """The connection of the session's transaction (beginning it) and, on SQLite, its driver connection,
-    once the session's pending ORM changes are written."""
+async def _connection(session: AsyncSession) -> tuple[AsyncConnection, Any]:
+    """The connection of the session's transaction (beginning it) and the driver connection to run on (the
+    SQLite PrefetchingConnection, an asyncpg connection, or None), once the session's pending ORM changes
+    are written."""
     sync = session.sync_session
     if sync.new or sync.dirty or sync.deleted:
         await session.flush()
@@ -148,7 +171,7 @@ async def _connection(session: AsyncSession) -> tuple[AsyncConnection, Prefetchi
         return cached[1], cached[2]
     connection = await session.connection()
     driver = connection.sync_connection.connection.driver_connection if connection.sync_connection else None
-    found = (connection, driver if isinstance(driver, PrefetchingConnection) else None)
+    found = (connection, driver if isinstance(driver, PrefetchingConnection) or _is_asyncpg(driver) else None)
     session.info[_CONNECTION] = (sync.get_transaction(), *found)
     return found
 
@@ -163,3 +186,27 @@ async def _run(driver: PrefetchingConnection, compiled: _Compiled, params: list[
         return await driver.execute(compiled.sql, params)
     except sqlite3.Error as error:
         raise sa_exc.DBAPIError.instance(compiled.sql, params, error, sqlite3.Error, dialect=dialect) from error
+
+
+def _is_asyncpg(driver: object) -> bool:
+    return type(driver).__module__.startswith("asyncpg")
+
+
+async def _run_asyncpg(call: Callable[..., Awaitable[Any]], compiled: _Compiled, params: list[Any],
+                       dialect: Dialect, *, many: bool = False) -> Any:
+    import asyncpg  # only ever here with asyncpg in use
+
+    for listener in on_statement:
+        listener(compiled.sql)
+    try:
+        return await (call(compiled.sql, params) if many else call(compiled.sql, *params))
+    except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        dbapi = cast(Any, dialect.dbapi)
+        # The classes SQLAlchemy's asyncpg adapter raises for these (PEP 249's names on its DBAPI module).
+        kind = (dbapi.IntegrityError if isinstance(error, asyncpg.IntegrityConstraintViolationError)
+                else dbapi.ProgrammingError if isinstance(error, asyncpg.SyntaxOrAccessError)
+                else dbapi.InterfaceError if isinstance(error, asyncpg.InterfaceError)
+                else dbapi.Error)
+        translated = kind(f"{type(error)}: {error}")
+        translated.pgcode = translated.sqlstate = getattr(error, "sqlstate", None)
+        raise sa_exc.DBAPIError.instance(compiled.sql, params, translated, dbapi.Error, dialect=dialect) from error

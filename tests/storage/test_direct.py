@@ -1,14 +1,15 @@
 """Direct statements (storage/direct.py): the same rows, values, transactions and errors as SQLAlchemy's own
-execution, on SQLite (run on the driver) and PostgreSQL (run by SQLAlchemy); and messages.add on top of them."""
+execution, on SQLite and PostgreSQL (each run on its driver); and messages.add on top of them."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, exc
+from sqlalchemy import bindparam, event, exc
 from sqlmodel import col, select
 
 from storage import direct, messages
@@ -75,19 +76,23 @@ async def test_pending_orm_changes_are_written_before_a_direct_statement(db: Dat
 async def test_direct_statements_belong_to_the_sessions_transaction(db: Database) -> None:
     with pytest.raises(RuntimeError, match="undo"):
         async with db.transaction() as session:
-            await _ADD_CUSTOMER.first(session, {"tg_user_id": 5, "tg_chat_id": 5, "first_name": "Bo",
-                                                "created_at": T, **_FLAGS})
+            for user in (5, 6):  # on PostgreSQL the first goes through SQLAlchemy, the second to the driver
+                await _ADD_CUSTOMER.first(session, {"tg_user_id": user, "tg_chat_id": user, "first_name": "Bo",
+                                                    "created_at": T, **_FLAGS})
             raise RuntimeError("undo")
     async with db.transaction() as session:
-        assert (await session.exec(select(Customer).where(Customer.tg_user_id == 5))).first() is None
+        assert (await session.exec(select(Customer).where(col(Customer.tg_user_id).in_([5, 6])))).all() == []
 
 
 async def test_a_driver_error_is_raised_as_sqlalchemys(db: Database) -> None:
-    await _conversation(db)  # tg_user_id 1 exists
+    conv_id = await _conversation(db)  # tg_user_id 1 exists
     with pytest.raises(exc.IntegrityError):
         async with db.transaction() as session:
+            await _BY_CONVERSATION.rows(session, {"conversation_id": conv_id})  # begins the transaction
             await _ADD_CUSTOMER.first(session, {"tg_user_id": 1, "tg_chat_id": 1, "first_name": "Twin",
                                                 "created_at": T, **_FLAGS})
+    async with db.transaction() as session:  # the database is usable again, and the row never came
+        assert len((await session.exec(select(Customer).where(Customer.first_name == "Twin"))).all()) == 0
 
 
 async def test_a_missing_parameter_is_named(db: Database) -> None:
@@ -106,16 +111,27 @@ def test_statements_whose_sql_depends_on_the_values_are_refused() -> None:
         Direct(_CUSTOMERS.insert(), column_keys=("tg_user_id", "tg_chat_id"))
 
 
-async def test_statements_are_reported_to_listeners_on_sqlite(db: Database) -> None:
+async def test_statements_run_on_the_driver_are_reported_to_listeners(db: Database) -> None:
     conv_id = await _conversation(db)
     seen: list[str] = []
+    by_engine: list[str] = []
+
+    def engine_ran(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        by_engine.append(statement)
+
     direct.on_statement.append(seen.append)
+    event.listen(db.engine.sync_engine, "before_cursor_execute", engine_ran)
     try:
         async with db.transaction() as session:
-            await _BY_CONVERSATION.rows(session, {"conversation_id": conv_id})
+            for _ in range(3):
+                await _BY_CONVERSATION.rows(session, {"conversation_id": conv_id})
     finally:
         direct.on_statement.remove(seen.append)
-    assert any(sql.startswith("SELECT message.id") for sql in seen) == db.is_sqlite
+        event.remove(db.engine.sync_engine, "before_cursor_execute", engine_ran)
+    ran_directly = sum(sql.startswith("SELECT message.id") for sql in seen)
+    through_sqlalchemy = sum(sql.startswith("SELECT message.id") for sql in by_engine)
+    # SQLite: all on the driver. PostgreSQL: the first begins the transaction, through SQLAlchemy.
+    assert (ran_directly, through_sqlalchemy) == ((3, 0) if db.is_sqlite else (2, 1))
 
 
 async def test_an_added_message_is_stored_once_and_later_changes_are_updates(db: Database) -> None:
