@@ -78,7 +78,7 @@ class Service:
         self._handlers = self._table()
         # Customers' messages that arrive together (the Telegram poller hands different chats' updates over
         # side by side) share one transaction (bot/core/group_commit.py); alone, an event keeps handle's retry.
-        self._group: GroupCommit[Event, Outcome] = GroupCommit(db, "service-group-commit", self._grouped_in,
+        self._group: GroupCommit[Event, Outcome] = GroupCommit(db, "service-group-commit", self._joined,
                                                                alone=self._alone, committed=self._woken)
 
     async def handle(self, event: Event) -> Outcome:
@@ -102,8 +102,8 @@ class Service:
         self._woken(event, outcome)
         return outcome
 
-    async def _grouped_in(self, session: AsyncSession, event: Event) -> Outcome:
-        """One event of a group, in the group's transaction (see GroupCommit)."""
+    async def _joined(self, session: AsyncSession, event: Event) -> Outcome:
+        """One event in a transaction someone else commits: a group's (GroupCommit) or the dispatcher's."""
         with self.tx.joining(session):
             return await self._handlers[type(event)](event)
 
@@ -111,8 +111,7 @@ class Service:
         """`handle` inside the caller's transaction, which commits it (the dispatcher settles a delivery and
         claims the lane's next row in one). The same handler, so still one code path; the caller's commit
         announces the outbox rows it wrote (Database.on_enqueued)."""
-        with self.tx.joining(session):
-            outcome = await self._handlers[type(event)](event)
+        outcome = await self._joined(session, event)
         self._woken(event, outcome)
         return outcome
 
