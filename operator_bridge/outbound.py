@@ -155,12 +155,10 @@ class SlackDeliverer:
         if message.tg_file_id:
             await self.post_pacer.wait(channel)
             return await self.files.mirror(channel, thread_ts, message, self._mirror_args(message, customer))
-        paced = not await self.post_pacer.has_capacity(channel)
-        if paced:
-            # The channel is at its limit: fold this thread's waiting mirror messages into one post so the
+        if await self.post_pacer.wait(channel):
+            # The channel was at its limit: fold this thread's waiting mirror messages into one post so the
             # thread's lag stays bounded instead of growing by a second per message. Gathered once the
             # slot is ours, so that what queued during the wait goes out in this post too.
-            await self.post_pacer.wait(channel)
             batch = await coalesce.waiting_mirrors(self.db, item)
             text, body, count = coalesce.combined_post(
                 [(message, item), *batch], self._author, lambda m: self._mirror_args(m, customer)["text"],
@@ -171,8 +169,6 @@ class SlackDeliverer:
                                                           blocks=body, metadata=_metadata(item, covered),
                                                           unfurl_links=False, unfurl_media=False)
                 return Delivered(slack_channel=channel, slack_ts=resp["ts"], covered=covered)
-        if not paced:
-            await self.post_pacer.wait(channel)
         resp = await self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False,
                                                   unfurl_media=False, metadata=_metadata(item),
                                                   **self._mirror_args(message, customer))

@@ -79,11 +79,12 @@ class Pacer:
         limiter, turn = self._bucket(key)
         return overall_ok and not turn.locked() and limiter.has_capacity()
 
-    async def wait(self, key: Hashable) -> None:
+    async def wait(self, key: Hashable) -> bool:
+        """Until a send to `key` may leave (its slot is then taken); whether that meant waiting, i.e. the
+        budget was at its limit (the caller may then fold what queued meanwhile into this send)."""
         if self._shared is not None:
             try:
-                await self._wait_shared(self._shared, key)
-                return
+                return await self._wait_shared(self._shared, key)
             except Exception as exc:  # the database is away: pacing alone is better than not sending
                 log.warning("shared pacing budget unavailable (%s); using this instance's own", exc)
         # The key's own budget first: waiting on it must not burn the shared budget meanwhile. Waiters take
@@ -91,15 +92,21 @@ class Pacer:
         # from a waiter it just woke, which sends it to the back, so threads sharing a channel could wait
         # many rounds instead of one.
         limiter, turn = self._bucket(key)
+        waits = turn.locked() or not limiter.has_capacity() or (
+            self._overall is not None and not self._overall.has_capacity())
         async with turn:
             await limiter.acquire()
         if self._overall is not None:
             await self._overall.acquire()
+        return waits
 
-    async def _wait_shared(self, budgets: Budgets, key: Hashable) -> None:
+    async def _wait_shared(self, budgets: Budgets, key: Hashable) -> bool:
         _, delay = await budgets.reserve(f"{self._name}:{key}", 1 / self.rate, self.burst)
         await asyncio.sleep(delay)
+        waited = delay > 0
         if self.overall_rate:
             assert self.overall_burst is not None
             _, delay = await budgets.reserve(f"{self._name}:*", 1 / self.overall_rate, int(self.overall_burst))
             await asyncio.sleep(delay)
+            waited = waited or delay > 0
+        return waited

@@ -50,3 +50,13 @@ async def test_the_pacer_forgets_chats_whose_budget_has_drained_and_keeps_those_
         await pacer.wait(chat)
     assert not await pacer.has_capacity("A")  # still paced: its bucket was kept
     assert pacer.held == 3  # A, B and C, which owe time; the drained chat before them is gone
+
+
+async def test_a_send_learns_whether_its_budget_made_it_wait() -> None:
+    pacer = Pacer(50, 2)  # two at once, then one every 20 ms
+    assert [await pacer.wait("C0") for _ in range(2)] == [False, False]  # within the burst
+    assert await pacer.wait("C0") is True  # at the limit: this one waited for its slot
+    assert await pacer.wait("C1") is False  # another channel has its own budget
+    overall = Pacer(1000, 5, overall_rate=50, overall_burst=1)
+    assert await overall.wait("C0") is False
+    assert await overall.wait("C1") is True  # its own budget had room, the overall one did not
