@@ -40,8 +40,9 @@ class DedicatedConnection:
         async with self._lock:
             try:
                 if self._driver is None:
-                    conn = await (await self.db.engine.connect()).execution_options(isolation_level="AUTOCOMMIT")
-                    self._conn, self._driver = conn, (await conn.get_raw_connection()).driver_connection
+                    self._conn = await self.db.engine.connect()  # held at once: _forget closes it on any failure
+                    await self._conn.execution_options(isolation_level="AUTOCOMMIT")
+                    self._driver = (await self._conn.get_raw_connection()).driver_connection
                 return [tuple(row) for row in await self._driver.fetch(sql, *args)]
             except Exception:
                 await self._forget()
