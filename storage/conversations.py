@@ -7,9 +7,11 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, or_
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.direct import Direct
 from storage.models import Conversation, Customer
 
 OPEN_MODES = ("agent", "human")
@@ -23,6 +25,21 @@ _OPEN = (select(Conversation)
          .where(Conversation.customer_id == bindparam("customer_id"), col(Conversation.mode).in_(OPEN_MODES))
          .order_by(col(Conversation.id).desc()))
 _OPEN_LOCKED = _OPEN.with_for_update()
+
+
+_TABLE = Conversation.__table__  # type: ignore[attr-defined]
+# Every customer message and every answer moves one of these: a plain UPDATE, not a unit-of-work flush.
+_STAMPS = {column: Direct(_TABLE.update().where(_TABLE.c.id == bindparam("conversation_id"))
+                          .values({column: bindparam("at")}))
+           for column in ("last_customer_message_at", "last_reply_at")}
+
+
+async def stamp(session: AsyncSession, conv: Conversation, column: str, at: datetime) -> None:
+    """Set one of a stored conversation's timestamps (`_STAMPS`) in the database and on the object, which
+    the ORM then holds as loaded with that value: nothing for a flush to write."""
+    assert conv.id is not None, "a conversation not stored yet is written by the ORM, timestamps included"
+    await _STAMPS[column].execute(session, {"conversation_id": conv.id, "at": at})
+    set_committed_value(conv, column, at)
 
 
 async def get(session: AsyncSession, conversation_id: int, *, lock: bool = False) -> Conversation | None:

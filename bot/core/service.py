@@ -199,11 +199,13 @@ class Service:
             if conv is None:
                 previous = await conversations.get_latest_for_customer(session, _id(customer))
                 conv = Conversation(customer_id=_id(customer), mode=Mode.AGENT.value, mode_since=now,
-                                    opened_at=now, previous_conversation_id=previous.id if previous else None)
-            conv.last_customer_message_at = now
+                                    opened_at=now, previous_conversation_id=previous.id if previous else None,
+                                    last_customer_message_at=now)
+                session.add(conv)
+            else:
+                await conversations.stamp(session, conv, "last_customer_message_at", now)
             if reason is not None:
                 _needs_human(conv, reason, now)
-            session.add(conv)
             await session.flush()
             if (await attribute_reply(session, conv, customer, now=now, window_days=self.campaign_reply_days)
                     and Effect.OPEN_THREAD not in decision.effects):
@@ -280,7 +282,7 @@ class Service:
             if reply.handoff_reason:
                 _needs_human(conv, reply.handoff_reason, now)
             if message is not None:
-                conv.last_reply_at = now
+                await conversations.stamp(session, conv, "last_reply_at", now)
             session.add(conv)
             await fx.apply(session, decision, conv, customer, message=message, texts=self.texts, now=now,
                      reason=reply.handoff_reason)
