@@ -61,6 +61,9 @@ class Coordinator:
             rows = await self._run(_TRY_LANES, LANE_SPACE, ask)
             if rows is None:
                 return []  # the connection is gone, and every lock with it
+            # Lanes taken back from the grace are still ours only if no statement failed meanwhile (a
+            # failure forgets everything held: the connection, and the locks with it, are gone).
+            got = {key for key in got if key in self._held}
             # A hash collision with a lane already held here is granted again (locks are re-entrant per
             # session); each grant is released once, so the counts stay right.
             got |= {str(row[0]) for row in rows}

@@ -26,7 +26,7 @@ _NOW = "extract(epoch from now())"
 # asked for n times moves on n intervals; `b.tat` in RETURNING is the row as written, the last slot's time.
 _RESERVE = f"""
 INSERT INTO pacing_budget AS b (key, tat)
-SELECT k, {_NOW} + n * i FROM unnest($1::text[], $2::int[], $3::float8[]) AS asked(k, n, i)
+SELECT k, {_NOW} + n * i FROM unnest($1::text[], $2::int[], $3::float8[]) AS asked(k, n, i) ORDER BY k
 ON CONFLICT (key) DO UPDATE SET tat = GREATEST(b.tat, {_NOW}) + (EXCLUDED.tat - {_NOW})
 RETURNING b.key, b.tat, {_NOW}
 """
@@ -67,7 +67,9 @@ class SharedBudgets:
             by_key: dict[str, list[_Ask]] = {}
             for ask in asked:
                 by_key.setdefault(ask.key, []).append(ask)
-            keys = list(by_key)
+            # Rows are locked in key order, the same on every instance: two instances' statements over the
+            # same keys queue behind each other instead of deadlocking.
+            keys = sorted(by_key)
             try:
                 rows = await self._conn.fetch(_RESERVE, keys, [len(by_key[k]) for k in keys],
                                               [by_key[k][0].interval for k in keys])

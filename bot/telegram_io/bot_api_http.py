@@ -8,9 +8,10 @@ twice per request. With one `sendMessage` per relayed message it was the largest
 path. Everything above `do_request` (building parameters, reading the JSON reply, error classes, 413s,
 flood control) is still PTB's.
 
-Timeouts keep PTB's meaning and defaults (5 s to connect, read and write; 1 s to wait for a pooled
-connection; 20 s to write a file upload). aiohttp has no write timeout of its own, so each request is
-also bounded by the four together. Proxies come from the environment (HTTPS_PROXY, NO_PROXY and the like),
+Timeouts keep PTB's meaning and defaults (5 s to connect and for each read; 1 s to wait for a pooled
+connection), per socket operation, not per request, so a large file that keeps moving is never cut off.
+aiohttp has no write timeout: a file upload is bounded by ten times PTB's (20 s) in all instead.
+Proxies come from the environment (HTTPS_PROXY, NO_PROXY and the like),
 as with PTB's default transport; they are read once per host, not per request (aiohttp's `trust_env` looks
 them up, and ~/.netrc, on a worker thread for every request: two thread hops per call).
 """
@@ -67,7 +68,7 @@ class AiohttpRequest(BaseRequest):
         fields = request_data.json_parameters if request_data else None
         data: aiohttp.FormData | dict[str, str] | None = fields
         if files:
-            form = aiohttp.FormData()
+            form = aiohttp.FormData(quote_fields=False)  # a file's name as it is ("Счёт (1).pdf"), not %-encoded
             for name, value in (fields or {}).items():
                 form.add_field(name, value)
             for name, (filename, content, mimetype) in files.items():
@@ -77,21 +78,24 @@ class AiohttpRequest(BaseRequest):
         write = _chosen(write_timeout, self._media_write if files else self._write)
         connect = _chosen(connect_timeout, self._connect)
         pool = _chosen(pool_timeout, self._pool)
-        parts = (read, write, connect, pool)
+        # Per socket operation, as PTB means them, not for the whole request: a large file that keeps moving
+        # is never cut off. aiohttp has no write timeout: an upload gets ten times its write timeout in all,
+        # only so that a peer that stopped reading cannot hold it for ever.
         timeout = aiohttp.ClientTimeout(
-            total=None if None in parts else sum(p for p in parts if p is not None),
+            total=write * 10 if files and write is not None else None,
             connect=None if connect is None or pool is None else connect + pool,  # aiohttp's includes the pool
             sock_connect=connect, sock_read=read)
         try:
             async with session.request(method, url, data=data, timeout=timeout, proxy=self._proxy_for(url),
                                        headers={"User-Agent": self.USER_AGENT}) as response:
                 return response.status, await response.read()
+        # Some aiohttp errors quote the URL, whose path carries the bot token: the message is redacted, and the
+        # original is not chained (a logged traceback would print it).
         except TimeoutError as exc:  # aiohttp's own timeouts are TimeoutErrors too
-            raise TimedOut(f"Timed out talking to Telegram ({type(exc).__name__})") from exc
+            raise TimedOut(f"Timed out talking to Telegram ({type(exc).__name__})") from None
         except (aiohttp.ClientError, OSError) as exc:
-            # Some aiohttp errors quote the URL, whose path carries the bot token: never pass that on.
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {_TOKEN_IN_PATH.sub('/bot<token>', str(exc))}"
-                               ) from exc
+                               ) from None
 
     def _proxy_for(self, url: str) -> str | None:
         parsed = urlsplit(url)

@@ -3,12 +3,14 @@ at once, and a drained lane is handed over after a short grace, or kept by its h
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from storage.coordination import Coordinator
+from storage import coordination
+from storage.coordination import LANE_SPACE, Coordinator
 from storage.db import Database
 from tests.support import databases
 
@@ -60,3 +62,28 @@ async def test_closing_hands_over_everything_at_once(two_instances: tuple[Coordi
     await a.release("slack:c1")  # in its grace
     await a.close()
     assert await b.try_lanes(["slack:c1", "slack:c2"]) == ["slack:c1", "slack:c2"]
+
+
+async def test_lanes_kept_through_the_grace_are_given_up_when_the_connection_was_lost_meanwhile(
+        two_instances: tuple[Coordinator, Coordinator], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(coordination, "RELEASE_GRACE", 60.0)  # the grace outlasts the test
+    a, b = two_instances
+    await a.try_lanes(["slack:c0", "slack:c1"])
+    await a.release("slack:c1")  # in its grace, still locked by a's connection
+    # The database ends a's session (a failover, a network cut): its locks go with it.
+    killer = Database(databases.url_for(tmp_path))
+    try:
+        async with killer.engine.connect() as conn:
+            killed = await conn.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_locks WHERE locktype = 'advisory' AND "
+                f"classid = {LANE_SPACE} AND objid = hashtext('slack:c0')::oid AND database = "
+                "(SELECT oid FROM pg_database WHERE datname = current_database()) AND pid <> pg_backend_pid()")
+            assert killed.all() == [(True,)]
+    finally:
+        await killer.dispose()
+    # a's next statement (the leadership check) fails and forgets what it held; the lanes asked for just
+    # after run on a new connection, and c1, lost with the old one, is not handed back as if still held.
+    led, lanes = await asyncio.gather(a.try_lead(), a.try_lanes(["slack:c1", "slack:c2"]))
+    assert not led
+    assert lanes == ["slack:c2"] and not a.holds("slack:c1") and not a.holds("slack:c0")
+    assert await b.try_lanes(["slack:c0", "slack:c1", "slack:c2"]) == ["slack:c0", "slack:c1"]

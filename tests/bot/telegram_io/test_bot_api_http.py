@@ -75,7 +75,9 @@ async def test_an_unreachable_api_is_a_network_error_that_does_not_quote_the_tok
     try:
         with pytest.raises(NetworkError) as caught:
             await request.do_request(f"http://127.0.0.1:{port}/bot123:SECRET/getMe", "POST")
+        # Neither the message nor anything a logged traceback would print (the chain) quotes the token.
         assert "SECRET" not in caught.value.message
+        assert caught.value.__cause__ is None and caught.value.__suppress_context__
     finally:
         await request.shutdown()
 
@@ -144,3 +146,8 @@ async def test_a_proxy_from_the_environment_is_used_unless_the_host_is_excluded(
     finally:
         await request.shutdown()
         await runner.cleanup()
+
+
+async def test_a_file_name_arrives_as_written_not_percent_encoded(tg: FakeTelegram, bot: Bot) -> None:
+    sent = await bot.send_document(1001, document=b"%PDF-1.4 fake", filename="Счёт март (1).pdf")
+    assert sent.document is not None and sent.document.file_name == "Счёт март (1).pdf"
