@@ -27,8 +27,7 @@ from tests.e2e.test_crash import assert_mirrored_once_in_order
 from tests.support import databases
 from tests.support.harness import ALICE, BOB, CHANNEL, WEBHOOK_SECRET
 
-pytestmark = [pytest.mark.skipif(not databases.on_postgres(), reason=(
-    f"several instances need PostgreSQL: set {databases.PG_ENV} (make test-postgres)")), pytest.mark.timeout(120)]
+pytestmark = [databases.postgres_only("several instances need PostgreSQL"), pytest.mark.timeout(120)]
 
 ROOT = Path(__file__).resolve().parents[2]
 CUSTOMERS = list(range(3001, 3101))  # 100 conversations

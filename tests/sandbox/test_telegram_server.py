@@ -15,6 +15,7 @@ from aiohttp import web
 from telegram import error as tg_error
 
 from sandbox.telegram_server import FakeTelegram
+from tests.support.http import local_server
 
 # PTB 22 itself warns about RetryAfter.retry_after becoming a timedelta; not our concern here.
 pytestmark = pytest.mark.filterwarnings("ignore:Deprecated since version v22.2")
@@ -227,14 +228,7 @@ async def test_webhook_delivery_with_secret(bot: telegram.Bot, fake: FakeTelegra
         received.append((await request.json(), secret, request.content_type))
         return web.Response(text="ok")
 
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        port = runner.addresses[0][1]
+    async with local_server(("POST", "/hook", hook)) as port:
         assert await bot.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="s3cr-et_")
         with pytest.raises(tg_error.Conflict):
             await bot.get_updates()
@@ -248,8 +242,6 @@ async def test_webhook_delivery_with_secret(bot: telegram.Bot, fake: FakeTelegra
         assert info.url.endswith("/hook") and info.pending_update_count == 0
         with pytest.raises(tg_error.BadRequest, match=r"(?i)unallowed characters"):
             await bot.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="bad token!")
-    finally:
-        await runner.cleanup()
     assert await bot.delete_webhook()
     await fake.customer_sends(CAROL, "back to polling")
     assert (await bot.get_updates())[0].message.text == "back to polling"

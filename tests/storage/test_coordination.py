@@ -14,23 +14,13 @@ from storage.coordination import LANE_SPACE, Coordinator
 from storage.db import Database
 from tests.support import databases
 
-pytestmark = pytest.mark.skipif(not databases.on_postgres(), reason=(
-    f"lane locks live in PostgreSQL: set {databases.PG_ENV} (make test-postgres)"))
+pytestmark = databases.postgres_only("lane locks live in PostgreSQL")
 
 
 @pytest.fixture
 async def two_instances(tmp_path: Path) -> AsyncIterator[tuple[Coordinator, Coordinator]]:
-    url = databases.url_for(tmp_path)
-    await databases.prepare(url)
-    dbs = [Database(url), Database(url)]
-    coordinators = [Coordinator(db) for db in dbs]
-    try:
-        yield coordinators[0], coordinators[1]
-    finally:
-        for c in coordinators:
-            await c.close()
-        for db in dbs:
-            await db.dispose()
+    async with databases.two_instances_of(tmp_path, Coordinator) as pair:
+        yield pair
 
 
 async def test_a_lane_is_drained_by_one_instance_at_a_time(two_instances: tuple[Coordinator, Coordinator]) -> None:

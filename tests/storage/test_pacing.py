@@ -16,23 +16,13 @@ from storage.db import Database
 from storage.pacing import SharedBudgets
 from tests.support import databases
 
-on_postgres = pytest.mark.skipif(not databases.on_postgres(), reason=(
-    f"shared budgets live in PostgreSQL: set {databases.PG_ENV} (make test-postgres)"))
+on_postgres = databases.postgres_only("shared budgets live in PostgreSQL")
 
 
 @pytest.fixture
 async def two_instances(tmp_path: Path) -> AsyncIterator[tuple[SharedBudgets, SharedBudgets]]:
-    url = databases.url_for(tmp_path)
-    await databases.prepare(url)
-    dbs = [Database(url), Database(url)]
-    budgets = [SharedBudgets(db) for db in dbs]
-    try:
-        yield budgets[0], budgets[1]
-    finally:
-        for b in budgets:
-            await b.close()
-        for db in dbs:
-            await db.dispose()
+    async with databases.two_instances_of(tmp_path, SharedBudgets) as pair:
+        yield pair
 
 
 @on_postgres

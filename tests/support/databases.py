@@ -12,8 +12,12 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Protocol, TypeVar
 
+import pytest
 from sqlalchemy.engine import make_url
 
 from storage.db import Database
@@ -30,6 +34,11 @@ _pg_names: dict[str, str] = {}
 
 def on_postgres() -> bool:
     return PG_URL is not None
+
+
+def postgres_only(why: str) -> pytest.MarkDecorator:
+    """Skips a test (or a module, as `pytestmark`) that needs PostgreSQL, saying why and how to run it."""
+    return pytest.mark.skipif(not on_postgres(), reason=f"{why}: set {PG_ENV} (make test-postgres)")
 
 
 def _pg_dsn(database: str | None = None) -> str:
@@ -65,6 +74,29 @@ async def prepare(url: str, *, migrated: bool = True) -> None:
     template = await _pg_migrated_template() if migrated else "template0"
     await _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     _pg_created.append(name)
+
+
+class _Closable(Protocol):
+    async def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=_Closable)
+
+
+@asynccontextmanager
+async def two_instances_of(tmp_path: Path, make: Callable[[Database], C]) -> AsyncIterator[tuple[C, C]]:
+    """`make` run for two Baton instances (an engine each) sharing one prepared database; both closed after."""
+    url = url_for(tmp_path)
+    await prepare(url)
+    dbs = [Database(url), Database(url)]
+    made = [make(db) for db in dbs]
+    try:
+        yield made[0], made[1]
+    finally:
+        for each in made:
+            await each.close()
+        for db in dbs:
+            await db.dispose()
 
 
 async def drop_created() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 from aiohttp import web
@@ -13,6 +14,7 @@ from telegram.error import BadRequest, NetworkError, TimedOut
 
 from bot.telegram_io.bot_api_http import AiohttpRequest
 from sandbox.telegram_server import FakeTelegram
+from tests.support.http import local_server
 
 
 async def _bot(tg: FakeTelegram, **timeouts: float) -> Bot:
@@ -20,6 +22,16 @@ async def _bot(tg: FakeTelegram, **timeouts: float) -> Bot:
               request=AiohttpRequest(**timeouts), get_updates_request=AiohttpRequest(pool_size=1, **timeouts))
     await bot.initialize()
     return bot
+
+
+@asynccontextmanager
+async def _transport(**timeouts: float) -> AsyncIterator[AiohttpRequest]:
+    request = AiohttpRequest(**timeouts)
+    await request.initialize()
+    try:
+        yield request
+    finally:
+        await request.shutdown()
 
 
 @pytest.fixture
@@ -63,23 +75,14 @@ async def test_a_dropped_connection_is_a_network_error(tg: FakeTelegram, bot: Bo
 
 
 async def test_an_unreachable_api_is_a_network_error_that_does_not_quote_the_token() -> None:
-    server = web.Application()
-    runner = web.AppRunner(server)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    await runner.cleanup()  # nothing listens there now
-    request = AiohttpRequest()
-    await request.initialize()
-    try:
+    async with local_server() as port:
+        pass  # nothing listens there now
+    async with _transport() as request:
         with pytest.raises(NetworkError) as caught:
             await request.do_request(f"http://127.0.0.1:{port}/bot123:SECRET/getMe", "POST")
-        # Neither the message nor anything a logged traceback would print (the chain) quotes the token.
-        assert "SECRET" not in caught.value.message
-        assert caught.value.__cause__ is None and caught.value.__suppress_context__
-    finally:
-        await request.shutdown()
+    # Neither the message nor anything a logged traceback would print (the chain) quotes the token.
+    assert "SECRET" not in caught.value.message
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
 
 
 async def test_a_reply_that_never_comes_is_a_timeout() -> None:
@@ -89,22 +92,12 @@ async def test_a_reply_that_never_comes_is_a_timeout() -> None:
         await release.wait()
         return web.json_response({"ok": True, "result": True})
 
-    server = web.Application()
-    server.router.add_post("/{tail:.*}", stall)
-    runner = web.AppRunner(server)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    request = AiohttpRequest(read_timeout=5.0)
-    await request.initialize()
-    try:
-        with pytest.raises(TimedOut):  # the per-call timeout wins over the default
-            await request.do_request(f"http://127.0.0.1:{port}/botX/getMe", "POST", read_timeout=0.05)
-    finally:
-        release.set()
-        await request.shutdown()
-        await runner.cleanup()
+    async with local_server(("POST", "/{tail:.*}", stall)) as port, _transport(read_timeout=5.0) as request:
+        try:
+            with pytest.raises(TimedOut):  # the per-call timeout wins over the default
+                await request.do_request(f"http://127.0.0.1:{port}/botX/getMe", "POST", read_timeout=0.05)
+        finally:
+            release.set()
 
 
 async def test_a_request_before_initialize_or_after_shutdown_says_so() -> None:
@@ -125,27 +118,16 @@ async def test_a_proxy_from_the_environment_is_used_unless_the_host_is_excluded(
         seen.append(f"{request.method} {request.host}{request.path}")
         return web.json_response({"ok": True, "result": True})
 
-    server = web.Application()
-    server.router.add_route("*", "/{tail:.*}", proxy)
-    runner = web.AppRunner(server)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{port}")
-    monkeypatch.setenv("no_proxy", "direct.example")
-    request = AiohttpRequest()
-    await request.initialize()
-    try:
-        status, body = await request.do_request("http://api.telegram.example/botX/getMe", "POST")
-        assert status == 200 and b'"ok": true' in body
-        assert seen == ["POST api.telegram.example/botX/getMe"]  # asked of the proxy, for the real host
-        with pytest.raises(NetworkError):  # excluded: asked directly, and that host does not exist
-            await request.do_request("http://direct.example/botX/getMe", "POST", connect_timeout=2.0)
-        assert len(seen) == 1
-    finally:
-        await request.shutdown()
-        await runner.cleanup()
+    async with local_server(("*", "/{tail:.*}", proxy)) as port:
+        monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{port}")
+        monkeypatch.setenv("no_proxy", "direct.example")
+        async with _transport() as request:
+            status, body = await request.do_request("http://api.telegram.example/botX/getMe", "POST")
+            assert status == 200 and b'"ok": true' in body
+            assert seen == ["POST api.telegram.example/botX/getMe"]  # asked of the proxy, for the real host
+            with pytest.raises(NetworkError):  # excluded: asked directly, and that host does not exist
+                await request.do_request("http://direct.example/botX/getMe", "POST", connect_timeout=2.0)
+    assert len(seen) == 1
 
 
 async def test_a_file_name_arrives_as_written_not_percent_encoded(tg: FakeTelegram, bot: Bot) -> None:
