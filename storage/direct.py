@@ -28,7 +28,7 @@ Statements with expanding (IN-list) parameters are refused when compiled: their 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from sqlalchemy import exc as sa_exc
@@ -47,6 +47,7 @@ on_statement: list[Callable[[str], None]] = []
 _Processor = Callable[[Any], Any] | None
 _CONNECTION = "baton.direct_connection"  # session.info: (its transaction, the connection, the driver's or None)
 _MISSING = object()
+_ROWS, _COUNT, _MANY = "rows", "count", "many"  # what a Direct call wants back
 _SQLITE = aiosqlite.dialect()
 
 
@@ -112,17 +113,7 @@ class Direct:
 
     async def rows(self, session: AsyncSession, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Every row the statement returns (a SELECT, or RETURNING)."""
-        connection, driver = await _connection(session)
-        if isinstance(driver, PrefetchingConnection):
-            compiled = self._for(connection.dialect)
-            cursor = await _run(driver, compiled, compiled.parameters(params), connection.dialect)
-            return [compiled.row(raw) for raw in await cursor.fetchall()]
-        if driver is not None and driver.is_in_transaction():
-            compiled = self._for(connection.dialect)
-            records = await _run_asyncpg(driver.fetch, compiled, compiled.parameters(params), connection.dialect)
-            return [compiled.row(record) for record in records]
-        result = await connection.execute(self.statement, dict(params))
-        return [tuple(row) for row in result.all()]
+        return cast(list[tuple[Any, ...]], await self._run(session, params, _ROWS))
 
     async def first(self, session: AsyncSession, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         rows = await self.rows(session, params)
@@ -130,32 +121,31 @@ class Direct:
 
     async def execute(self, session: AsyncSession, params: Mapping[str, Any]) -> int:
         """A statement that returns no rows; how many rows it changed."""
-        connection, driver = await _connection(session)
-        if isinstance(driver, PrefetchingConnection):
-            compiled = self._for(connection.dialect)
-            cursor = await _run(driver, compiled, compiled.parameters(params), connection.dialect)
-            return int(cursor.rowcount)
-        if driver is not None and driver.is_in_transaction():
-            compiled = self._for(connection.dialect)
-            status = await _run_asyncpg(driver.execute, compiled, compiled.parameters(params), connection.dialect)
-            count = str(status).rsplit(" ", 1)[-1]  # "UPDATE 3", "INSERT 0 1", "DELETE 0"
-            return int(count) if count.isdigit() else 0
-        result = await connection.execute(self.statement, dict(params))
-        return int(result.rowcount or 0)
+        return cast(int, await self._run(session, params, _COUNT))
 
     async def execute_many(self, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
         """The statement once per row, in order (an INSERT of several rows)."""
+        await self._run(session, rows, _MANY)
+
+    async def _run(self, session: AsyncSession, values: Any, want: str) -> Any:
+        """`values` (a mapping, or one per row for _MANY) bound and run where the session's transaction is;
+        the rows (_ROWS), the count of rows changed (_COUNT) or nothing (_MANY)."""
         connection, driver = await _connection(session)
-        if isinstance(driver, PrefetchingConnection):
+        on_sqlite = isinstance(driver, PrefetchingConnection)
+        if on_sqlite or (driver is not None and driver.is_in_transaction()):
             compiled = self._for(connection.dialect)
-            await _run(driver, compiled, [compiled.parameters(row) for row in rows], connection.dialect, many=True)
-            return
-        if driver is not None and driver.is_in_transaction():
-            compiled = self._for(connection.dialect)
-            await _run_asyncpg(driver.executemany, compiled, [compiled.parameters(row) for row in rows],
-                               connection.dialect, many=True)
-            return
-        await connection.execute(self.statement, [dict(row) for row in rows])
+            params = ([compiled.parameters(row) for row in values] if want == _MANY
+                      else compiled.parameters(values))
+            for listener in on_statement:
+                listener(compiled.sql)
+            run = _on_sqlite if on_sqlite else _on_asyncpg
+            return await run(driver, compiled, params, connection.dialect, want)
+        # Another dialect, or a PostgreSQL transaction not begun yet: SQLAlchemy runs it (and begins it).
+        result = await connection.execute(self.statement, [dict(row) for row in values] if want == _MANY
+                                          else dict(values))
+        if want == _ROWS:
+            return [tuple(row) for row in result.all()]
+        return int(result.rowcount or 0) if want == _COUNT else None
 
 
 async def _connection(session: AsyncSession) -> tuple[AsyncConnection, Any]:
@@ -176,30 +166,34 @@ async def _connection(session: AsyncSession) -> tuple[AsyncConnection, Any]:
     return found
 
 
-async def _run(driver: PrefetchingConnection, compiled: _Compiled, params: list[Any], dialect: Dialect, *,
-               many: bool = False) -> Any:
-    for listener in on_statement:
-        listener(compiled.sql)
+async def _on_sqlite(driver: PrefetchingConnection, compiled: _Compiled, params: list[Any], dialect: Dialect,
+                     want: str) -> Any:
     try:
-        if many:
-            return await driver.executemany(compiled.sql, params)
-        return await driver.execute(compiled.sql, params)
+        if want == _MANY:
+            await driver.executemany(compiled.sql, params)
+            return None
+        cursor = await driver.execute(compiled.sql, params)
     except sqlite3.Error as error:
         raise sa_exc.DBAPIError.instance(compiled.sql, params, error, sqlite3.Error, dialect=dialect) from error
+    if want == _ROWS:
+        return [compiled.row(raw) for raw in await cursor.fetchall()]
+    return int(cursor.rowcount)
 
 
 def _is_asyncpg(driver: object) -> bool:
     return type(driver).__module__.startswith("asyncpg")
 
 
-async def _run_asyncpg(call: Callable[..., Awaitable[Any]], compiled: _Compiled, params: list[Any],
-                       dialect: Dialect, *, many: bool = False) -> Any:
+async def _on_asyncpg(driver: Any, compiled: _Compiled, params: list[Any], dialect: Dialect, want: str) -> Any:
     import asyncpg  # only ever here with asyncpg in use
 
-    for listener in on_statement:
-        listener(compiled.sql)
     try:
-        return await (call(compiled.sql, params) if many else call(compiled.sql, *params))
+        if want == _MANY:
+            await driver.executemany(compiled.sql, params)
+            return None
+        if want == _ROWS:
+            return [compiled.row(record) for record in await driver.fetch(compiled.sql, *params)]
+        status = await driver.execute(compiled.sql, *params)
     except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
         dbapi = cast(Any, dialect.dbapi)
         # The classes SQLAlchemy's asyncpg adapter raises for these (PEP 249's names on its DBAPI module).
@@ -210,3 +204,5 @@ async def _run_asyncpg(call: Callable[..., Awaitable[Any]], compiled: _Compiled,
         translated = kind(f"{type(error)}: {error}")
         translated.pgcode = translated.sqlstate = getattr(error, "sqlstate", None)
         raise sa_exc.DBAPIError.instance(compiled.sql, params, translated, dbapi.Error, dialect=dialect) from error
+    count = str(status).rsplit(" ", 1)[-1]  # "UPDATE 3", "INSERT 0 1", "DELETE 0"
+    return int(count) if count.isdigit() else 0
