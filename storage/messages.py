@@ -11,8 +11,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.direct import Direct
-from storage.models import Conversation, Message
-from storage.text_fold import searchable
+from storage.models import Conversation, Message, fold_message
 
 
 async def get(session: AsyncSession, message_id: int) -> Message | None:
@@ -101,7 +100,7 @@ async def add(session: AsyncSession, message: Message) -> Message:
     state = inspect(message, raiseerr=True)
     if state is None or state.key is not None:  # persistent or detached: it has a row already
         raise ValueError(f"message {message.id} is stored already")
-    message.search_text = searchable(message.text)  # as storage.models' before_insert hook does
+    fold_message(message)  # what storage.models' before_insert hook would do
     row = await _INSERT.first(session, {name: getattr(message, name) for name in _INSERTED})
     assert row is not None
     message.id = row[0]

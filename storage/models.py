@@ -254,7 +254,12 @@ def _fold_customer(_mapper: object, _connection: object, customer: Customer) -> 
     customer.search_name = fold(" ".join(p for p in (customer.first_name, customer.last_name, customer.username) if p))
 
 
+def fold_message(message: Message) -> None:
+    """The folded text search reads, kept beside the text (also by messages.add, which bypasses the hooks)."""
+    message.search_text = searchable(message.text)
+
+
 @event.listens_for(Message, "before_insert")
 @event.listens_for(Message, "before_update")
 def _fold_message(_mapper: object, _connection: object, message: Message) -> None:
-    message.search_text = searchable(message.text)
+    fold_message(message)
