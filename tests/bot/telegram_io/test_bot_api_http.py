@@ -133,3 +133,19 @@ async def test_a_proxy_from_the_environment_is_used_unless_the_host_is_excluded(
 async def test_a_file_name_arrives_as_written_not_percent_encoded(tg: FakeTelegram, bot: Bot) -> None:
     sent = await bot.send_document(1001, document=b"%PDF-1.4 fake", filename="Счёт март (1).pdf")
     assert sent.document is not None and sent.document.file_name == "Счёт март (1).pdf"
+
+
+async def test_a_slow_reply_that_keeps_coming_is_not_cut_off() -> None:
+    async def trickle(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        for _ in range(8):  # 0.8 s in all, more than all the timeouts together; never 0.3 s without a byte
+            await response.write(b" ")
+            await asyncio.sleep(0.1)
+        await response.write(b'{"ok": true, "result": true}')
+        return response
+
+    async with local_server(("POST", "/{tail:.*}", trickle)) as port, \
+            _transport(connect_timeout=0.1, read_timeout=0.3, write_timeout=0.1, pool_timeout=0.1) as request:
+        status, body = await request.do_request(f"http://127.0.0.1:{port}/botX/getFile", "POST")
+    assert status == 200 and body.strip() == b'{"ok": true, "result": true}'
