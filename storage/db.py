@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import PoolResetState
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -41,7 +41,7 @@ def before_commit(session: AsyncSession, callback: Callable[[AsyncSession], Awai
 def create_engine(url: str, *, busy_timeout: float = 30.0) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        return _server_engine(url, on_asyncpg=parsed.get_driver_name() == "asyncpg")
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -86,6 +86,22 @@ def create_engine(url: str, *, busy_timeout: float = 30.0) -> AsyncEngine:
             raise DBAPIError.instance(_BEGIN, (), error, sqlite3.Error, dialect=conn.dialect) from error
         finally:
             cursor.close()
+
+    return engine
+
+
+def _server_engine(url: str, *, on_asyncpg: bool) -> AsyncEngine:
+    """A pooled engine that never hands out a connection the server has already closed (a restart, a failover,
+    an idle timeout). SQLAlchemy's pre-ping asks the server, three round trips per checkout on asyncpg (it
+    wraps its ping in a transaction, for pgbouncer); asyncpg already knows, for free, once the server has
+    closed the socket, so on asyncpg the checkout asks it instead. A connection cut without the socket
+    closing fails its first statement like any connection cut mid-transaction."""
+    engine = create_async_engine(url, pool_pre_ping=not on_asyncpg, pool_size=10, max_overflow=10)
+    if on_asyncpg:
+        @event.listens_for(engine.sync_engine, "checkout")
+        def _on_checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+            if dbapi_conn.driver_connection.is_closed():
+                raise DisconnectionError("the server closed this pooled connection")  # the pool takes another
 
     return engine
 
