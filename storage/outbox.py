@@ -17,12 +17,42 @@ from storage.db import ENQUEUED, before_commit
 from storage.direct import Direct
 from storage.models import Conversation, Customer, Message, OutboxItem, utcnow
 
-# session.info key: the rows enqueued in this transaction and not written yet.
+# session.info key: what this transaction has for the outbox and has not written yet (_Unwritten).
 _UNWRITTEN = "baton.outbox_unwritten"
 _TABLE = OutboxItem.__table__  # type: ignore[attr-defined]
 _COLUMNS = ("destination", "lane", "conversation_id", "kind", "message_id", "payload", "status", "attempts",
             "next_attempt_at", "last_error", "created_at", "done_at")
 _INSERT = Direct(_TABLE.insert(), column_keys=_COLUMNS)
+# Plain (Core) updates: the ORM's version would look for loaded rows to synchronise, on every delivery.
+_FINISH = Direct(_TABLE.update().where(_TABLE.c.id == bindparam("item_id"))
+                 .values(status=bindparam("status"), last_error=bindparam("error"), done_at=bindparam("done_at")))
+# Written before each attempt and overwritten when it is settled: finding it on a row later means the
+# process died during that attempt, so the platform may or may not have the message.
+IN_FLIGHT = "delivery in progress"
+_MARK_ATTEMPT = Direct(_TABLE.update().where(_TABLE.c.id == bindparam("item_id"))
+                       .values(attempts=_TABLE.c.attempts + 1, last_error=IN_FLIGHT))
+
+
+class _Unwritten:
+    """The outbox writes of one transaction, kept until it commits or reads the outbox, then written one
+    statement per kind of write (on PostgreSQL, asyncpg pipelines a statement's rows in one round trip):
+    new rows, settled rows, and rows whose attempt begins. The dispatcher settles and claims several lanes
+    in one transaction; written one by one, these were a third of a relayed message's statements."""
+
+    __slots__ = ("attempted", "finished", "inserts")
+
+    def __init__(self) -> None:
+        self.inserts: list[dict[str, Any]] = []
+        self.finished: list[dict[str, Any]] = []
+        self.attempted: list[dict[str, Any]] = []
+
+
+def _unwritten(session: AsyncSession) -> _Unwritten:
+    unwritten = session.info.get(_UNWRITTEN)
+    if unwritten is None:
+        unwritten = session.info[_UNWRITTEN] = _Unwritten()
+        before_commit(session, write_enqueued)
+    return unwritten
 
 
 def enqueue(session: AsyncSession, *, destination: str, lane: str, kind: str,
@@ -32,21 +62,38 @@ def enqueue(session: AsyncSession, *, destination: str, lane: str, kind: str,
     statement before the transaction commits (or before anything in it reads the outbox): not one ORM
     insert each, which measured as a large share of a relayed message's cost."""
     at = now or utcnow()
-    rows = session.info.get(_UNWRITTEN)
-    if rows is None:
-        rows = session.info[_UNWRITTEN] = []
-        before_commit(session, write_enqueued)
-    rows.append({"destination": destination, "lane": lane, "conversation_id": conversation_id, "kind": kind,
-                 "message_id": message_id, "payload": json.dumps(payload or {}), "status": "pending",
-                 "attempts": 0, "next_attempt_at": at, "last_error": None, "created_at": utcnow(), "done_at": None})
+    _unwritten(session).inserts.append({
+        "destination": destination, "lane": lane, "conversation_id": conversation_id, "kind": kind,
+        "message_id": message_id, "payload": json.dumps(payload or {}), "status": "pending", "attempts": 0,
+        "next_attempt_at": at, "last_error": None, "created_at": utcnow(), "done_at": None})
     session.info.setdefault(ENQUEUED, set()).add((destination, lane))
 
 
+def finish(session: AsyncSession, item_id: int, *, status: str, error: str | None = None) -> None:
+    """Settle a row (done, failed): written with the transaction's other outbox writes (see _Unwritten)."""
+    _unwritten(session).finished.append({"item_id": item_id, "status": status, "error": error, "done_at": utcnow()})
+
+
+def mark_attempt(session: AsyncSession, item_id: int) -> None:
+    """Record that an attempt at this row begins (IN_FLIGHT, one more attempt), in the claiming transaction:
+    committed before the attempt is made."""
+    _unwritten(session).attempted.append({"item_id": item_id})
+
+
 async def write_enqueued(session: AsyncSession) -> None:
-    """Write the rows enqueued so far in this transaction (ids follow the order they were enqueued in)."""
-    rows = session.info.pop(_UNWRITTEN, None)
-    if rows:
-        await _INSERT.execute_many(session, rows)
+    """Write this transaction's outbox writes so far: new rows (ids follow the order they were enqueued in),
+    then settled rows, then begun attempts."""
+    unwritten = session.info.get(_UNWRITTEN)
+    if unwritten is None:
+        return
+    inserts, finished, attempted = unwritten.inserts, unwritten.finished, unwritten.attempted
+    unwritten.inserts, unwritten.finished, unwritten.attempted = [], [], []
+    if inserts:
+        await _INSERT.execute_many(session, inserts)
+    if finished:
+        await _FINISH.execute_many(session, finished)
+    if attempted:
+        await _MARK_ATTEMPT.execute_many(session, attempted)
 
 
 def payload_of(item: OutboxItem) -> dict[str, Any]:
@@ -75,48 +122,44 @@ async def scan_heads(session: AsyncSession, destination: str, now: datetime, *,
     return due, (min(later) if later else None)
 
 
-async def head_of_lane(session: AsyncSession, destination: str, lane: str) -> OutboxItem | None:
-    await write_enqueued(session)  # this transaction's own rows are part of what it reads
-    stmt = (select(OutboxItem)
-            .where(OutboxItem.destination == destination, OutboxItem.lane == lane, OutboxItem.status == "pending")
-            .order_by(col(OutboxItem.id)).limit(1))
-    return (await session.exec(stmt)).first()
-
-
-_HEAD_ID = (select(func.min(OutboxItem.id))
-            .where(col(OutboxItem.destination) == bindparam("destination"), col(OutboxItem.lane) == bindparam("lane"),
-                   col(OutboxItem.status) == "pending")
-            .scalar_subquery())
+# The first pending row of each lane asked for.
+_HEAD_IDS = (select(func.min(OutboxItem.id))
+             .where(col(OutboxItem.destination) == bindparam("destination"),
+                    col(OutboxItem.lane).in_(bindparam("lanes", expanding=True)), col(OutboxItem.status) == "pending")
+             .group_by(col(OutboxItem.lane)))
 _BEHIND = aliased(OutboxItem)
 # Whether rows wait behind the head: when none does, the dispatcher need not look again after settling it
 # (rows written later announce themselves: Database.on_enqueued).
-_MORE = (exists().where(col(_BEHIND.destination) == bindparam("destination"), col(_BEHIND.lane) == bindparam("lane"),
+_MORE = (exists().where(col(_BEHIND.destination) == col(OutboxItem.destination),
+                        col(_BEHIND.lane) == col(OutboxItem.lane),
                         col(_BEHIND.status) == "pending", col(_BEHIND.id) > col(OutboxItem.id))
          .label("more"))
 # With the rows its delivery reads, in the same statement. populate_existing: the dispatcher claims in the
-# transaction that settled the previous row, which may have loaded some of them already.
+# transaction that settled the previous rows, which may have loaded some of them already.
 # (SQLAlchemy's select: sqlmodel's is typed for at most four columns.)
-_CLAIM_HEAD = (sa_select(OutboxItem, Conversation, Customer, Message, _MORE)
-               .outerjoin(Conversation, col(Conversation.id) == col(OutboxItem.conversation_id))
-               .outerjoin(Customer, col(Customer.id) == col(Conversation.customer_id))
-               .outerjoin(Message, col(Message.id) == col(OutboxItem.message_id))
-               .where(col(OutboxItem.id) == _HEAD_ID, col(OutboxItem.status) == "pending")
-               .with_for_update(of=OutboxItem, skip_locked=True).execution_options(populate_existing=True))
+_CLAIM_HEADS = (sa_select(OutboxItem, Conversation, Customer, Message, _MORE)
+                .outerjoin(Conversation, col(Conversation.id) == col(OutboxItem.conversation_id))
+                .outerjoin(Customer, col(Customer.id) == col(Conversation.customer_id))
+                .outerjoin(Message, col(Message.id) == col(OutboxItem.message_id))
+                .where(col(OutboxItem.id).in_(_HEAD_IDS), col(OutboxItem.status) == "pending")
+                .with_for_update(of=OutboxItem, skip_locked=True).execution_options(populate_existing=True))
 
 # The head, its conversation, that conversation's customer, its message, and whether rows wait behind it.
 Claimed = tuple[OutboxItem, Conversation | None, Customer | None, Message | None, bool]
 
 
-async def claim_head(session: AsyncSession, destination: str, lane: str) -> Claimed | None:
-    """The lane's first pending row (with its conversation, that conversation's customer and its message,
-    and whether more rows are pending behind it), locked until the caller's transaction ends; None when
-    there is none or another transaction holds it. SKIP LOCKED applies to the head only: skipping to the
-    second row would break the lane's order, so a locked head means "not now". (SQLite renders no FOR
-    UPDATE: one writer.)"""
+async def claim_heads(session: AsyncSession, destination: str, lanes: Sequence[str]) -> dict[str, Claimed]:
+    """Each lane's first pending row (with its conversation, that conversation's customer and its message,
+    and whether more rows are pending behind it), locked until the caller's transaction ends, by lane: one
+    statement for all of them. A lane with no pending row, or whose head another transaction holds, is
+    missing. SKIP LOCKED applies to heads only: skipping to the second row would break the lane's order,
+    so a locked head means "not now". (SQLite renders no FOR UPDATE: one writer.)"""
     await write_enqueued(session)  # this transaction's own rows are part of what it reads
-    params = {"destination": destination, "lane": lane}
-    row = (await session.exec(_CLAIM_HEAD, params=params)).first()  # type: ignore[call-overload]
-    return (row[0], row[1], row[2], row[3], bool(row[4])) if row is not None else None
+    if not lanes:
+        return {}
+    params = {"destination": destination, "lanes": list(lanes)}
+    rows = (await session.exec(_CLAIM_HEADS, params=params)).all()  # type: ignore[call-overload]
+    return {row[0].lane: (row[0], row[1], row[2], row[3], bool(row[4])) for row in rows}
 
 
 async def find_pending_after(session: AsyncSession, destination: str, lane: str, after_id: int, *,
@@ -129,33 +172,20 @@ async def find_pending_after(session: AsyncSession, destination: str, lane: str,
     return (await session.exec(stmt)).all()
 
 
-# Plain (Core) updates: the ORM's version would look for loaded rows to synchronise, on every delivery.
-_FINISH = Direct(_TABLE.update().where(_TABLE.c.id == bindparam("item_id"))
-                 .values(status=bindparam("status"), last_error=bindparam("error"), done_at=bindparam("done_at")))
-
-
-async def finish(session: AsyncSession, item_id: int, *, status: str, error: str | None = None) -> None:
-    await _FINISH.execute(session, {"item_id": item_id, "status": status, "error": error, "done_at": utcnow()})
-
-
-# Written before each attempt and overwritten when it is settled: finding it on a row later means the
-# process died during that attempt, so the platform may or may not have the message.
-IN_FLIGHT = "delivery in progress"
-_MARK_ATTEMPT = Direct(_TABLE.update().where(_TABLE.c.id == bindparam("item_id"))
-                       .values(attempts=_TABLE.c.attempts + 1, last_error=IN_FLIGHT))
-
-
-async def mark_attempt(session: AsyncSession, item_id: int) -> None:
-    await _MARK_ATTEMPT.execute(session, {"item_id": item_id})
-
-
 async def retry_later(session: AsyncSession, item_id: int, at: datetime, error: str,
                       progress: dict[str, Any] | None = None) -> None:
+    await write_enqueued(session)  # its settle or attempt, if written in this transaction, comes first
     values: dict[str, Any] = {"next_attempt_at": at, "last_error": error}
     if progress:
         item = await session.get(OutboxItem, item_id)
         values["payload"] = json.dumps({**(payload_of(item) if item else {}), **progress})
     await session.exec(_TABLE.update().where(_TABLE.c.id == item_id).values(**values))
+
+
+async def get(session: AsyncSession, item_id: int) -> OutboxItem | None:
+    """A row as this transaction has it (what it settled is written first)."""
+    await write_enqueued(session)
+    return await session.get(OutboxItem, item_id, populate_existing=True)
 
 
 async def cancel_pending(session: AsyncSession, *, destination: str, conversation_id: int,

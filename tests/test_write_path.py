@@ -26,9 +26,10 @@ EXEMPT = {
     # on the row (what a crash leaves for the next attempt to see), not a state change of the conversation.
     ("bot.core.dispatch", "storage.outbox.mark_attempt"),
 }
-# Outbox rows are written at commit, together: `enqueue` is the write (it only collects the row), and
-# `write_enqueued`, which the outbox's readers also call first, writes what was enqueued, nothing new.
-COLLECTING_WRITERS = {"storage.outbox.enqueue"}
+# Outbox writes are made at commit, together: `enqueue`, `finish` and `mark_attempt` are the writes (they
+# only collect them), and `write_enqueued`, which the outbox's readers also call first, writes what was
+# collected, nothing new.
+COLLECTING_WRITERS = {"storage.outbox.enqueue", "storage.outbox.finish", "storage.outbox.mark_attempt"}
 WRITES_COLLECTED = {"storage.outbox.write_enqueued"}
 # Storage modules of coordination, not state: lane and leader locks, shared rate budgets, schema upgrades.
 INFRASTRUCTURE = {"storage.coordination", "storage.pacing", "storage.dedicated", "storage.migrate", "storage.db"}

@@ -87,7 +87,7 @@ class Dispatcher:
         self._tasks = TaskGroup(f"dispatch-{self.destination}")
         # Lanes that settle or claim at about the same time share one transaction (bot/core/group_commit.py).
         self._group: GroupCommit[_Request, tuple[str | None, Claimed]] = GroupCommit(
-            db, f"commit-{self.destination}", self._apply)
+            db, f"commit-{self.destination}", apply_all=self._apply)
         # The loop that finds work and starts lanes; the lanes themselves are tasks of `_tasks`.
         self.worker = Worker(f"dispatcher-{self.destination}", self._step, backoff_max=idle_poll_seconds)
 
@@ -242,32 +242,40 @@ class Dispatcher:
         """Record the result and, unless `lane` is None, claim the lane's next row: one transaction."""
         return await self._group.submit(_Request(lane, (item, loaded, result, now)))
 
-    async def _apply(self, session: AsyncSession, request: _Request) -> tuple[str | None, Claimed]:
-        author = None
-        if request.settle is not None:
-            item, loaded, result, now = request.settle
-            if isinstance(result, Delivered) and result.then is not None:
-                await self.handle_in(session, result.then)  # what the delivery learnt, committed with its settle
-            settled = await self.handle_in(session, DeliverySettled(item, result, now, self.retry_base_seconds, loaded))
-            author = settled.author
-        return author, (await self._claim_in(session, request.lane) if request.lane is not None else NOTHING)
+    async def _apply(self, session: AsyncSession, requests: list[_Request]) -> list[tuple[str | None, Claimed]]:
+        """Settle the group's deliveries, in order, then claim the next row of each lane that asked: one
+        statement for all the claims, after the settles, which it must see."""
+        authors = [await self._settle_in(session, *request.settle) if request.settle is not None else None
+                   for request in requests]
+        claimed = await self._claim_in(session, [request.lane for request in requests if request.lane is not None])
+        return [(author, claimed.get(request.lane, NOTHING) if request.lane is not None else NOTHING)
+                for author, request in zip(authors, requests, strict=True)]
 
-    async def _claim_in(self, session: AsyncSession, lane: str) -> Claimed:
-        """The lane's head if it is due, its attempt recorded (IN_FLIGHT) in the transaction that locked it."""
-        claimed = await outbox.claim_head(session, self.destination, lane)
-        if claimed is None:
-            return NOTHING
-        item, conv, customer, message, more = claimed
-        if item.next_attempt_at > self.clock.now() + timedelta(milliseconds=1):
-            return Claimed(None, not_due=True)
-        assert item.id is not None
-        # The deliverer must see the row as it was before this attempt (last_error tells it whether a
-        # previous attempt was cut short), so the update must not touch this object.
-        session.expunge(item)
-        await outbox.mark_attempt(session, item.id)
-        if customer is None and item.lane.startswith("customer:"):  # a Telegram row of no conversation
-            customer = await session.get(Customer, int(item.lane.split(":", 1)[1]))
-        return Claimed((item, await loaded_for(session, item, conv, customer, message)), more=more)
+    async def _settle_in(self, session: AsyncSession, item: OutboxItem, loaded: Loaded, result: Result,
+                         now: datetime) -> str | None:
+        if isinstance(result, Delivered) and result.then is not None:
+            await self.handle_in(session, result.then)  # what the delivery learnt, committed with its settle
+        settled = await self.handle_in(session, DeliverySettled(item, result, now, self.retry_base_seconds, loaded))
+        return settled.author
+
+    async def _claim_in(self, session: AsyncSession, lanes: list[str]) -> dict[str, Claimed]:
+        """Each lane's head if it is due, its attempt recorded (IN_FLIGHT) in the transaction that locked it."""
+        claimed: dict[str, Claimed] = {}
+        due_by = self.clock.now() + timedelta(milliseconds=1)
+        for lane, (item, conv, customer, message, more) in (
+                await outbox.claim_heads(session, self.destination, lanes)).items():
+            if item.next_attempt_at > due_by:
+                claimed[lane] = Claimed(None, not_due=True)
+                continue
+            assert item.id is not None
+            # The deliverer must see the row as it was before this attempt (last_error tells it whether a
+            # previous attempt was cut short): a later load in this transaction must not refresh this object.
+            session.expunge(item)
+            outbox.mark_attempt(session, item.id)
+            if customer is None and item.lane.startswith("customer:"):  # a Telegram row of no conversation
+                customer = await session.get(Customer, int(item.lane.split(":", 1)[1]))
+            claimed[lane] = Claimed((item, await loaded_for(session, item, conv, customer, message)), more=more)
+        return claimed
 
     async def _deliver(self, item: OutboxItem, loaded: Loaded) -> Result:
         if loaded.unusable is not None:

@@ -1,7 +1,9 @@
 """Group commit: requests that arrive while a transaction is being committed share the next one.
 
 A short transaction's fixed cost (session, connection, BEGIN, COMMIT) is a large part of its cost, so the
-dispatcher's settles and claims, and customers' messages, are committed in groups. Each caller still gets
+dispatcher's settles and claims, and customers' messages, are committed in groups. A group is applied
+request by request (`apply_in`), or all at once (`apply_all`: the dispatcher claims every lane of its
+group with one statement). Each caller still gets
 its outcome only once the transaction holding its request has committed, so nothing about order or crash
 safety changes for it. When a group's transaction fails, each request is run again on its own, so that
 only the failing one's caller sees an error.
@@ -25,12 +27,16 @@ Out = TypeVar("Out")
 
 
 class GroupCommit(Generic[R, Out]):
-    def __init__(self, db: Database, name: str, apply_in: Callable[[AsyncSession, R], Awaitable[Out]], *,
+    def __init__(self, db: Database, name: str, apply_in: Callable[[AsyncSession, R], Awaitable[Out]] | None = None,
+                 *, apply_all: Callable[[AsyncSession, list[R]], Awaitable[list[Out]]] | None = None,
                  alone: Callable[[R], Awaitable[Out]] | None = None,
                  committed: Callable[[R, Out], None] = lambda _request, _outcome: None) -> None:
+        if (apply_in is None) == (apply_all is None):
+            raise ValueError("give apply_in or apply_all")
         self.db = db
         self.name = name
         self.apply_in = apply_in  # one request, inside the shared transaction
+        self.apply_all = apply_all or self._each  # the group's requests, inside its transaction, in order
         self.alone = alone or self._in_own_transaction  # one request, on its own (a group of one, a retry)
         self.committed = committed  # after a group's commit, for each of its requests
         self._waiting: list[tuple[R, asyncio.Future[Out]]] = []
@@ -48,9 +54,14 @@ class GroupCommit(Generic[R, Out]):
         if self._committer is not None:
             await asyncio.gather(self._committer, return_exceptions=True)
 
+    async def _each(self, session: AsyncSession, requests: list[R]) -> list[Out]:
+        assert self.apply_in is not None
+        return [await self.apply_in(session, request) for request in requests]
+
     async def _in_own_transaction(self, request: R) -> Out:
         async with self.db.transaction() as session:
-            return await self.apply_in(session, request)
+            [outcome] = await self.apply_all(session, [request])
+            return outcome
 
     async def _commit_groups(self) -> None:
         group: list[tuple[R, asyncio.Future[Out]]] = []
@@ -60,7 +71,7 @@ class GroupCommit(Generic[R, Out]):
                 if len(group) > 1:
                     try:
                         async with self.db.transaction() as session:
-                            outcomes = [await self.apply_in(session, request) for request, _ in group]
+                            outcomes = await self.apply_all(session, [request for request, _ in group])
                     except Exception:
                         log.info("%s: a group of %s failed together; running each alone", self.name, len(group))
                     else:

@@ -49,17 +49,17 @@ async def settle_in(session: AsyncSession, item: OutboxItem, result: Result, now
     if isinstance(result, Failed):
         log.error("outbox %s (%s/%s, conversation %s) failed: %s", item.id, item.destination, item.kind,
                   item.conversation_id, result.reason)
-        await outbox.finish(session, item.id, status="failed", error=result.reason)
+        outbox.finish(session, item.id, status="failed", error=result.reason)
         on_failed = _entry(ON_FAILED, item, loaded)
         if on_failed is None or not await on_failed(session, item, result, now, loaded):
             await _made_visible(session, item, result, now)
         return None
-    await outbox.finish(session, item.id, status="done", error=result.skipped)
+    outbox.finish(session, item.id, status="done", error=result.skipped)
     author = await _delivered(session, item, result, now, loaded)
     for covered_id in result.covered:
-        covered = await session.get(OutboxItem, covered_id)
+        covered = await outbox.get(session, covered_id)
         if covered is not None and covered.status == "pending":
-            await outbox.finish(session, covered_id, status="done", error=f"posted with outbox {item.id}")
+            outbox.finish(session, covered_id, status="done", error=f"posted with outbox {item.id}")
             await _delivered(session, covered, result, now)
     return author
 
