@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -17,10 +17,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import direct, sqlite_driver
 
-# session.info keys: the outbox lanes a transaction wrote to; what to call once it has committed.
+# session.info keys: the outbox lanes a transaction wrote to; what to call once it has committed; its
+# deferred writes.
 ENQUEUED = "baton.enqueued"
 AFTER_COMMIT = "baton.after_commit"
 BEFORE_COMMIT = "baton.before_commit"
+DEFERRED = "baton.deferred"
 _BEGIN = "BEGIN IMMEDIATE"
 
 
@@ -29,6 +31,29 @@ def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
     callbacks: list[Callable[[], None]] = session.info.setdefault(AFTER_COMMIT, [])
     if callback not in callbacks:
         callbacks.append(callback)
+
+
+def defer(session: AsyncSession, statement: direct.Direct, row: Mapping[str, Any]) -> None:
+    """Run `statement` with `row` later in this transaction: before it commits, or when `write_deferred` is
+    called (by any read of what such writes change), together with the other rows deferred for the same
+    statement, as one statement (on PostgreSQL, asyncpg pipelines its rows in one round trip). For writes
+    that nothing in the transaction reads back except through a function that writes them first: the
+    dispatcher settles and claims several lanes in one transaction, and written one by one these writes
+    were a third of a relayed message's statements."""
+    deferred: dict[direct.Direct, list[Mapping[str, Any]]] | None = session.info.get(DEFERRED)
+    if deferred is None:
+        deferred = session.info[DEFERRED] = {}
+        before_commit(session, write_deferred)
+    deferred.setdefault(statement, []).append(row)
+
+
+async def write_deferred(session: AsyncSession) -> None:
+    """Write what this transaction deferred so far: statement by statement in the order each was first
+    deferred, each statement's rows in the order given."""
+    deferred = session.info.get(DEFERRED)
+    while deferred:
+        statement = next(iter(deferred))
+        await statement.execute_many(session, deferred.pop(statement))
 
 
 def before_commit(session: AsyncSession, callback: Callable[[AsyncSession], Awaitable[None]]) -> None:

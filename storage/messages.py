@@ -10,15 +10,18 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import defer, write_deferred
 from storage.direct import Direct
 from storage.models import Conversation, Message, fold_message
 
 
 async def get(session: AsyncSession, message_id: int) -> Message | None:
+    await write_deferred(session)  # platform ids set in this transaction (set_platform_ids)
     return await session.get(Message, message_id)
 
 
 async def get_by_slack_ts(session: AsyncSession, conversation_id: int, slack_ts: str) -> Message | None:
+    await write_deferred(session)  # platform ids set in this transaction (set_platform_ids)
     stmt = select(Message).where(Message.conversation_id == conversation_id, Message.slack_ts == slack_ts)
     return (await session.exec(stmt)).first()
 
@@ -55,6 +58,7 @@ async def recent_turns(session: AsyncSession, conversation_id: int, *,
 
 async def find_recent(session: AsyncSession, conversation_id: int, *, limit: int = 20) -> Sequence[Message]:
     """The last `limit` messages, oldest first."""
+    await write_deferred(session)  # platform ids set in this transaction (set_platform_ids)
     rows = await session.exec(_RECENT, params={"conversation_id": conversation_id, "limit": limit})
     return list(reversed(rows.all()))
 
@@ -62,6 +66,7 @@ async def find_recent(session: AsyncSession, conversation_id: int, *, limit: int
 async def find_since_last_agent_reply(session: AsyncSession, conversation_id: int, *, until: datetime,
                                       limit: int) -> Sequence[Message]:
     """Messages (not notes) after the agent's last reply up to `until`, oldest first: the latest `limit`."""
+    await write_deferred(session)  # platform ids set in this transaction (set_platform_ids)
     last_agent = (select(func.coalesce(func.max(Message.id), 0))
                   .where(Message.conversation_id == conversation_id, Message.author == "agent",
                          col(Message.created_at) <= until)
@@ -81,6 +86,7 @@ async def latest_customer_message_id(session: AsyncSession, conversation_id: int
 
 async def get_from_customer(session: AsyncSession, customer_id: int, tg_message_id: int) -> Message | None:
     """The customer's own message with this Telegram id (ids are per chat; the bot's share the sequence)."""
+    await write_deferred(session)  # platform ids set in this transaction (set_platform_ids)
     stmt = (select(Message).join(Conversation, col(Conversation.id) == col(Message.conversation_id))
             .where(Conversation.customer_id == customer_id, Message.author == "customer",
                    Message.tg_message_id == tg_message_id)
@@ -115,11 +121,13 @@ _SET_TG_ID = Direct(_TABLE.update().where(_TABLE.c.id == bindparam("message_id")
                     .values(tg_message_id=bindparam("tg_message_id")))
 
 
-async def set_platform_ids(session: AsyncSession, message_id: int, *, slack_ts: str | None = None,
-                           tg_message_id: int | None = None) -> None:
-    """Where a delivered message now lives; a plain update, since the settling transaction has no need
-    to load the row (it runs once per delivery)."""
+def set_platform_ids(session: AsyncSession, message_id: int, *, slack_ts: str | None = None,
+                     tg_message_id: int | None = None) -> None:
+    """Where a delivered message now lives: a plain update, since the settling transaction has no need to
+    load the row (it runs once per delivery), deferred (storage.db.defer) so that the deliveries a
+    transaction settles together are written together. This module's readers, and the outbox's claim
+    (which loads the messages it delivers), write them first."""
     if slack_ts is not None:
-        await _SET_SLACK_TS.execute(session, {"message_id": message_id, "slack_ts": slack_ts})
+        defer(session, _SET_SLACK_TS, {"message_id": message_id, "slack_ts": slack_ts})
     if tg_message_id is not None:
-        await _SET_TG_ID.execute(session, {"message_id": message_id, "tg_message_id": tg_message_id})
+        defer(session, _SET_TG_ID, {"message_id": message_id, "tg_message_id": tg_message_id})

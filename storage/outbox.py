@@ -13,12 +13,10 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import ENQUEUED, before_commit
+from storage.db import ENQUEUED, defer, write_deferred
 from storage.direct import Direct
 from storage.models import Conversation, Customer, Message, OutboxItem, utcnow
 
-# session.info key: what this transaction has for the outbox and has not written yet (_Unwritten).
-_UNWRITTEN = "baton.outbox_unwritten"
 _TABLE = OutboxItem.__table__  # type: ignore[attr-defined]
 _COLUMNS = ("destination", "lane", "conversation_id", "kind", "message_id", "payload", "status", "attempts",
             "next_attempt_at", "last_error", "created_at", "done_at")
@@ -33,28 +31,6 @@ _MARK_ATTEMPT = Direct(_TABLE.update().where(_TABLE.c.id == bindparam("item_id")
                        .values(attempts=_TABLE.c.attempts + 1, last_error=IN_FLIGHT))
 
 
-class _Unwritten:
-    """The outbox writes of one transaction, kept until it commits or reads the outbox, then written one
-    statement per kind of write (on PostgreSQL, asyncpg pipelines a statement's rows in one round trip):
-    new rows, settled rows, and rows whose attempt begins. The dispatcher settles and claims several lanes
-    in one transaction; written one by one, these were a third of a relayed message's statements."""
-
-    __slots__ = ("attempted", "finished", "inserts")
-
-    def __init__(self) -> None:
-        self.inserts: list[dict[str, Any]] = []
-        self.finished: list[dict[str, Any]] = []
-        self.attempted: list[dict[str, Any]] = []
-
-
-def _unwritten(session: AsyncSession) -> _Unwritten:
-    unwritten = session.info.get(_UNWRITTEN)
-    if unwritten is None:
-        unwritten = session.info[_UNWRITTEN] = _Unwritten()
-        before_commit(session, write_enqueued)
-    return unwritten
-
-
 def enqueue(session: AsyncSession, *, destination: str, lane: str, kind: str,
             conversation_id: int | None = None, message_id: int | None = None,
             payload: dict[str, Any] | None = None, now: datetime | None = None) -> None:
@@ -62,7 +38,7 @@ def enqueue(session: AsyncSession, *, destination: str, lane: str, kind: str,
     statement before the transaction commits (or before anything in it reads the outbox): not one ORM
     insert each, which measured as a large share of a relayed message's cost."""
     at = now or utcnow()
-    _unwritten(session).inserts.append({
+    defer(session, _INSERT, {
         "destination": destination, "lane": lane, "conversation_id": conversation_id, "kind": kind,
         "message_id": message_id, "payload": json.dumps(payload or {}), "status": "pending", "attempts": 0,
         "next_attempt_at": at, "last_error": None, "created_at": utcnow(), "done_at": None})
@@ -70,30 +46,20 @@ def enqueue(session: AsyncSession, *, destination: str, lane: str, kind: str,
 
 
 def finish(session: AsyncSession, item_id: int, *, status: str, error: str | None = None) -> None:
-    """Settle a row (done, failed): written with the transaction's other outbox writes (see _Unwritten)."""
-    _unwritten(session).finished.append({"item_id": item_id, "status": status, "error": error, "done_at": utcnow()})
+    """Settle a row (done, failed): written with the transaction's other deferred writes (storage.db.defer)."""
+    defer(session, _FINISH, {"item_id": item_id, "status": status, "error": error, "done_at": utcnow()})
 
 
 def mark_attempt(session: AsyncSession, item_id: int) -> None:
     """Record that an attempt at this row begins (IN_FLIGHT, one more attempt), in the claiming transaction:
     committed before the attempt is made."""
-    _unwritten(session).attempted.append({"item_id": item_id})
+    defer(session, _MARK_ATTEMPT, {"item_id": item_id})
 
 
 async def write_enqueued(session: AsyncSession) -> None:
-    """Write this transaction's outbox writes so far: new rows (ids follow the order they were enqueued in),
-    then settled rows, then begun attempts."""
-    unwritten = session.info.get(_UNWRITTEN)
-    if unwritten is None:
-        return
-    inserts, finished, attempted = unwritten.inserts, unwritten.finished, unwritten.attempted
-    unwritten.inserts, unwritten.finished, unwritten.attempted = [], [], []
-    if inserts:
-        await _INSERT.execute_many(session, inserts)
-    if finished:
-        await _FINISH.execute_many(session, finished)
-    if attempted:
-        await _MARK_ATTEMPT.execute_many(session, attempted)
+    """Write this transaction's deferred writes so far (new rows first: ids follow the order enqueued):
+    every read of the outbox calls it first."""
+    await write_deferred(session)
 
 
 def payload_of(item: OutboxItem) -> dict[str, Any]:

@@ -26,10 +26,11 @@ EXEMPT = {
     # on the row (what a crash leaves for the next attempt to see), not a state change of the conversation.
     ("bot.core.dispatch", "storage.outbox.mark_attempt"),
 }
-# Outbox writes are made at commit, together: `enqueue`, `finish` and `mark_attempt` are the writes (they
-# only collect them), and `write_enqueued`, which the outbox's readers also call first, writes what was
-# collected, nothing new.
-COLLECTING_WRITERS = {"storage.outbox.enqueue", "storage.outbox.finish", "storage.outbox.mark_attempt"}
+# Deferred writes are made at commit, together (storage.db.defer): `enqueue`, `finish`, `mark_attempt` and
+# `set_platform_ids` are the writes (they only collect them), and `write_enqueued`, which the outbox's
+# readers also call first, writes what was collected, nothing new.
+COLLECTING_WRITERS = {"storage.outbox.enqueue", "storage.outbox.finish", "storage.outbox.mark_attempt",
+                      "storage.messages.set_platform_ids"}
 WRITES_COLLECTED = {"storage.outbox.write_enqueued"}
 # Storage modules of coordination, not state: lane and leader locks, shared rate budgets, schema upgrades.
 INFRASTRUCTURE = {"storage.coordination", "storage.pacing", "storage.dedicated", "storage.migrate", "storage.db"}

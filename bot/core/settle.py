@@ -122,7 +122,7 @@ async def _mirrored(session: AsyncSession, item: OutboxItem, result: Delivered, 
     if message is None:
         return None
     if result.slack_ts:
-        await messages.set_platform_ids(session, item.message_id or 0, slack_ts=result.slack_ts)
+        messages.set_platform_ids(session, item.message_id or 0, slack_ts=result.slack_ts)
     return message.author
 
 
@@ -137,7 +137,7 @@ async def _record_telegram_id(session: AsyncSession, item: OutboxItem, result: D
     """The message Telegram accepted, with its Telegram id recorded (None: it no longer exists)."""
     message = await _message_of(session, item, loaded)
     if message is not None and result.tg_message_id is not None:
-        await messages.set_platform_ids(session, item.message_id or 0, tg_message_id=result.tg_message_id)
+        messages.set_platform_ids(session, item.message_id or 0, tg_message_id=result.tg_message_id)
     return message
 
 
