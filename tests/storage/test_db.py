@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 
 from storage.db import Database
 from tests.support import databases
 
 pytestmark = databases.postgres_only("connections to a database server")
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    url = databases.url_for(tmp_path)
-    await databases.prepare(url)
-    database = Database(url)
-    yield database
-    await database.dispose()
 
 
 async def _backend(db: Database) -> int:

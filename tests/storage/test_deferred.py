@@ -4,8 +4,7 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,17 +13,7 @@ from sqlalchemy import event
 from storage import direct, messages, outbox
 from storage.db import Database
 from storage.models import Message
-from tests.support import databases
 from tests.support.rows import customer_with_conversation
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    url = databases.url_for(tmp_path)
-    await databases.prepare(url)
-    database = Database(url)
-    yield database
-    await database.dispose()
 
 
 @pytest.fixture

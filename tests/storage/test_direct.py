@@ -3,9 +3,7 @@ execution, on SQLite and PostgreSQL (each run on its driver); and messages.add o
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +14,6 @@ from storage import direct, messages
 from storage.db import Database
 from storage.direct import Direct
 from storage.models import Customer, Message
-from tests.support import databases
 from tests.support.rows import customer_with_conversation
 
 T = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
@@ -33,15 +30,6 @@ _ADD_CUSTOMER = Direct(_CUSTOMERS.insert().returning(_CUSTOMERS.c.id),
                                     "tags", "created_at"))
 
 _FLAGS = {"unreachable": False, "blocked": False, "opted_out": False, "tags": ""}
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    url = databases.url_for(tmp_path)
-    await databases.prepare(url)
-    database = Database(url)
-    yield database
-    await database.dispose()
 
 
 async def _conversation(db: Database) -> int:
