@@ -75,10 +75,9 @@
     busy = true;
     fetch("/_sandbox/fragments?" + query()).then(function (r) { return r.json(); }).then(function (parts) {
       var main = $("#main"), atBottom = main.scrollHeight - main.scrollTop - main.clientHeight < 80;
-      if (main.innerHTML !== parts.main) { main.innerHTML = parts.main; localiseDates(main); }
+      rerender(main, parts.main);
       if (atBottom) { main.scrollTop = main.scrollHeight; }
-      var thread = $("#thread");
-      if (thread.innerHTML !== parts.thread) { thread.innerHTML = parts.thread; localiseDates(thread); }
+      rerender($("#thread"), parts.thread);
       var modalRoot = $("#modal-root");
       if (modalRoot.dataset.viewId !== parts.modal_id) {
         modalRoot.dataset.viewId = parts.modal_id;
@@ -91,6 +90,19 @@
     }).catch(function () {}).finally(function () {
       busy = false;
       if (again) { again = false; refresh(); }
+    });
+  }
+  function rerender(root, html) {
+    // A message's menu that is open stays open when the list is redrawn (a new message arrived), as in Slack.
+    var menu = root.querySelector(".msg-menu:not([hidden])"), msg = menu && messageOf(menu);
+    var open = msg ? msg.dataset.ts : null;
+    if (root.innerHTML === html) { return; }
+    root.innerHTML = html;
+    localiseDates(root);
+    if (open === null) { return; }
+    root.querySelectorAll(".msg").forEach(function (each) {
+      var again = each.dataset.ts === open && each.querySelector(".msg-menu");
+      if (again) { again.hidden = false; }
     });
   }
   function showModalErrors(root, html) {

@@ -36,6 +36,21 @@ def test_take_over_by_message_shortcut(context: Any, playground: Playground) -> 
     telegram.sees("You're now talking with Omar.")
 
 
+def test_an_open_message_menu_stays_open_when_a_message_arrives(context: Any, playground: Playground) -> None:
+    first, last, username = customer_name(playground, "Ike")
+    telegram = TelegramChat(context.new_page(), playground).start(first, last, username, "en", "Hello?")
+    slack = SlackWorkspacePage(context.new_page(), playground, OMAR)
+    slack.open_thread(f"{first} {last}")
+    message = slack.thread_message("Hello?")
+    message.hover()
+    message.get_by_role("button", name="More actions").click()
+    shortcut = message.get_by_role("button", name="Take over conversation")
+    expect(shortcut).to_be_visible()
+    telegram.send("Still there?")  # the thread is redrawn with the new message
+    expect(slack.thread_message("Still there?")).to_be_visible()
+    expect(shortcut).to_be_visible()
+
+
 def test_take_over_from_the_takeover_list(context: Any, playground: Playground) -> None:
     first, last, username = customer_name(playground, "Gus")
     TelegramChat(context.new_page(), playground).start(first, last, username, "en", "I want a refund")
