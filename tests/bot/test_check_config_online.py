@@ -81,11 +81,11 @@ async def test_a_refused_bot_token_and_an_unreachable_slack(tg: FakeTelegram, sl
     assert "slack.bot_token: Slack refused the bot token (invalid_auth from auth.test)" in out
     assert "SLACK_BOT_TOKEN" in out and "xoxb-1-2-refused" not in out
 
-    with socket.socket() as s:
+    with socket.socket() as s:  # bound, not listening: refuses connections, and nothing else can take it
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]
-    config = write_config(tmp_path, tg, slack, slack={"api_url": f"http://127.0.0.1:{closed}/api/"})
-    code, out = await check(config)
+        config = write_config(tmp_path, tg, slack, slack={"api_url": f"http://127.0.0.1:{closed}/api/"})
+        code, out = await check(config)
     assert code == 2
     assert f"slack.api_url: cannot reach Slack at http://127.0.0.1:{closed}/api/" in out
     assert "Telegram" not in out.split("slack.api_url")[0].split("problems in")[1]  # Telegram itself was fine

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,10 +38,13 @@ def _assert_short_and_clean(stderr: str, *secrets: str) -> list[str]:
     return block
 
 
-def _closed_port() -> int:
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A port that refuses connections for the whole test: bound and not listening, so that nothing else
+    (Baton's own server, a sandbox) can be given it meanwhile, as a port merely found free could be."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        yield int(s.getsockname()[1])
 
 
 async def test_a_refused_telegram_token_names_the_key_not_the_token(
@@ -71,8 +75,9 @@ async def test_a_refused_app_token_stops_instead_of_retrying_forever(
     assert "slack.app_token: Slack refused the app-level token" in block[1] and "SLACK_APP_TOKEN" in block[1]
 
 
-async def test_an_unreachable_slack_names_the_url(tg: FakeTelegram, slack: FakeSlack, tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{_closed_port()}/api/"
+async def test_an_unreachable_slack_names_the_url(tg: FakeTelegram, slack: FakeSlack, tmp_path: Path,
+                                                  closed_port: int) -> None:
+    url = f"http://127.0.0.1:{closed_port}/api/"
     config = write_config(tmp_path, tg, slack, slack={"api_url": url})
     code, _, err = await run_baton("run", "--config", str(config))
     assert code == 1
@@ -92,8 +97,8 @@ async def test_a_port_in_use_names_the_server_setting(tg: FakeTelegram, slack: F
 
 
 async def test_an_unreachable_database_names_storage_url_without_its_password(
-        tg: FakeTelegram, slack: FakeSlack, tmp_path: Path) -> None:
-    url = f"postgresql+asyncpg://baton:s3cretpw@127.0.0.1:{_closed_port()}/baton"
+        tg: FakeTelegram, slack: FakeSlack, tmp_path: Path, closed_port: int) -> None:
+    url = f"postgresql+asyncpg://baton:s3cretpw@127.0.0.1:{closed_port}/baton"
     config = write_config(tmp_path, tg, slack, storage={"url": url})
     code, _, err = await run_baton("run", "--config", str(config))
     assert code == 1
