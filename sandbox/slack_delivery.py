@@ -205,6 +205,8 @@ class DeliveryMixin(SlackWorkspace):
                 future = self._acks.get(data.get("envelope_id", ""))
                 if future is not None and not future.done():
                     future.set_result(data.get("payload"))
+        except ConnectionResetError:
+            pass  # the app went away while its ping was being answered: a closed connection, as any other
         finally:
             self._conns.remove(conn)
             for envelope_id in conn.envelopes:
