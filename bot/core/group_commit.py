@@ -16,11 +16,18 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
+from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+
+# PostgreSQL's "deadlock detected" and "could not serialize": it rolled the transaction back to let another
+# one through, and running it again is the remedy (its documentation says so). Two of Baton's transactions
+# can meet that way (a customer's message and the agent's answer lock the customer and the conversation).
+_RUN_AGAIN = {"40P01", "40001"}
+ATTEMPTS = 3
 
 R = TypeVar("R")
 Out = TypeVar("Out")
@@ -63,6 +70,16 @@ class GroupCommit(Generic[R, Out]):
             [outcome] = await self.apply_all(session, [request])
             return outcome
 
+    async def _alone_again_if_deadlocked(self, request: R) -> Out:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return await self.alone(request)
+            except DBAPIError as exc:
+                if getattr(exc.orig, "sqlstate", None) not in _RUN_AGAIN or attempt == ATTEMPTS:
+                    raise
+                log.info("%s: the database chose this transaction to end a deadlock; running it again", self.name)
+        raise AssertionError("unreachable")
+
     async def _commit_groups(self) -> None:
         group: list[tuple[R, asyncio.Future[Out]]] = []
         try:
@@ -81,7 +98,7 @@ class GroupCommit(Generic[R, Out]):
                         continue
                 for request, future in group:
                     try:
-                        outcome = await self.alone(request)
+                        outcome = await self._alone_again_if_deadlocked(request)
                     except Exception as exc:
                         _resolve(future, error=exc)
                     else:
