@@ -6,7 +6,7 @@ import struct
 import zlib
 from typing import Any
 
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, expect
 
 from bot.demo import ADA, OLIVIA, OMAR, SAM
 from tests.browser.conftest import Playground
@@ -23,28 +23,28 @@ def png_bytes(width: int = 40, height: int = 24) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
-def test_take_over_by_message_shortcut(context: Any, playground: Playground) -> None:
-    first, last, username = customer_name(playground, "Fay")
-    telegram = TelegramChat(context.new_page(), playground).start(first, last, username, "en", "Is anyone there?")
+def _shortcut_of_first_message(context: Any, playground: Playground, tag: str, text: str
+                               ) -> tuple[TelegramChat, SlackWorkspacePage, Locator]:
+    """A new customer writes `text`; Omar opens the thread and the message's menu: its "Take over" item."""
+    first, last, username = customer_name(playground, tag)
+    telegram = TelegramChat(context.new_page(), playground).start(first, last, username, "en", text)
     slack = SlackWorkspacePage(context.new_page(), playground, OMAR)
     slack.open_thread(f"{first} {last}")
-    message = slack.thread_message("Is anyone there?")
+    message = slack.thread_message(text)
     message.hover()
     message.get_by_role("button", name="More actions").click()
-    message.get_by_role("button", name="Take over conversation").click()
+    return telegram, slack, message.get_by_role("button", name="Take over conversation")
+
+
+def test_take_over_by_message_shortcut(context: Any, playground: Playground) -> None:
+    telegram, slack, shortcut = _shortcut_of_first_message(context, playground, "Fay", "Is anyone there?")
+    shortcut.click()
     expect(slack.thread_card()).to_contain_text("Omar Okafor has taken over since")
     telegram.sees("You're now talking with Omar.")
 
 
 def test_an_open_message_menu_stays_open_when_a_message_arrives(context: Any, playground: Playground) -> None:
-    first, last, username = customer_name(playground, "Ike")
-    telegram = TelegramChat(context.new_page(), playground).start(first, last, username, "en", "Hello?")
-    slack = SlackWorkspacePage(context.new_page(), playground, OMAR)
-    slack.open_thread(f"{first} {last}")
-    message = slack.thread_message("Hello?")
-    message.hover()
-    message.get_by_role("button", name="More actions").click()
-    shortcut = message.get_by_role("button", name="Take over conversation")
+    telegram, slack, shortcut = _shortcut_of_first_message(context, playground, "Ike", "Hello?")
     expect(shortcut).to_be_visible()
     telegram.send("Still there?")  # the thread is redrawn with the new message
     expect(slack.thread_message("Still there?")).to_be_visible()
