@@ -56,12 +56,6 @@ def mark_attempt(session: AsyncSession, item_id: int) -> None:
     defer(session, _MARK_ATTEMPT, {"item_id": item_id})
 
 
-async def write_enqueued(session: AsyncSession) -> None:
-    """Write this transaction's deferred writes so far (new rows first: ids follow the order enqueued):
-    every read of the outbox calls it first."""
-    await write_deferred(session)
-
-
 def payload_of(item: OutboxItem) -> dict[str, Any]:
     data = json.loads(item.payload or "{}")
     return data if isinstance(data, dict) else {}
@@ -78,7 +72,7 @@ async def scan_heads(session: AsyncSession, destination: str, now: datetime, *,
                      limit: int = 200) -> tuple[list[str], datetime | None]:
     """Lanes whose first pending item is due now (oldest first), and when the next not-yet-due head is
     due. Only heads count: a lane waits for its head, whatever is due behind it."""
-    await write_enqueued(session)  # this transaction's own rows are part of what it reads
+    await write_deferred(session)  # this transaction's own rows are part of what it reads
     rows = await session.exec(_PENDING_ROWS, params={"destination": destination, "window": limit * 5})
     heads: dict[str, datetime] = {}
     for lane, next_at in rows.all():
@@ -120,7 +114,7 @@ async def claim_heads(session: AsyncSession, destination: str, lanes: Sequence[s
     statement for all of them. A lane with no pending row, or whose head another transaction holds, is
     missing. SKIP LOCKED applies to heads only: skipping to the second row would break the lane's order,
     so a locked head means "not now". (SQLite renders no FOR UPDATE: one writer.)"""
-    await write_enqueued(session)  # this transaction's own rows are part of what it reads
+    await write_deferred(session)  # this transaction's own rows are part of what it reads
     if not lanes:
         return {}
     params = {"destination": destination, "lanes": list(lanes)}
@@ -130,7 +124,7 @@ async def claim_heads(session: AsyncSession, destination: str, lanes: Sequence[s
 
 async def find_pending_after(session: AsyncSession, destination: str, lane: str, after_id: int, *,
                              limit: int) -> Sequence[OutboxItem]:
-    await write_enqueued(session)  # this transaction's own rows are part of what it reads
+    await write_deferred(session)  # this transaction's own rows are part of what it reads
     stmt = (select(OutboxItem)
             .where(OutboxItem.destination == destination, OutboxItem.lane == lane, OutboxItem.status == "pending",
                    col(OutboxItem.id) > after_id)
@@ -140,7 +134,7 @@ async def find_pending_after(session: AsyncSession, destination: str, lane: str,
 
 async def retry_later(session: AsyncSession, item_id: int, at: datetime, error: str,
                       progress: dict[str, Any] | None = None) -> None:
-    await write_enqueued(session)  # its settle or attempt, if written in this transaction, comes first
+    await write_deferred(session)  # its settle or attempt, if written in this transaction, comes first
     values: dict[str, Any] = {"next_attempt_at": at, "last_error": error}
     if progress:
         item = await session.get(OutboxItem, item_id)
@@ -150,13 +144,13 @@ async def retry_later(session: AsyncSession, item_id: int, at: datetime, error: 
 
 async def get(session: AsyncSession, item_id: int) -> OutboxItem | None:
     """A row as this transaction has it (what it settled is written first)."""
-    await write_enqueued(session)
+    await write_deferred(session)
     return await session.get(OutboxItem, item_id, populate_existing=True)
 
 
 async def cancel_pending(session: AsyncSession, *, destination: str, conversation_id: int,
                          kinds: Iterable[str]) -> int:
-    await write_enqueued(session)  # this transaction's own rows are part of what it reads
+    await write_deferred(session)  # this transaction's own rows are part of what it reads
     result = await session.exec(
         update(OutboxItem)
         .where(col(OutboxItem.destination) == destination, col(OutboxItem.conversation_id) == conversation_id,
@@ -166,13 +160,13 @@ async def cancel_pending(session: AsyncSession, *, destination: str, conversatio
 
 
 async def count_pending(session: AsyncSession) -> int:
-    await write_enqueued(session)  # this transaction's own rows are part of what it reads
+    await write_deferred(session)  # this transaction's own rows are part of what it reads
     stmt = select(func.count()).select_from(OutboxItem).where(OutboxItem.status == "pending")
     return int((await session.exec(stmt)).one())
 
 
 async def find_by_status(session: AsyncSession, status: str) -> Sequence[OutboxItem]:
-    await write_enqueued(session)  # this transaction's own rows are part of what it reads
+    await write_deferred(session)  # this transaction's own rows are part of what it reads
     return (await session.exec(select(OutboxItem).where(OutboxItem.status == status)
                                .order_by(col(OutboxItem.id)))).all()
 

@@ -27,11 +27,10 @@ EXEMPT = {
     ("bot.core.dispatch", "storage.outbox.mark_attempt"),
 }
 # Deferred writes are made at commit, together (storage.db.defer): `enqueue`, `finish`, `mark_attempt` and
-# `set_platform_ids` are the writes (they only collect them), and `write_enqueued`, which the outbox's
-# readers also call first, writes what was collected, nothing new.
+# `set_platform_ids` are the writes (they only collect them); storage.db's `write_deferred`, which their
+# readers also call first, writes what was collected, nothing new (storage.db is infrastructure, below).
 COLLECTING_WRITERS = {"storage.outbox.enqueue", "storage.outbox.finish", "storage.outbox.mark_attempt",
                       "storage.messages.set_platform_ids"}
-WRITES_COLLECTED = {"storage.outbox.write_enqueued"}
 # Storage modules of coordination, not state: lane and leader locks, shared rate budgets, schema upgrades.
 INFRASTRUCTURE = {"storage.coordination", "storage.pacing", "storage.dedicated", "storage.migrate", "storage.db"}
 SESSION_WRITES = {"add", "add_all", "delete", "merge"}
@@ -120,7 +119,6 @@ def _writers(modules: dict[str, ast.Module]) -> set[str]:
                         writers.add(qualified)
                     elif (target := _called(node, aliases, name, local)) is not None:
                         calls[qualified].add(target)
-    writers -= WRITES_COLLECTED
     while True:
         more = {f for f, targets in calls.items() if f not in writers and targets & writers}
         if not more:
